@@ -1,0 +1,210 @@
+// The power engine shared by every agent: read the state first, act, and report success only once the
+// device itself reports the target in the asked-for state. A timeout, an unreachable device or a state
+// that is neither on nor off is a failure, never a success.
+import type { OperationContext, PlugInfo, PowerDevice, PowerState } from './agent/declaration.js';
+import { FenceError, asFenceError, isRefusal } from './errors.js';
+import type { Logger } from './log.js';
+import { deadlineIn, remaining, sleepUntil } from './timing.js';
+
+export interface EngineSettings {
+  /** How long an on/off may take to be confirmed; Infinity when timeouts are disabled. */
+  readonly powerTimeoutMs: number;
+  /** Bound on one device command (a status read, a set). */
+  readonly shellTimeoutMs: number;
+  readonly powerWaitMs: number;
+  readonly statusSleepMs: number;
+  /** Extra attempts to power on (fence-agents' retry_on). */
+  readonly retryOn: number;
+  readonly method: 'onoff' | 'cycle';
+  readonly forceOn: boolean;
+}
+
+export interface ActionResult {
+  readonly exitCode: number;
+  readonly stdout: readonly string[];
+}
+
+/** Plugs to act on: undefined for a single-target device, otherwise every plug named. */
+export type Targets = readonly (string | undefined)[];
+
+const upper = (s: PowerState) => s.toUpperCase();
+
+export class PowerEngine {
+  constructor(
+    private readonly device: PowerDevice,
+    private readonly targets: Targets,
+    private readonly settings: EngineSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  private ctx(phaseDeadline: number): OperationContext {
+    return { deadline: Math.min(phaseDeadline, deadlineIn(this.settings.shellTimeoutMs)), logger: this.logger };
+  }
+
+  /** State of every target; the aggregate is off only when every plug is off. */
+  async readStates(phaseDeadline: number): Promise<PowerState[]> {
+    const states: PowerState[] = [];
+    for (const plug of this.targets) states.push(await this.device.getPower(plug, this.ctx(phaseDeadline)));
+    return states;
+  }
+
+  private describe(plug: string | undefined): string {
+    return plug === undefined ? 'target' : `plug ${plug}`;
+  }
+
+  /**
+   * Switch every target to `want` and poll until the device reports all of them there, within
+   * power_timeout. A set that fails transiently is sent again on the next poll; a set the device
+   * refuses fails at once. A device that acknowledges but never changes fails at the deadline.
+   */
+  async drive(want: PowerState, current?: readonly PowerState[]): Promise<void> {
+    const deadline = deadlineIn(this.settings.powerTimeoutMs);
+    const unsent = new Set<number>();
+    const states = current ?? (await this.readStates(deadline));
+    this.targets.forEach((_, i) => {
+      if (states[i] !== want || (want === 'on' && this.settings.forceOn)) unsent.add(i);
+    });
+    const send = async () => {
+      for (const i of [...unsent]) {
+        const plug = this.targets[i];
+        try {
+          this.logger.debug(`Sending power ${want} to ${this.describe(plug)}`);
+          await this.device.setPower(plug, want, this.ctx(deadline));
+          unsent.delete(i);
+        } catch (err) {
+          const e = asFenceError(err);
+          if (isRefusal(e) || e.kind === 'internal') throw e;
+          this.logger.debug(`power ${want} to ${this.describe(plug)} not acknowledged (${e.kind}): ${e.message}; will resend`);
+        }
+      }
+    };
+    await send();
+    if (this.settings.powerWaitMs > 0) await sleepUntil(deadline, this.settings.powerWaitMs);
+    let lastProblem = '';
+    for (;;) {
+      if (unsent.size === 0) {
+        try {
+          const now = await this.readStates(deadline);
+          const notYet = this.targets.filter((_, i) => now[i] !== want);
+          if (notYet.length === 0) return;
+          lastProblem = `${notYet.map((p) => this.describe(p)).join(', ')} still ${want === 'off' ? 'on' : 'off'}`;
+        } catch (err) {
+          const e = asFenceError(err);
+          if (isRefusal(e) || e.kind === 'internal') throw e;
+          lastProblem = e.message;
+          this.logger.debug(`status read failed (${e.kind}): ${e.message}`);
+        }
+      } else {
+        await send();
+        if (unsent.size === 0) continue;
+        lastProblem = `power ${want} not acknowledged`;
+      }
+      if (remaining(deadline) <= 0) break;
+      await sleepUntil(deadline, this.settings.statusSleepMs);
+      if (remaining(deadline) <= 0 && unsent.size > 0) break;
+    }
+    throw new FenceError('timeout', `Timed out waiting to power ${upper(want)}${lastProblem ? ` (${lastProblem})` : ''}`);
+  }
+
+  async status(): Promise<ActionResult> {
+    const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
+    const on = states.some((s) => s === 'on');
+    return { exitCode: on ? 0 : 2, stdout: [`Status: ${on ? 'ON' : 'OFF'}`] };
+  }
+
+  async off(): Promise<ActionResult> {
+    const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
+    if (states.every((s) => s === 'off')) return { exitCode: 0, stdout: ['Success: Already OFF'] };
+    await this.drive('off', states);
+    return { exitCode: 0, stdout: ['Success: Powered OFF'] };
+  }
+
+  async on(): Promise<ActionResult> {
+    const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
+    if (!this.settings.forceOn && states.every((s) => s === 'on')) return { exitCode: 0, stdout: ['Success: Already ON'] };
+    await this.attemptsToPowerOn(1 + this.settings.retryOn, states);
+    return { exitCode: 0, stdout: ['Success: Powered ON'] };
+  }
+
+  private async attemptsToPowerOn(attempts: number, states?: readonly PowerState[]): Promise<void> {
+    let last: FenceError | undefined;
+    for (let n = 1; n <= Math.max(1, attempts); n++) {
+      try {
+        await this.drive('on', n === 1 ? states : undefined);
+        return;
+      } catch (err) {
+        last = asFenceError(err);
+        if (isRefusal(last)) throw last;
+        this.logger.warn(`Power on attempt ${n} of ${attempts} failed: ${last.message}`);
+      }
+    }
+    throw last!;
+  }
+
+  /**
+   * Reboot = off (confirmed) then on. The off half decides success: once the node is confirmed off it
+   * is fenced, so a failed power-on is reported but does not turn the fence into a failure.
+   */
+  async reboot(): Promise<ActionResult> {
+    const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
+    const allOff = states.every((s) => s === 'off');
+    if (this.settings.method === 'cycle' && !allOff) {
+      await this.cycle();
+      return { exitCode: 0, stdout: ['Success: Rebooted'] };
+    }
+    // With method=cycle a node that is already off is fenced: power it on instead of sending a cycle
+    // the BMC would reject "in present state" (fence-agents issue 596).
+    if (!allOff) await this.drive('off', states);
+    try {
+      await this.attemptsToPowerOn(this.settings.retryOn);
+    } catch (err) {
+      this.logger.warn(`Timed out waiting to power ON after a confirmed OFF: ${asFenceError(err).message}`);
+    }
+    return { exitCode: 0, stdout: ['Success: Rebooted'] };
+  }
+
+  private async cycle(): Promise<void> {
+    const cycle = this.device.cycle?.bind(this.device);
+    if (!cycle) throw new FenceError('bad-input', "this device does not support method 'cycle'");
+    const deadline = deadlineIn(this.settings.powerTimeoutMs);
+    for (const plug of this.targets) {
+      let last: FenceError | undefined;
+      for (let n = 1; n <= 1 + this.settings.retryOn && remaining(deadline) > 0; n++) {
+        try {
+          await cycle(plug, this.ctx(deadline));
+          last = undefined;
+          break;
+        } catch (err) {
+          last = asFenceError(err);
+          if (isRefusal(last)) throw last;
+        }
+      }
+      if (last) throw last;
+    }
+    if (this.settings.powerWaitMs > 0) await sleepUntil(deadline, this.settings.powerWaitMs);
+  }
+
+  async diag(): Promise<ActionResult> {
+    const diag = this.device.diag?.bind(this.device);
+    if (!diag) throw new FenceError('bad-input', 'this device does not support diag');
+    for (const plug of this.targets) await diag(plug, this.ctx(deadlineIn(this.settings.powerTimeoutMs)));
+    return { exitCode: 0, stdout: ['Success: Diagnostic interrupt sent'] };
+  }
+
+  async monitor(): Promise<ActionResult> {
+    const ctx = this.ctx(deadlineIn(this.settings.shellTimeoutMs * 2));
+    if (this.device.monitor) await this.device.monitor(ctx);
+    else if (this.device.list) await this.device.list(ctx);
+    else await this.device.getPower(this.targets[0], ctx);
+    return { exitCode: 0, stdout: [] };
+  }
+
+  async list(withStatus: boolean, separator: string): Promise<ActionResult> {
+    if (!this.device.list) return { exitCode: 0, stdout: ['N/A'] };
+    const plugs: PlugInfo[] = await this.device.list(this.ctx(deadlineIn(this.settings.shellTimeoutMs * 4)));
+    const stdout = plugs.map((p) =>
+      withStatus ? [p.id, p.alias, p.state && p.state !== 'unknown' ? upper(p.state) : 'UNKNOWN'].join(separator) : [p.id, p.alias].join(separator),
+    );
+    return { exitCode: 0, stdout };
+  }
+}

@@ -1,0 +1,96 @@
+// What an agent is: a small declaration of its device. Everything about stdin, getopt, retries, polling,
+// exit codes and XML lives in the library; an agent says which options it has, how to connect, how to read
+// the power state, how to change it and how to list its plugs.
+import type { Logger } from '../log.js';
+import type { OptionSpec } from '../options/spec.js';
+import type { Options } from '../options/values.js';
+
+export type PowerState = 'on' | 'off';
+
+export interface PlugInfo {
+  readonly id: string;
+  readonly alias: string;
+  /** Real state where the device tells it in the same read; 'unknown' is printed as UNKNOWN, never as OFF. */
+  readonly state?: PowerState | 'unknown';
+}
+
+/** Every device operation gets an absolute deadline (Date.now() milliseconds) it must not outlive. */
+export interface OperationContext {
+  readonly deadline: number;
+  readonly logger: Logger;
+}
+
+/** A connected device. Plug is undefined for single-target devices (a BMC). */
+export interface PowerDevice {
+  getPower(plug: string | undefined, ctx: OperationContext): Promise<PowerState>;
+  setPower(plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void>;
+  /** Device-side power cycle (method=cycle); success means the device acknowledged a cycle. */
+  cycle?(plug: string | undefined, ctx: OperationContext): Promise<void>;
+  /** Diagnostic interrupt (NMI), for agents that advertise `diag`. */
+  diag?(plug: string | undefined, ctx: OperationContext): Promise<void>;
+  list?(ctx: OperationContext): Promise<PlugInfo[]>;
+  /** Proves the device answers; defaults to list (plug devices) or a status read. */
+  monitor?(ctx: OperationContext): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SymlinkDeclaration {
+  readonly name: string;
+  readonly shortdesc: string;
+  /** Defaults that differ when the agent is invoked under this name (fence_ilo3: lanplus=1, power_wait=4). */
+  readonly defaults?: Readonly<Record<string, string>>;
+}
+
+export interface AgentDeclaration {
+  readonly name: string;
+  readonly shortdesc: string;
+  readonly longdesc: string;
+  readonly vendorUrl: string;
+  readonly symlinks?: readonly SymlinkDeclaration[];
+  /** Every option the agent accepts, common groups included, each declared once. */
+  readonly options: readonly OptionSpec[];
+  /** Agent-wide default overrides of common options (e.g. ipport 623). */
+  readonly defaults?: Readonly<Record<string, string>>;
+  /** 'plugs': addressed by plug (outlets, ports), so list / list-status exist and several plugs can be given. */
+  readonly target: 'device' | 'plugs';
+  /** Fabric fencing (switch port, SCSI): no reboot, `on` is automatic unfencing, enable/disable accepted. */
+  readonly fabric?: boolean;
+  /** `on` must run on the node being unfenced (SCSI registration through its own initiator). */
+  readonly onTarget?: boolean;
+  /** `on` is always executed even if status says on (re-registration refreshes a stale key). */
+  readonly forceOn?: boolean;
+  /** The device supports method=cycle. */
+  readonly cycle?: boolean;
+  /** The device supports the diag action (NMI). */
+  readonly diag?: boolean;
+  /** Cross-option checks beyond types and required (e.g. a hex key's format). Returns error lines. */
+  validate?(options: Options): string[];
+  /** Open the device. Protocol code is imported here, lazily, so metadata never loads it. */
+  connect(options: Options, ctx: OperationContext): Promise<PowerDevice>;
+}
+
+export interface ActionDeclaration {
+  readonly name: string;
+  readonly onTarget?: boolean;
+  readonly automatic?: boolean;
+}
+
+/** The actions an agent advertises, in fence-agents' order (`on` first, as Pacemaker expects). */
+export function advertisedActions(agent: AgentDeclaration): ActionDeclaration[] {
+  const actions: ActionDeclaration[] = [
+    { name: 'on', automatic: !!agent.fabric, ...(agent.onTarget ? { onTarget: true } : {}) },
+    { name: 'off' },
+  ];
+  if (!agent.fabric) actions.push({ name: 'reboot' });
+  actions.push({ name: 'status' });
+  if (agent.target === 'plugs') actions.push({ name: 'list' }, { name: 'list-status' });
+  actions.push({ name: 'monitor' }, { name: 'metadata' }, { name: 'manpage' }, { name: 'validate-all' });
+  if (agent.diag) actions.push({ name: 'diag' });
+  return actions;
+}
+
+/** Defaults in force for the invoked name: the library's, then the agent's, then the symlink's. */
+export function effectiveDefaults(agent: AgentDeclaration, invokedName: string): Record<string, string> {
+  const link = agent.symlinks?.find((l) => l.name === invokedName);
+  return { ...(agent.defaults ?? {}), ...(link?.defaults ?? {}) };
+}

@@ -1,0 +1,210 @@
+// The life of one agent invocation: read input (argv or stdin), answer metadata/help without touching
+// anything, validate everything before contacting the device, then run one action through the engine.
+import { basename } from 'node:path';
+import { PowerEngine, type ActionResult, type EngineSettings } from '../actions.js';
+import { FenceError, asFenceError, errorLine, EXIT_FAILURE, EXIT_SUCCESS } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { helpText } from '../options/docs.js';
+import { metadataXml } from '../options/metadata.js';
+import { parseArgv, parseStdin, type RawInput } from '../options/parse.js';
+import { missingRequired, resolveValues, type Options } from '../options/values.js';
+import { describeOption } from '../options/values.js';
+import { deadlineIn, sleep } from '../timing.js';
+import { runSecretScript } from '../secrets.js';
+import { advertisedActions, effectiveDefaults, type AgentDeclaration } from './declaration.js';
+import { VERSION } from '../version.js';
+
+export interface AgentIo {
+  readonly argv: readonly string[];
+  readonly invokedName: string;
+  readonly readStdin: () => Promise<string>;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const DOC_ACTIONS = new Set(['metadata', 'manpage']);
+/** Actions that may run without a plug: they address the device, not a target. */
+const DEVICE_ACTIONS = new Set(['list', 'list-status', 'monitor', 'validate-all']);
+const FENCING_ACTIONS = new Set(['off', 'reboot', 'diag']);
+
+function normaliseAction(agent: AgentDeclaration, action: string): string {
+  const a = action.trim().toLowerCase();
+  if (a === 'meta-data') return 'metadata';
+  if (agent.fabric && a === 'enable') return 'on';
+  if (agent.fabric && a === 'disable') return 'off';
+  return a;
+}
+
+/** Seconds → ms, where 0 means "no limit" as in fence-agents, and disable_timeout lifts the limit. */
+function limitMs(seconds: number | undefined, disabled: boolean): number {
+  if (disabled || seconds === undefined || seconds === 0) return Number.POSITIVE_INFINITY;
+  return seconds * 1000;
+}
+
+/** fence-agents: under pacemaker-fenced, disable_timeout defaults to true and Pacemaker owns the deadline. */
+function timeoutsDisabled(options: Options, env: NodeJS.ProcessEnv): boolean {
+  const v = options.string('disable_timeout');
+  if (v !== undefined && v !== '') return ['1', 'yes', 'on', 'true'].includes(v.toLowerCase());
+  return env.PCMK_service === 'pacemaker-fenced';
+}
+
+export function engineSettings(options: Options, env: NodeJS.ProcessEnv, forceOn: boolean): EngineSettings {
+  const disabled = timeoutsDisabled(options, env);
+  return {
+    powerTimeoutMs: limitMs(options.number('power_timeout'), disabled),
+    shellTimeoutMs: limitMs(options.number('shell_timeout'), disabled),
+    powerWaitMs: (options.number('power_wait') ?? 0) * 1000,
+    statusSleepMs: (options.number('stonith_status_sleep') ?? 1) * 1000,
+    retryOn: Math.max(0, options.number('retry_on') ?? 1),
+    method: options.string('method') === 'cycle' ? 'cycle' : 'onoff',
+    forceOn,
+  };
+}
+
+function splitPlugs(agent: AgentDeclaration, options: Options): (string | undefined)[] {
+  if (agent.target === 'device') return [undefined];
+  const plug = options.string('plug');
+  if (plug === undefined) return [];
+  const sep = options.string('plug_separator') || ',';
+  return plug.split(sep).map((p) => p.trim()).filter((p) => p !== '');
+}
+
+/** Parse and validate. Returns the options or the error lines; never contacts anything. */
+export function readOptions(
+  agent: AgentDeclaration,
+  raw: RawInput,
+  invokedName: string,
+): { action?: string; options: Options; errors: string[]; docOnly: boolean } {
+  const { options, errors } = resolveValues(raw, agent.options, effectiveDefaults(agent, invokedName));
+  const given = options.string('action');
+  const action = given === undefined ? undefined : normaliseAction(agent, given);
+  if (options.flag('help') || options.flag('version') || (action && DOC_ACTIONS.has(action))) {
+    return { action, options, errors: [], docOnly: true };
+  }
+  const actionSpec = agent.options.find((s) => s.name === 'action')!;
+  if (action === undefined || action === '') {
+    return { options, errors: [`Failed: no action given: set ${describeOption(actionSpec)}`], docOnly: false };
+  }
+  if (!advertisedActions(agent).some((a) => a.name === action)) {
+    // Pacemaker maps this phrase to "operation not supported".
+    return { action, options, errors: [`Failed: Unrecognised action '${action}'`], docOnly: false };
+  }
+  const exempt = new Set(['action']);
+  if (DEVICE_ACTIONS.has(action)) exempt.add('plug');
+  // A password may come from a script instead.
+  if (options.has('password_script')) exempt.add('password');
+  errors.push(...missingRequired(options, agent.options, exempt));
+  if (errors.length === 0 && agent.target === 'plugs' && !DEVICE_ACTIONS.has(action) && splitPlugs(agent, options).length === 0) {
+    errors.push(`Failed: option 'plug' names no plug`);
+  }
+  if (errors.length === 0 && agent.validate) errors.push(...agent.validate(options));
+  return { action, options, errors, docOnly: false };
+}
+
+async function execute(agent: AgentDeclaration, action: string, options: Options, io: AgentIo, log: Logger): Promise<ActionResult> {
+  const settings = engineSettings(options, io.env, !!agent.forceOn);
+  if (FENCING_ACTIONS.has(action)) {
+    const delay = options.number('delay') ?? 0;
+    if (delay > 0) {
+      log.debug(`Delay ${delay} second(s) before fencing`);
+      await sleep(delay * 1000);
+    }
+  }
+  const loginMs = limitMs(options.number('login_timeout'), timeoutsDisabled(options, io.env));
+  const device = await agent.connect(options, { deadline: deadlineIn(loginMs), logger: log });
+  try {
+    const engine = new PowerEngine(device, splitPlugs(agent, options), settings, log);
+    const separator = options.string('separator') ?? ',';
+    switch (action) {
+      case 'on':
+        return await engine.on();
+      case 'off':
+        return await engine.off();
+      case 'reboot':
+        return await engine.reboot();
+      case 'status':
+        return await engine.status();
+      case 'monitor':
+        return await engine.monitor();
+      case 'list':
+        return await engine.list(false, separator);
+      case 'list-status':
+        return await engine.list(true, separator);
+      case 'diag':
+        return await engine.diag();
+      default:
+        throw new FenceError('bad-input', `Unrecognised action '${action}'`);
+    }
+  } finally {
+    await device.close().catch(() => undefined);
+  }
+}
+
+export async function runAgentWith(agent: AgentDeclaration, io: AgentIo): Promise<number> {
+  const raw = io.argv.length > 0 ? parseArgv(io.argv, agent.options) : parseStdin(await io.readStdin(), agent.options);
+  const quiet = raw.values.get('quiet') === true;
+  const { action, options, errors, docOnly } = readOptions(agent, raw, io.invokedName);
+  if (!quiet) for (const w of raw.warnings) io.err(`WARNING: ${w}\n`);
+
+  if (docOnly) {
+    if (options.flag('help')) io.out(helpText(agent, io.invokedName));
+    else if (options.flag('version')) io.out(`${io.invokedName} (fencekit) ${VERSION}\n`);
+    else io.out(metadataXml(agent, action === 'manpage' ? agent.name : io.invokedName));
+    return EXIT_SUCCESS;
+  }
+  if (errors.length > 0) {
+    for (const e of errors) io.err(`${e}\n`);
+    return EXIT_FAILURE;
+  }
+  if (action === 'validate-all') return EXIT_SUCCESS;
+
+  const verbosity = Math.max(options.count('verbose'), options.number('verbose_level') ?? 0);
+  const log = createLogger({ verbosity, quiet, debugFile: options.string('debug_file'), write: io.err });
+  for (const spec of agent.options) if (spec.secret) log.addSecret(options.string(spec.name));
+
+  try {
+    let effective = options;
+    const script = options.string('password_script');
+    if (script !== undefined) {
+      const password = await runSecretScript(script, log, 'password_script');
+      log.addSecret(password);
+      effective = options.with({ password });
+    }
+    const result = await execute(agent, action!, effective, io, log);
+    for (const line of result.stdout) io.out(`${line}\n`);
+    return result.exitCode;
+  } catch (err) {
+    const e = asFenceError(err);
+    log.error(errorLine(e));
+    return EXIT_FAILURE;
+  }
+}
+
+/** Entry point of every agent binary. */
+export function runAgent(agent: AgentDeclaration): void {
+  const io: AgentIo = {
+    argv: process.argv.slice(2),
+    invokedName: basename(process.argv[1] ?? agent.name),
+    readStdin: async () => {
+      if (process.stdin.isTTY) return '';
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString();
+    },
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    env: process.env,
+  };
+  runAgentWith(agent, io).then(
+    (code) => {
+      process.exitCode = code;
+      // Sockets a device forgot to close must not keep a finished fence alive.
+      setTimeout(() => process.exit(code), 500).unref();
+    },
+    (err) => {
+      process.stderr.write(`Failed: Internal error: ${(err as Error)?.message ?? err}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}

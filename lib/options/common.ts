@@ -1,0 +1,70 @@
+// Options shared by agents, declared once with fence-agents' names, letters and defaults so that a
+// Pacemaker configuration written for fence-agents works unchanged. Agents pick the groups they need.
+import type { OptionSpec } from './spec.js';
+
+/** Present in every agent. */
+export const CORE_OPTIONS: readonly OptionSpec[] = [
+  // No default: an agent run without an action fails with a clear error instead of rebooting a node.
+  { name: 'action', short: 'o', valueName: 'action', type: 'string', required: true, shortdesc: 'Fencing action', order: 1 },
+  { name: 'verbose', short: 'v', type: 'boolean', stackable: true, order: 51,
+    shortdesc: 'Verbose mode. Multiple -v flags can be stacked on the command line (e.g., -vvv) to increase verbosity.' },
+  { name: 'verbose_level', valueName: 'level', type: 'integer', order: 52,
+    shortdesc: 'Level of debugging detail in output. Defaults to the number of --verbose flags specified on the command line, or to 1 if verbose=1 in a stonith device configuration (i.e., on stdin).' },
+  { name: 'debug_file', deprecatedName: 'debug', short: 'D', valueName: 'debugfile', type: 'string', order: 52,
+    shortdesc: 'Write debug information to given file' },
+  { name: 'quiet', short: 'q', type: 'boolean', order: 50,
+    shortdesc: 'Disable logging to stderr. Does not affect --verbose or --debug-file.' },
+  { name: 'version', short: 'V', type: 'boolean', order: 53, shortdesc: 'Display version information and exit' },
+  { name: 'help', short: 'h', type: 'boolean', order: 54, shortdesc: 'Display help and exit' },
+  { name: 'delay', valueName: 'seconds', type: 'second', default: '0', order: 200,
+    shortdesc: 'Wait X seconds before fencing is started' },
+  { name: 'disable_timeout', valueName: 'true/false', type: 'string', order: 200,
+    shortdesc: 'Disable timeout (true/false) (default: true when run from Pacemaker 2.0+)' },
+  { name: 'login_timeout', valueName: 'seconds', type: 'second', default: '5', order: 200,
+    shortdesc: 'Wait X seconds for the device to accept the login' },
+  { name: 'power_timeout', valueName: 'seconds', type: 'second', default: '20', order: 200,
+    shortdesc: 'Test X seconds for status change after ON/OFF' },
+  { name: 'power_wait', valueName: 'seconds', type: 'second', default: '0', order: 200,
+    shortdesc: 'Wait X seconds after issuing ON/OFF' },
+  { name: 'shell_timeout', valueName: 'seconds', type: 'second', default: '3', order: 200,
+    shortdesc: 'Wait X seconds for an answer to each command' },
+  { name: 'stonith_status_sleep', valueName: 'seconds', type: 'second', default: '1', order: 200,
+    shortdesc: 'Sleep X seconds between status calls during a STONITH action' },
+  { name: 'retry_on', valueName: 'attempts', type: 'integer', default: '1', order: 201,
+    shortdesc: 'Count of attempts to retry power on' },
+];
+
+/** A device reached over the network with a login. */
+export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
+  { name: 'ip', deprecatedName: 'ipaddr', short: 'a', valueName: 'ip', type: 'string', required: true, order: 1,
+    shortdesc: 'IP address or hostname of fencing device' },
+  { name: 'ipport', short: 'u', valueName: 'port', type: 'integer', order: 1,
+    shortdesc: 'TCP/UDP port to use for connection with device' },
+  { name: 'username', deprecatedName: 'login', short: 'l', valueName: 'name', type: 'string', order: 1,
+    shortdesc: 'Login name' },
+  { name: 'password', deprecatedName: 'passwd', short: 'p', valueName: 'password', type: 'string', secret: true,
+    conflictsWith: ['password_script'], order: 1, shortdesc: 'Login password or passphrase' },
+  { name: 'password_script', deprecatedName: 'passwd_script', short: 'S', valueName: 'script', type: 'string', order: 1,
+    shortdesc: 'Script to run to retrieve password',
+    helpNote: 'Run without a shell (the value is split on spaces); its standard output, trailing whitespace removed, is the password.' },
+];
+
+/** Devices with outlets / ports / targets addressed by `plug`. */
+export const PLUG_OPTIONS: readonly OptionSpec[] = [
+  { name: 'plug', deprecatedName: 'port', short: 'n', valueName: 'id', type: 'string', required: true, order: 1,
+    shortdesc: 'Physical plug number on device, UUID or identification of machine' },
+  { name: 'plug_separator', valueName: 'char', type: 'string', default: ',', order: 100,
+    shortdesc: 'Separator for plug parameter when specifying more than 1 plug' },
+  { name: 'separator', short: 'C', valueName: 'char', type: 'string', default: ',', order: 100,
+    shortdesc: "Separator for CSV created by 'list' operation" },
+];
+
+/** Pacemaker always sends `nodename`; agents that use it declare it. */
+export const NODENAME_OPTION: OptionSpec = {
+  name: 'nodename', valueName: 'nodename', type: 'string', order: 1, shortdesc: 'Name of the node to be fenced',
+};
+
+export const METHOD_OPTION: OptionSpec = {
+  name: 'method', short: 'm', valueName: 'method', type: 'select', choices: ['onoff', 'cycle'], default: 'onoff', order: 1,
+  shortdesc: 'Method to fence',
+};

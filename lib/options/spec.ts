@@ -1,0 +1,48 @@
+// The shape of one option declaration. Everything an agent says about an option is said here, once:
+// stdin parsing, getopt parsing, validation, metadata XML, the man page and --help are all derived from it.
+
+export type OptionType = 'boolean' | 'string' | 'integer' | 'second' | 'select';
+
+export interface OptionSpec {
+  /** The stdin key and metadata parameter name (fence-agents' current name, e.g. `ip`, `plug`, `password`). */
+  readonly name: string;
+  /** The pre-2012 name still accepted on stdin and listed in metadata as deprecated (e.g. `ipaddr`). */
+  readonly deprecatedName?: string;
+  /** getopt short letter, without the dash. Unique within one agent. */
+  readonly short?: string;
+  /** getopt long name without dashes; defaults to `name` with `_` replaced by `-`. */
+  readonly long?: string;
+  /** What the value is called in help and metadata, e.g. `ip` in `--ip=[ip]`. */
+  readonly valueName?: string;
+  readonly type: OptionType;
+  readonly choices?: readonly string[];
+  /** Default as the string a user would write; typed by the same rules as user input. */
+  readonly default?: string;
+  readonly required?: boolean;
+  readonly shortdesc: string;
+  /** Extra lines for --help and the man page (never in metadata: the RNG forbids a parameter longdesc). */
+  readonly helpNote?: string;
+  /** Secrets are redacted from every log line and never passed to a child process's argv. */
+  readonly secret?: boolean;
+  /** `-v -v -v` counts (verbose). */
+  readonly stackable?: boolean;
+  /** Options that may not be given together with this one. */
+  readonly conflictsWith?: readonly string[];
+  /** Sort key for metadata/help (fence-agents orders by an internal key, then by name). */
+  readonly order?: number;
+}
+
+export function longName(spec: OptionSpec): string {
+  return spec.long ?? spec.name.replace(/_/g, '-');
+}
+
+/** `-a, --ip=[ip]` as fence-agents prints it in metadata and help. */
+export function getoptMixed(spec: OptionSpec): string {
+  const value = spec.type === 'boolean' ? '' : `=[${spec.valueName ?? 'value'}]`;
+  const long = `--${longName(spec)}${value}`;
+  return spec.short ? `-${spec.short}, ${long}` : long;
+}
+
+export function withOverrides(spec: OptionSpec, over: Partial<OptionSpec>): OptionSpec {
+  return { ...spec, ...over };
+}

@@ -1,0 +1,48 @@
+// Time budgets. Every wait in fencekit is bounded by an absolute deadline, so no chain of retries can
+// outlive the budget the caller (an admin, or Pacemaker's action timeout) gave it.
+import { FenceError, isRefusal, asFenceError } from './errors.js';
+import type { Logger } from './log.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Milliseconds left before `deadline`, never negative. */
+export function remaining(deadline: number): number {
+  return Math.max(0, deadline - Date.now());
+}
+
+/** A deadline `ms` from now; Infinity stays unbounded (timeouts disabled under Pacemaker). */
+export function deadlineIn(ms: number): number {
+  return Number.isFinite(ms) ? Date.now() + ms : Number.POSITIVE_INFINITY;
+}
+
+/** Sleep, but never past the deadline. */
+export function sleepUntil(deadline: number, ms: number): Promise<void> {
+  return sleep(Math.min(ms, remaining(deadline)));
+}
+
+export interface RetryOptions {
+  readonly deadline: number;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  readonly what: string;
+}
+
+/**
+ * Run `attempt` until it succeeds, a refusal is met (auth, privilege, no such plug: waiting cannot
+ * change those), or the deadline passes. The last transient error is what the caller sees.
+ */
+export async function retryUntil<T>(attempt: (n: number) => Promise<T>, opts: RetryOptions): Promise<T> {
+  let last: FenceError | undefined;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (err) {
+      last = asFenceError(err);
+      if (isRefusal(last) || last.kind === 'internal') throw last;
+      opts.logger.debug(`${opts.what}: attempt ${n} failed (${last.kind}): ${last.message}`);
+    }
+    if (remaining(opts.deadline) <= opts.intervalMs) break;
+    await sleep(opts.intervalMs);
+  }
+  throw last ?? new FenceError('timeout', `${opts.what} timed out`);
+}

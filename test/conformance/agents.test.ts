@@ -1,0 +1,229 @@
+// Every agent binary in bin/ through the fence-agents protocol: stdin and argv, comments, repeated and
+// unknown keys, missing or unknown actions, bad values, metadata against fence-agents' own RelaxNG schema,
+// manpage, validate-all, and no secret in any output. Nothing here needs a device: every run points at a
+// loopback port where nothing answers but every packet is counted, so "no device touched" is measured.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentBinaries, BIN, runAgentBinary } from '../support/run-agent.js';
+import { startSilentDevice, type SilentDevice } from '../support/silent-device.js';
+
+const RNG = '/usr/share/cluster/relaxng/metadata.rng';
+const SECRET = 'S3cr3t-Pa55w0rd-for-conformance';
+
+interface Param { name: string; required: boolean; deprecated: boolean; type: string; secret: boolean }
+
+function parseMetadata(xml: string) {
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => ['parameter', 'action', 'symlink', 'option'].includes(n) }).parse(xml);
+  const ra = doc['resource-agent'];
+  const params: Param[] = ra.parameters.parameter.map((p: Record<string, any>) => ({
+    name: p.name,
+    required: p.required === '1',
+    deprecated: p.deprecated === '1',
+    type: p.content.type,
+    secret: /password|passwd|kg|community/.test(p.name),
+  }));
+  return { name: ra.name as string, params, actions: (ra.actions.action as { name: string }[]).map((a) => a.name), symlinks: (ra.symlink ?? []) as { name: string }[] };
+}
+
+/** A valid configuration for any agent: required options filled, device address pointed at the counter. */
+function validConfig(params: Param[], port: number): Record<string, string> {
+  const has = (n: string) => params.some((p) => p.name === n && !p.deprecated);
+  const cfg: Record<string, string> = {};
+  if (has('ip')) cfg.ip = '127.0.0.1';
+  if (has('ipport')) cfg.ipport = String(port);
+  if (has('username')) cfg.username = 'admin';
+  if (has('password')) cfg.password = SECRET;
+  if (has('plug')) cfg.plug = '1';
+  if (has('login_timeout')) cfg.login_timeout = '1';
+  if (has('power_timeout')) cfg.power_timeout = '2';
+  for (const p of params) if (p.required && !p.deprecated && p.name !== 'action' && !(p.name in cfg)) cfg[p.name] = p.type === 'integer' || p.type === 'second' ? '1' : 'x';
+  return cfg;
+}
+
+const stdinOf = (cfg: Record<string, string>) => Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+
+const binaries = agentBinaries();
+let device: SilentDevice;
+let work: string;
+
+beforeAll(async () => {
+  device = await startSilentDevice();
+  work = mkdtempSync(join(tmpdir(), 'fk-conf-'));
+});
+afterAll(async () => {
+  await device.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+it('finds agent binaries to check', () => {
+  expect(binaries.length).toBeGreaterThan(0);
+});
+
+// Metadata is read once at collection time, so that the checks each agent gets follow from what it declares.
+const agents = binaries
+  .filter((b) => !b.isAlias)
+  .map(({ name }) => ({
+    name,
+    meta: parseMetadata(execFileSync(join(BIN, name), ['-o', 'metadata'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } }).toString()),
+  }));
+
+describe.each(agents)('$name', ({ name, meta }) => {
+  let cfg: Record<string, string>;
+  const has = (n: string) => meta.params.some((p) => p.name === n);
+  const numericOptions = ['power_timeout', 'login_timeout', 'retry_on', 'delay'].filter(has);
+
+  beforeAll(() => {
+    cfg = validConfig(meta.params, device.port);
+  });
+
+  /** Runs that must not reach the device: the counter must not move. */
+  async function runUntouched(opts: Parameters<typeof runAgentBinary>[1]) {
+    const before = device.contacts();
+    const r = await runAgentBinary(name, opts);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(device.contacts(), 'the agent contacted the device').toBe(before);
+    return r;
+  }
+
+  it('prints metadata from stdin that validates against fence-agents metadata.rng', async () => {
+    const r = await runUntouched({ stdin: 'action=metadata\n' });
+    const file = join(work, `${name}.xml`);
+    writeFileSync(file, r.stdout);
+    expect(existsSync(RNG), `${RNG} (Debian fence-agents) is needed`).toBe(true);
+    execFileSync('xmllint', ['--noout', '--relaxng', RNG, file], { stdio: 'pipe' });
+    expect(meta.name).toBe(name);
+    expect(meta.actions[0]).toBe('on');
+    for (const a of ['off', 'status', 'monitor', 'metadata', 'manpage', 'validate-all']) expect(meta.actions).toContain(a);
+  });
+
+  it('prints the same metadata for -o metadata, --action=meta-data and action=meta-data', async () => {
+    const base = (await runUntouched({ stdin: 'action=metadata\n' })).stdout;
+    expect((await runUntouched({ argv: ['-o', 'metadata'] })).stdout).toBe(base);
+    expect((await runUntouched({ argv: ['--action=meta-data'] })).stdout).toBe(base);
+    expect((await runUntouched({ stdin: 'action=meta-data\n' })).stdout).toBe(base);
+  });
+
+  it('advertises no secret value and no default for secret parameters', async () => {
+    const r = await runUntouched({ stdin: `action=metadata\npassword=${SECRET}\n` });
+    expect(r.stdout).not.toContain(SECRET);
+  });
+
+  it('manpage names the canonical agent; each alias reports its own name in metadata', async () => {
+    const man = await runUntouched({ stdin: 'action=manpage\n' });
+    expect(man.code).toBe(0);
+    expect(parseMetadata(man.stdout).name).toBe(name);
+    for (const link of meta.symlinks) {
+      const aliasRun = await runAgentBinary(link.name, { stdin: 'action=metadata\n' });
+      expect(aliasRun.code, `alias ${link.name} must exist in bin/`).toBe(0);
+      expect(parseMetadata(aliasRun.stdout).name).toBe(link.name);
+      const aliasMan = await runAgentBinary(link.name, { stdin: 'action=manpage\n' });
+      expect(parseMetadata(aliasMan.stdout).name).toBe(name);
+    }
+  });
+
+  it('validate-all accepts a complete configuration without contacting the device', async () => {
+    const r = await runUntouched({ stdin: stdinOf(cfg) + 'action=validate-all\n' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('skips comments and blank lines and lets the last repeated key win', async () => {
+    const r = await runUntouched({ stdin: `# configured by hand\n\n${stdinOf(cfg)}action=reboot\n  # indented comment\naction=validate-all\n` });
+    expect(r.code).toBe(0);
+  });
+
+  it('ignores unknown stdin keys with a warning that names the key but not the value', async () => {
+    const r = await runUntouched({ stdin: `${stdinOf(cfg)}frobnicate=${SECRET}\nnodename=node2\naction=validate-all\n` });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("'frobnicate'");
+    expect(r.stderr).not.toContain(SECRET);
+    expect(r.stderr).not.toContain('nodename');
+  });
+
+  it('refuses to run without an action: one line naming the option, exit 1, device untouched', async () => {
+    const r = await runUntouched({ stdin: stdinOf(cfg) });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/no action given.*'action'/);
+  });
+
+  it('refuses an unknown action with the phrase Pacemaker maps to "not supported"', async () => {
+    const r = await runUntouched({ stdin: `${stdinOf(cfg)}action=explode\n` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Unrecognised action 'explode'");
+  });
+
+  it.each(numericOptions)('rejects a malformed %s before doing anything', async (opt) => {
+    const r = await runUntouched({ stdin: `${stdinOf(cfg)}${opt}=soon\naction=off\n` });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`'${opt}'`);
+  });
+
+  it('names each missing required option and touches nothing', async () => {
+    const required = meta.params.filter((p) => p.required && !p.deprecated && p.name !== 'action');
+    for (const p of required) {
+      const partial = { ...cfg };
+      delete partial[p.name];
+      const r = await runUntouched({ stdin: `${stdinOf(partial)}action=off\n` });
+      expect(r.code, p.name).toBe(1);
+      expect(r.stderr).toContain(`'${p.name}'`);
+    }
+  });
+
+  it('reads only argv when arguments are given (stdin is ignored)', async () => {
+    const argv = ['-o', 'validate-all', ...Object.entries(cfg).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}=${v}`])];
+    const r = await runUntouched({ argv, stdin: 'action=off\nbogus line\n' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('rejects an unknown command-line option, exit 1', async () => {
+    const r = await runUntouched({ argv: ['-o', 'status', '--no-such-option'] });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--no-such-option');
+  });
+
+  it('prints usage for -h and a version for -V, exit 0', async () => {
+    const h = await runUntouched({ argv: ['-h'] });
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/^Usage:/);
+    for (const p of meta.params.filter((x) => !x.deprecated)) expect(h.stdout).toContain(`--${p.name.replace(/_/g, '-')}`);
+    const v = await runUntouched({ argv: ['-V'] });
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('fencekit');
+  });
+
+  it.runIf(has('password'))('fails an unreachable device with exit 1 within its bounds and leaks no secret at -vvv', async () => {
+    const debugFile = join(work, `${name}.debug`);
+    const r = await runAgentBinary(name, { stdin: `${stdinOf(cfg)}verbose_level=3\ndebug_file=${debugFile}\naction=status\n`, timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('Status:');
+    expect(r.ms).toBeLessThan(15_000);
+    const debug = existsSync(debugFile) ? readFileSync(debugFile, 'utf8') : '';
+    expect(debug.length).toBeGreaterThan(0);
+    for (const text of [r.stdout, r.stderr, debug]) expect(text).not.toContain(SECRET);
+  });
+
+  it.runIf(has('password_script'))('reads the password from password_script, run without a shell, and never prints it', async () => {
+    const script = join(work, 'pw.sh');
+    writeFileSync(script, `#!/bin/sh\necho '${SECRET}-from-script'\n`);
+    chmodSync(script, 0o700);
+    const { password: _omit, ...rest } = cfg;
+    const r = await runAgentBinary(name, { stdin: `${stdinOf(rest)}password_script=${script}\nverbose=1\naction=status\n`, timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain(`${SECRET}-from-script`);
+    expect(r.stderr).toMatch(/Running command: .*pw\.sh/);
+  });
+
+  it.runIf(has('password_script'))('refuses password together with password_script (a conflicting pair)', async () => {
+    const r = await runUntouched({ stdin: `${stdinOf(cfg)}password_script=/bin/true\naction=status\n` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/'password'.*conflicts with.*'password_script'/);
+  });
+});

@@ -1,0 +1,51 @@
+// Run a built agent binary the way Pacemaker (stdin) or an admin (argv) does, and capture everything.
+import { spawn } from 'node:child_process';
+import { readdirSync, lstatSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(ROOT, 'bin');
+
+export interface AgentRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface RunAgentOptions {
+  argv?: string[];
+  stdin?: string;
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+export function runAgentBinary(binary: string, opts: RunAgentOptions = {}): Promise<AgentRun> {
+  const started = Date.now();
+  const env: Record<string, string | undefined> = { ...process.env, NODE_EXTRA_CA_CERTS: undefined, PCMK_service: undefined, ...opts.env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary.includes('/') ? binary : join(BIN, binary), opts.argv ?? [], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.stdout.on('data', (b) => out.push(b));
+    child.stderr.on('data', (b) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** Every fence_kit_* in bin/, canonical agents and their alias symlinks. */
+export function agentBinaries(): { name: string; isAlias: boolean }[] {
+  return readdirSync(BIN)
+    .filter((f) => f.startsWith('fence_kit_'))
+    .sort()
+    .map((name) => ({ name, isAlias: lstatSync(join(BIN, name)).isSymbolicLink() }));
+}

@@ -1,0 +1,93 @@
+// The engine's sequencing rules, driven by a scripted in-memory device. These prove ordering and timing
+// decisions only; that an agent really fences is proven against real peers in test/integration.
+import { describe, expect, it } from 'vitest';
+import { PowerEngine, type EngineSettings } from '../../../lib/actions.js';
+import type { OperationContext, PowerDevice, PowerState } from '../../../lib/agent/declaration.js';
+import { FenceError } from '../../../lib/errors.js';
+import { silentLogger } from '../../../lib/log.js';
+
+const FAST: EngineSettings = { powerTimeoutMs: 400, shellTimeoutMs: 200, powerWaitMs: 0, statusSleepMs: 20, retryOn: 1, method: 'onoff', forceOn: false };
+
+/** Outlets that change state when told to, unless scripted otherwise; every call is journaled. */
+class ScriptedDevice implements PowerDevice {
+  journal: string[] = [];
+  constructor(
+    public states: Record<string, PowerState>,
+    private behaviour: { lies?: Set<string>; refuses?: Set<string>; unknownAfterOff?: boolean; failOn?: boolean } = {},
+  ) {}
+  async getPower(plug: string | undefined): Promise<PowerState> {
+    this.journal.push(`get ${plug}`);
+    return this.states[plug ?? '-']!;
+  }
+  async setPower(plug: string | undefined, state: PowerState, _ctx: OperationContext): Promise<void> {
+    this.journal.push(`set ${plug} ${state}`);
+    if (this.behaviour.refuses?.has(plug ?? '-')) throw new FenceError('device-refused', `outlet ${plug} refused`);
+    if (state === 'on' && this.behaviour.failOn) throw new FenceError('timeout', 'no answer');
+    if (!this.behaviour.lies?.has(plug ?? '-')) this.states[plug ?? '-'] = state;
+  }
+  async cycle(plug: string | undefined) {
+    this.journal.push(`cycle ${plug}`);
+  }
+  async close() {}
+}
+
+describe('power engine', () => {
+  it('reports Already OFF without sending anything when every plug is off', async () => {
+    const dev = new ScriptedDevice({ a: 'off', b: 'off' });
+    const r = await new PowerEngine(dev, ['a', 'b'], FAST, silentLogger).off();
+    expect(r.stdout).toEqual(['Success: Already OFF']);
+    expect(dev.journal.filter((j) => j.startsWith('set'))).toEqual([]);
+  });
+
+  it('switches every plug off and confirms each before success', async () => {
+    const dev = new ScriptedDevice({ a: 'on', b: 'on' });
+    const r = await new PowerEngine(dev, ['a', 'b'], FAST, silentLogger).off();
+    expect(r).toEqual({ exitCode: 0, stdout: ['Success: Powered OFF'] });
+    expect(dev.states).toEqual({ a: 'off', b: 'off' });
+  });
+
+  it('fails when the device acknowledges off but the plug stays on (a lying outlet)', async () => {
+    const dev = new ScriptedDevice({ a: 'on', b: 'on' }, { lies: new Set(['b']) });
+    const started = Date.now();
+    await expect(new PowerEngine(dev, ['a', 'b'], FAST, silentLogger).off()).rejects.toMatchObject({ kind: 'timeout', message: expect.stringMatching(/Timed out waiting to power OFF.*plug b/) });
+    expect(Date.now() - started).toBeLessThan(FAST.powerTimeoutMs + 300);
+  });
+
+  it('fails at once when the device refuses, without waiting out power_timeout', async () => {
+    const dev = new ScriptedDevice({ a: 'on' }, { refuses: new Set(['a']) });
+    const started = Date.now();
+    await expect(new PowerEngine(dev, ['a'], { ...FAST, powerTimeoutMs: 10_000 }, silentLogger).off()).rejects.toMatchObject({ kind: 'device-refused' });
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('reboot: every off is confirmed before any on is sent', async () => {
+    const dev = new ScriptedDevice({ a: 'on', b: 'on' });
+    const r = await new PowerEngine(dev, ['a', 'b'], FAST, silentLogger).reboot();
+    expect(r.stdout).toEqual(['Success: Rebooted']);
+    const firstOn = dev.journal.indexOf('set a on');
+    const lastOffConfirm = dev.journal.lastIndexOf('get b', firstOn);
+    expect(dev.journal.slice(0, firstOn)).toContain('set b off');
+    expect(lastOffConfirm).toBeGreaterThan(dev.journal.indexOf('set b off'));
+    expect(dev.states).toEqual({ a: 'on', b: 'on' });
+  });
+
+  it('reboot succeeds when power-on fails after a confirmed off (the off half decides)', async () => {
+    const dev = new ScriptedDevice({ a: 'on' }, { failOn: true });
+    const r = await new PowerEngine(dev, ['a'], FAST, silentLogger).reboot();
+    expect(r).toEqual({ exitCode: 0, stdout: ['Success: Rebooted'] });
+    expect(dev.states.a).toBe('off');
+  });
+
+  it('method=cycle on a target that is already off powers it on instead of sending cycle', async () => {
+    const dev = new ScriptedDevice({ '-': 'off' });
+    const r = await new PowerEngine(dev, [undefined], { ...FAST, method: 'cycle' }, silentLogger).reboot();
+    expect(r.stdout).toEqual(['Success: Rebooted']);
+    expect(dev.journal).not.toContain('cycle undefined');
+    expect(dev.states['-']).toBe('on');
+  });
+
+  it('status exits 0 for on and 2 for off; any plug on makes the aggregate on', async () => {
+    expect((await new PowerEngine(new ScriptedDevice({ a: 'off', b: 'on' }), ['a', 'b'], FAST, silentLogger).status()).exitCode).toBe(0);
+    expect((await new PowerEngine(new ScriptedDevice({ a: 'off', b: 'off' }), ['a', 'b'], FAST, silentLogger).status())).toEqual({ exitCode: 2, stdout: ['Status: OFF'] });
+  });
+});
