@@ -1,0 +1,210 @@
+// The public IPMI client: one session per client, typed power operations, completion codes turned into
+// FenceErrors. Knows nothing of agent options; the agent maps its options onto an IpmiTarget.
+import { FenceError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { cipherSuite } from './cipher-suites.js';
+import {
+  CMD,
+  NETFN,
+  PRIVILEGE,
+  type ChassisControlOp,
+  type IpmiResponse,
+  type PrivilegeName,
+  decodeChassisStatus,
+  decodeDeviceId,
+  describeCompletionCode,
+  encodeChassisControl,
+  privilegeName,
+} from './codec.js';
+import { IpmiSession } from './session.js';
+import { UdpTransport, type RetransmitPolicy } from './transport.js';
+
+export interface IpmiTarget {
+  host: string;
+  /** Default 623 (the RMCP port). */
+  port?: number;
+  username: string;
+  password: string;
+  /** BMC key for RMCP+ (hexadecimal_kg, as bytes); defaults to the password, as the spec says. */
+  kg?: Buffer;
+  version: '1.5' | '2.0';
+  /** RMCP+ cipher suite; default 3. Suite 0 only with allowInsecure. */
+  cipherSuite?: 0 | 1 | 2 | 3 | 17;
+  /** Default administrator. */
+  privilege?: PrivilegeName;
+  /** IPMI 1.5 only; default md5. */
+  authType?: 'none' | 'password' | 'md5';
+  /** Permit cipher suite 0 and IPMI 1.5 auth type none, which accept any password. */
+  allowInsecure?: boolean;
+}
+
+export interface IpmiOpenOptions {
+  /** Absolute time (Date.now() ms) by which every operation must be over. */
+  deadline: number;
+  logger?: Logger;
+  /** Tests shorten this; agents keep the default. */
+  retransmit?: RetransmitPolicy;
+}
+
+export type ChassisPower = 'on' | 'off';
+export type ChassisControl = ChassisControlOp;
+
+export interface DeviceIdentity {
+  deviceId: number;
+  firmware: string;
+  ipmiVersion: string;
+  manufacturerId: number;
+  productId: number;
+}
+
+/** Minimum privilege per command (spec Appendix G): asking with less would only earn 0xD4. */
+const REQUIRED_PRIVILEGE = { status: PRIVILEGE.user, control: PRIVILEGE.operator } as const;
+
+export class IpmiClient {
+  private deadline: number;
+  private session: IpmiSession;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly target: Required<Omit<IpmiTarget, 'kg'>> & { kg?: Buffer },
+    private readonly transport: UdpTransport,
+    private readonly logger: Logger,
+    deadline: number,
+  ) {
+    this.deadline = deadline;
+    this.session = this.newSession();
+  }
+
+  static async open(target: IpmiTarget, opts: IpmiOpenOptions): Promise<IpmiClient> {
+    const logger = opts.logger ?? silentLogger;
+    logger.addSecret(target.password);
+    if (target.kg && target.kg.length > 0) logger.addSecret(target.kg.toString('hex'));
+    const t = withDefaults(target);
+    const transport = await UdpTransport.connect(t.host, t.port, { logger, deadline: opts.deadline, ...(opts.retransmit ? { policy: opts.retransmit } : {}) });
+    const client = new IpmiClient(t, transport, logger, opts.deadline);
+    try {
+      await client.session.establish(client.deadline);
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
+    logger.debug(`IPMI ${t.host}:${t.port}: session active (IPMI ${t.version}${t.version === '2.0' ? `, cipher suite ${t.cipherSuite}` : `, ${t.authType}`}, ${privilegeName(client.session.privilege)})`);
+    return client;
+  }
+
+  /** Move the deadline for the operations still to come (the agent gives each action its own budget). */
+  extendDeadline(deadline: number): void {
+    this.deadline = deadline;
+  }
+
+  async getChassisPower(): Promise<ChassisPower> {
+    const res = await this.call('Get Chassis Status', NETFN.chassis, CMD.getChassisStatus, Buffer.alloc(0), REQUIRED_PRIVILEGE.status);
+    return decodeChassisStatus(res.data).powerOn ? 'on' : 'off';
+  }
+
+  /** Chassis Control; the BMC acknowledges the request, the caller confirms the state by polling. */
+  async chassisControl(op: ChassisControl): Promise<void> {
+    await this.call(`Chassis Control (${op})`, NETFN.chassis, CMD.chassisControl, encodeChassisControl(op), REQUIRED_PRIVILEGE.control);
+  }
+
+  async getDeviceId(): Promise<DeviceIdentity> {
+    const res = await this.call('Get Device ID', NETFN.app, CMD.getDeviceId, Buffer.alloc(0), REQUIRED_PRIVILEGE.status);
+    const d = decodeDeviceId(res.data);
+    return { deviceId: d.deviceId, firmware: d.firmware, ipmiVersion: d.ipmiVersion, manufacturerId: d.manufacturerId, productId: d.productId };
+  }
+
+  /** Close Session, then the socket. Never throws; waits at most until the deadline (or not at all past it). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    await this.session.close(this.deadline);
+    this.transport.close();
+  }
+
+  private call(what: string, netFn: number, cmd: number, data: Buffer, needed: number): Promise<IpmiResponse> {
+    const run = this.queue.then(
+      () => this.callNow(what, netFn, cmd, data, needed),
+      () => this.callNow(what, netFn, cmd, data, needed),
+    );
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async callNow(what: string, netFn: number, cmd: number, data: Buffer, needed: number): Promise<IpmiResponse> {
+    if (this.closed) throw new FenceError('internal', `IPMI ${what}: client already closed`);
+    if (this.session.privilege < needed) {
+      throw new FenceError('privilege', `${what} needs ${privilegeName(needed)} privilege; the session has ${privilegeName(this.session.privilege)}`);
+    }
+    let res: IpmiResponse;
+    try {
+      // Leave room to re-establish: a BMC that dropped our session (reset, session timeout, slot reclaimed)
+      // answers nothing at all to packets of the old session.
+      const remaining = this.deadline - Date.now();
+      res = await this.session.command(netFn, cmd, data, Date.now() + Math.min(remaining, Math.max(5000, remaining / 2)), what);
+    } catch (err) {
+      if (!(err instanceof FenceError) || err.kind !== 'timeout' || Date.now() >= this.deadline) throw err;
+      this.logger.debug(`IPMI ${this.target.host}: no answer to ${what} in the session; opening a new session`);
+      this.session = this.newSession();
+      await this.session.establish(this.deadline);
+      res = await this.session.command(netFn, cmd, data, this.deadline, what);
+    }
+    return checkCompletion(what, res);
+  }
+
+  private newSession(): IpmiSession {
+    const t = this.target;
+    const suite = cipherSuite(t.cipherSuite)!;
+    return new IpmiSession(
+      this.transport,
+      {
+        version: t.version,
+        username: t.username,
+        password: t.password,
+        ...(t.kg && t.kg.length > 0 ? { kg: t.kg } : {}),
+        cipherSuite: suite,
+        privilege: t.privilege,
+        authType: t.authType,
+        allowInsecure: t.allowInsecure,
+      },
+      this.logger,
+    );
+  }
+}
+
+function checkCompletion(what: string, res: IpmiResponse): IpmiResponse {
+  if (res.completionCode === 0) return res;
+  if (res.completionCode === 0xd4) throw new FenceError('privilege', `${what}: ${describeCompletionCode(0xd4)}`);
+  throw new FenceError('device-refused', `${what}: ${describeCompletionCode(res.completionCode)}`);
+}
+
+function withDefaults(t: IpmiTarget): Required<Omit<IpmiTarget, 'kg'>> & { kg?: Buffer } {
+  const bad = (msg: string) => new FenceError('bad-input', msg);
+  if (!t.host) throw bad('IPMI: no BMC address given');
+  const port = t.port ?? 623;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`IPMI: port ${port} is not a UDP port`);
+  if (t.version !== '1.5' && t.version !== '2.0') throw bad(`IPMI: version ${String(t.version)} is neither 1.5 nor 2.0`);
+  const suiteId = t.cipherSuite ?? 3;
+  if (!cipherSuite(suiteId)) throw bad(`IPMI: cipher suite ${suiteId} is not supported (0, 1, 2, 3 and 17 are)`);
+  const privilege = t.privilege ?? 'administrator';
+  if (!(privilege in PRIVILEGE)) throw bad(`IPMI: privilege ${String(privilege)} is not callback, user, operator or administrator`);
+  const authType = t.authType ?? 'md5';
+  if (!['none', 'password', 'md5'].includes(authType)) throw bad(`IPMI: auth type ${String(authType)} is not none, password or md5`);
+  if (Buffer.byteLength(t.username, 'utf8') > 16) throw bad('IPMI: user name longer than 16 bytes');
+  const maxPassword = t.version === '2.0' ? 20 : 16;
+  if (Buffer.byteLength(t.password, 'utf8') > maxPassword) throw bad(`IPMI ${t.version}: password longer than ${maxPassword} bytes`);
+  if (t.kg && t.kg.length > 20) throw bad('IPMI: Kg longer than 20 bytes');
+  return {
+    host: t.host,
+    port,
+    username: t.username,
+    password: t.password,
+    ...(t.kg ? { kg: t.kg } : {}),
+    version: t.version,
+    cipherSuite: suiteId,
+    privilege,
+    authType,
+    allowInsecure: t.allowInsecure ?? false,
+  };
+}
