@@ -33,7 +33,7 @@ export function helpText(agent: AgentDeclaration, invokedName: string): string {
     const left = `   ${getoptMixed(spec)}`;
     const body = wrap(describe(spec, defaults), 50);
     out.push(left.padEnd(34) + (left.length >= 34 ? `\n${' '.repeat(34)}` : '') + body[0]);
-    for (const more of body.slice(1)) out.push(' '.repeat(40) + more);
+    for (const more of body.slice(1)) out.push(' '.repeat(34) + more);
   }
   out.push('', `Actions: ${advertisedActions(agent).map((a) => a.name).join(', ')}`);
   out.push('Exit status: 0 success, 1 failure, 2 status reports the target OFF.');

@@ -1,0 +1,170 @@
+// fence_kit_ipmi: a node's BMC over IPMI 2.0 (RMCP+) or 1.5, spoken natively; ipmitool as an optional
+// transport. Options and invoked-name aliases as fence_ipmilan's, so existing configurations carry over.
+import type { AgentDeclaration, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION } from '../../lib/options/common.js';
+import { withOverrides, type OptionSpec } from '../../lib/options/spec.js';
+import type { Options } from '../../lib/options/values.js';
+
+const SUPPORTED_CIPHERS = ['1', '2', '3', '17'];
+const PRIVILEGES = ['callback', 'user', 'operator', 'administrator'] as const;
+
+const IPMI_OPTIONS: readonly OptionSpec[] = [
+  // fence_ipmilan: ip is optional because port_as_ip may supply it; validate() insists on one of them.
+  ...CONNECTION_OPTIONS.map((o) => (o.name === 'ip' ? withOverrides(o, { required: false }) : o)),
+  { name: 'plug', deprecatedName: 'port', short: 'n', valueName: 'ip', type: 'string', order: 1,
+    shortdesc: 'IP address or hostname of fencing device (together with --port-as-ip)' },
+  { name: 'port_as_ip', type: 'boolean', order: 1, shortdesc: 'Make "port/plug" to be an alias to IP address' },
+  { name: 'lanplus', short: 'P', type: 'boolean', default: '0', order: 1,
+    shortdesc: 'Use Lanplus to improve security of connection' },
+  { name: 'auth', short: 'A', valueName: 'auth', type: 'select', choices: ['md5', 'password', 'none'], order: 1,
+    shortdesc: 'IPMI Lan Auth type.' },
+  { name: 'cipher', short: 'C', valueName: 'cipher', type: 'string', order: 1,
+    shortdesc: 'Ciphersuite to use (same as ipmitool -C parameter)',
+    helpNote: `Native transport: ${SUPPORTED_CIPHERS.join(', ')} (default 3); 0 only with allow_insecure.` },
+  { name: 'privlvl', short: 'L', valueName: 'level', type: 'select', choices: PRIVILEGES, default: 'administrator', order: 1,
+    shortdesc: 'Privilege level on IPMI device' },
+  { name: 'hexadecimal_kg', valueName: 'key', type: 'string', secret: true, order: 1,
+    shortdesc: 'Hexadecimal-encoded Kg key for IPMIv2 authentication' },
+  { name: 'target', valueName: 'targetaddress', type: 'string', order: 1,
+    shortdesc: 'Bridge IPMI requests to the remote target address' },
+  { ...METHOD_OPTION, shortdesc: 'Method to fence (onoff is confirmed by the BMC reporting the chassis off; cycle is only acknowledged)' },
+  { name: 'transport', valueName: 'transport', type: 'select', choices: ['native', 'ipmitool'], default: 'native', order: 2,
+    shortdesc: 'Speak IPMI natively, or run ipmitool (the password goes through its environment, never its arguments)' },
+  { name: 'allow_insecure', type: 'boolean', order: 2,
+    shortdesc: 'Allow cipher suite 0 and IPMI 1.5 auth type none, which many BMCs accept with any password' },
+  { name: 'ipmitool_path', valueName: 'path', type: 'string', default: '/usr/bin/ipmitool', order: 200, shortdesc: 'Path to ipmitool binary' },
+  { name: 'ipmitool_timeout', valueName: 'timeout', type: 'string', default: '2', order: 200, shortdesc: 'Timeout (sec) for IPMI operation' },
+  { name: 'use_sudo', deprecatedName: 'sudo', type: 'boolean', order: 200,
+    shortdesc: 'Use sudo (without password) when calling 3rd party software' },
+  { name: 'sudo_path', valueName: 'path', type: 'string', default: '/usr/bin/sudo', order: 200, shortdesc: 'Path to sudo binary' },
+  ...CORE_OPTIONS,
+];
+
+function kgBytes(options: Options): Buffer | undefined {
+  const hex = options.string('hexadecimal_kg');
+  return hex === undefined || hex === '' ? undefined : Buffer.from(hex.replace(/^0x/i, ''), 'hex');
+}
+
+function validate(options: Options): string[] {
+  const errors: string[] = [];
+  if (!options.has('ip') && !(options.flag('port_as_ip') && options.has('plug'))) {
+    errors.push("Failed: missing required option 'ip' (-a, --ip) (or 'plug' with 'port_as_ip')");
+  }
+  const kg = options.string('hexadecimal_kg');
+  if (kg !== undefined && kg !== '' && !/^(0x)?([0-9a-fA-F]{2}){1,20}$/.test(kg)) {
+    errors.push("Failed: option 'hexadecimal_kg' (--hexadecimal-kg) must be up to 20 bytes of hexadecimal");
+  }
+  const native = options.string('transport') !== 'ipmitool';
+  const cipher = options.string('cipher');
+  if (cipher !== undefined && cipher !== '') {
+    if (!/^\d+$/.test(cipher)) errors.push("Failed: option 'cipher' (-C, --cipher) must be a cipher suite number");
+    else if (cipher === '0' && !options.flag('allow_insecure')) {
+      errors.push("Failed: option 'cipher' (-C, --cipher): cipher suite 0 sends no authentication; set 'allow_insecure' to use it");
+    } else if (native && cipher !== '0' && !SUPPORTED_CIPHERS.includes(cipher)) {
+      errors.push(`Failed: option 'cipher' (-C, --cipher): the native transport supports ${SUPPORTED_CIPHERS.join(', ')}`);
+    }
+  }
+  if (options.string('auth') === 'none' && !options.flag('allow_insecure')) {
+    errors.push("Failed: option 'auth' (-A, --auth): auth type none sends no password check; set 'allow_insecure' to use it");
+  }
+  if (native && options.has('target')) {
+    errors.push("Failed: option 'target' (--target): IPMI bridging needs transport=ipmitool");
+  }
+  const port = options.number('ipport');
+  if (port !== undefined && (port < 1 || port > 65535)) errors.push("Failed: option 'ipport' (-u, --ipport) must be 1-65535");
+  return errors;
+}
+
+/** The BMC as a power device: one session for the whole invocation, opened by connect(). */
+class Bmc implements PowerDevice {
+  constructor(private readonly session: BmcSession) {}
+  getPower(_plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
+    return this.session.power(ctx);
+  }
+  setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
+    return this.session.control(state, ctx);
+  }
+  cycle(_plug: string | undefined, ctx: OperationContext): Promise<void> {
+    return this.session.control('cycle', ctx);
+  }
+  diag(_plug: string | undefined, ctx: OperationContext): Promise<void> {
+    return this.session.control('diag', ctx);
+  }
+  monitor(ctx: OperationContext): Promise<void> {
+    return this.session.identify(ctx);
+  }
+  close(): Promise<void> {
+    return this.session.close();
+  }
+}
+
+/** What the agent needs from either transport. */
+export interface BmcSession {
+  power(ctx: OperationContext): Promise<PowerState>;
+  control(op: 'on' | 'off' | 'cycle' | 'diag', ctx: OperationContext): Promise<void>;
+  identify(ctx: OperationContext): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BmcSettings {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  kg: Buffer | undefined;
+  version: '1.5' | '2.0';
+  cipherSuite: number;
+  privilege: (typeof PRIVILEGES)[number];
+  authType: 'none' | 'password' | 'md5';
+  allowInsecure: boolean;
+  bridgeTarget: string | undefined;
+}
+
+export function bmcSettings(options: Options): BmcSettings {
+  const host = options.flag('port_as_ip') && options.has('plug') ? options.string('plug')! : options.string('ip')!;
+  return {
+    host,
+    port: options.number('ipport') ?? 623,
+    username: options.string('username') ?? '',
+    password: options.string('password') ?? '',
+    kg: kgBytes(options),
+    version: options.flag('lanplus') ? '2.0' : '1.5',
+    cipherSuite: Number(options.string('cipher') || '3'),
+    privilege: (options.string('privlvl') ?? 'administrator') as BmcSettings['privilege'],
+    authType: (options.string('auth') ?? 'md5') as BmcSettings['authType'],
+    allowInsecure: options.flag('allow_insecure'),
+    bridgeTarget: options.string('target'),
+  };
+}
+
+export const ipmiAgent: AgentDeclaration = {
+  name: 'fence_kit_ipmi',
+  shortdesc: 'Fence agent for IPMI',
+  longdesc:
+    'fence_kit_ipmi powers a node off, on or through a reboot through its baseboard management controller over IPMI 2.0 (RMCP+, with lanplus) or IPMI 1.5. It speaks IPMI itself, so the password never appears in any process argument list; transport=ipmitool runs ipmitool instead, with the password in its environment. Off is reported only once the BMC reports the chassis off. With method=cycle the BMC only acknowledges a power cycle, which cannot be confirmed: prefer onoff.',
+  vendorUrl: 'https://www.intel.com/content/www/us/en/products/docs/servers/ipmi/ipmi-second-gen-interface-spec-v2-rev1-1.html',
+  symlinks: [
+    { name: 'fence_kit_ilo3', shortdesc: 'Fence agent for HP iLO3', defaults: { lanplus: '1' } },
+    { name: 'fence_kit_ilo4', shortdesc: 'Fence agent for HP iLO4', defaults: { lanplus: '1' } },
+    { name: 'fence_kit_ilo5', shortdesc: 'Fence agent for HP iLO5', defaults: { lanplus: '1' } },
+    { name: 'fence_kit_ipmilanplus', shortdesc: 'Fence agent for IPMIv2 lanplus', defaults: { lanplus: '1' } },
+    { name: 'fence_kit_imm', shortdesc: 'Fence agent for IBM Integrated Management Module' },
+    { name: 'fence_kit_idrac', shortdesc: 'Fence agent for Dell iDRAC' },
+  ],
+  options: IPMI_OPTIONS,
+  // Off is confirmed by polling the BMC, so no blind power_wait is needed (fence_ipmilan waits 2 s).
+  defaults: { ipport: '623', power_wait: '0' },
+  target: 'device',
+  cycle: true,
+  diag: true,
+  validate,
+  async connect(options, ctx) {
+    const settings = bmcSettings(options);
+    if (options.string('transport') === 'ipmitool') {
+      const { openIpmitoolSession } = await import('./ipmitool-session.js');
+      return new Bmc(openIpmitoolSession(settings, options, ctx));
+    }
+    const { openNativeSession } = await import('./native-session.js');
+    return new Bmc(await openNativeSession(settings, ctx));
+  },
+};

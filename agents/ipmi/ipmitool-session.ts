@@ -1,0 +1,35 @@
+// transport=ipmitool: each operation is one ipmitool run, the password in IPMI_PASSWORD (-E), never argv.
+import type { OperationContext } from '../../lib/agent/declaration.js';
+import type { Options } from '../../lib/options/values.js';
+import { IpmitoolRunner } from '../../lib/ipmi/ipmitool.js';
+import type { BmcSession, BmcSettings } from './agent.js';
+
+export function openIpmitoolSession(s: BmcSettings, options: Options, ctx: OperationContext): BmcSession {
+  const tool = new IpmitoolRunner({
+    ipmitoolPath: options.string('ipmitool_path') ?? '/usr/bin/ipmitool',
+    sudoPath: options.flag('use_sudo') ? (options.string('sudo_path') ?? '/usr/bin/sudo') : undefined,
+    retransmitSeconds: Number(options.string('ipmitool_timeout') ?? '2') || 2,
+    bridgeTarget: s.bridgeTarget,
+    target: {
+      host: s.host,
+      port: s.port,
+      username: s.username,
+      password: s.password,
+      kg: s.kg,
+      version: s.version,
+      cipherSuite: s.cipherSuite as 1 | 2 | 3 | 17,
+      privilege: s.privilege,
+      authType: s.authType,
+      allowInsecure: s.allowInsecure,
+    },
+    logger: ctx.logger,
+  });
+  return {
+    power: (op) => tool.getChassisPower(op.deadline),
+    control: (what, op) => tool.chassisControl(what, op.deadline),
+    identify: async (op) => {
+      await tool.getChassisPower(op.deadline);
+    },
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,37 @@
+// The native RMCP+/1.5 client behind the agent's BmcSession: one IPMI session for the whole invocation.
+import type { OperationContext, PowerState } from '../../lib/agent/declaration.js';
+import { IpmiClient } from '../../lib/ipmi/index.js';
+import type { BmcSession, BmcSettings } from './agent.js';
+
+export async function openNativeSession(s: BmcSettings, ctx: OperationContext): Promise<BmcSession> {
+  const client = await IpmiClient.open(
+    {
+      host: s.host,
+      port: s.port,
+      username: s.username,
+      password: s.password,
+      kg: s.kg,
+      version: s.version,
+      cipherSuite: s.cipherSuite as 1 | 2 | 3 | 17,
+      privilege: s.privilege,
+      authType: s.authType,
+      allowInsecure: s.allowInsecure,
+    },
+    { deadline: ctx.deadline, logger: ctx.logger },
+  );
+  return {
+    async power(op: OperationContext): Promise<PowerState> {
+      client.extendDeadline(op.deadline);
+      return client.getChassisPower();
+    },
+    async control(what, op) {
+      client.extendDeadline(op.deadline);
+      await client.chassisControl(what);
+    },
+    async identify(op) {
+      client.extendDeadline(op.deadline);
+      await client.getDeviceId();
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,16 @@
+// The one list of agents: the build (man pages, launchers), the fencekit CLI and the tests reach agent
+// declarations only through here. Importing it loads declarations only, never protocol code.
+import type { AgentDeclaration } from '../lib/agent/declaration.js';
+import { ipmiAgent } from './ipmi/agent.js';
+
+/** Agent directory under agents/ → declaration. */
+export const AGENTS: Readonly<Record<string, AgentDeclaration>> = {
+  ipmi: ipmiAgent,
+};
+
+export function agentByName(name: string): AgentDeclaration | undefined {
+  return Object.values(AGENTS).find((a) => a.name === name || a.symlinks?.some((l) => l.name === name));
+}
+
+export { manPage } from '../lib/options/docs.js';
+export { metadataXml } from '../lib/options/metadata.js';
