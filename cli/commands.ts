@@ -1,0 +1,124 @@
+// fencekit's topology commands. Devices run as agent processes (lib/topology/device-runner.ts), so the
+// CLI exercises exactly what Pacemaker exercises.
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { agentByName } from '../agents/registry.js';
+import { asFenceError, errorLine, FenceError } from '../lib/errors.js';
+import { runAgentCall, levelDeviceRunner } from '../lib/topology/device-runner.js';
+import { exportCib, exportPcs } from '../lib/topology/export.js';
+import { loadTopology, type Topology } from '../lib/topology/file.js';
+import { fenceThroughLevels, type Level, type TopologyAction } from '../lib/topology/levels.js';
+import { lockNode } from '../lib/topology/lock.js';
+import { deadlineIn } from '../lib/timing.js';
+import { Printer, progressPrinter } from './output.js';
+
+/** bin/ beside dist/, where the agent launchers are. */
+export const BIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin');
+
+export function topologyPath(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return given ?? env.FENCEKIT_TOPOLOGY ?? '/etc/fencekit/topology.yaml';
+}
+
+export function openTopology(path: string): Promise<Topology> {
+  return loadTopology(path, agentByName);
+}
+
+function levelsOf(topology: Topology, node: string): Level[] {
+  const cfg = topology.nodes.get(node);
+  if (!cfg) throw new FenceError('bad-input', `node "${node}" is not in ${topology.path} (known: ${[...topology.nodes.keys()].join(', ')})`);
+  return cfg.levels.map((l) => ({
+    index: l.index,
+    devices: l.devices.map((d) => {
+      const agent = topology.devices.get(d.device)!.agent;
+      // Pacemaker skips fabric devices (automatic unfencing) and devices without `on` in a reboot's on phase.
+      return { device: d.device, plugs: d.plugs, skipOnPhase: !!agent.fabric };
+    }),
+  }));
+}
+
+export interface FenceCommandOptions {
+  action: TopologyAction;
+  timeoutSeconds: number;
+  json: boolean;
+}
+
+export async function fenceCommand(topology: Topology, node: string, opts: FenceCommandOptions, p = new Printer()): Promise<number> {
+  const deadline = deadlineIn(opts.timeoutSeconds * 1000);
+  const levels = levelsOf(topology, node);
+  const lock = await lockNode(node, deadline, undefined, (pid) => {
+    if (!opts.json) p.line(p.style('yellow', `waiting: node ${node} is being fenced by PID ${pid}`));
+  });
+  try {
+    if (!opts.json) p.line(p.style('bold', `${opts.action} ${node}`) + p.style('dim', ` (${levels.length} level${levels.length > 1 ? 's' : ''}, deadline ${opts.timeoutSeconds} s)`));
+    const started = Date.now();
+    const outcome = await fenceThroughLevels(levels, opts.action, levelDeviceRunner(BIN_DIR, topology.devices, node), deadline, opts.json ? undefined : progressPrinter(p, node));
+    const ms = Date.now() - started;
+    if (opts.json) {
+      p.line(JSON.stringify({ node, action: opts.action, ok: outcome.ok, level: outcome.level ?? null, ms, warnings: outcome.warnings, steps: outcome.events.filter((e) => e.type === 'device-end') }));
+    } else {
+      for (const w of outcome.warnings) p.line(p.style('yellow', `warning: ${w}`));
+      p.line(outcome.ok ? p.style('green', `${node}: ${opts.action} succeeded at level ${outcome.level} in ${(ms / 1000).toFixed(2)} s`) : p.style('red', `${node}: ${opts.action} FAILED: every level failed`));
+    }
+    return outcome.ok ? 0 : 1;
+  } finally {
+    lock.release();
+  }
+}
+
+/** Status of every device that can fence each node. */
+export async function statusCommand(topology: Topology, nodes: string[], json: boolean, timeoutSeconds: number, p = new Printer()): Promise<number> {
+  const names = nodes.length > 0 ? nodes : [...topology.nodes.keys()];
+  const deadline = deadlineIn(timeoutSeconds * 1000);
+  const rows = await Promise.all(
+    names.flatMap((node) =>
+      levelsOf(topology, node).flatMap((level) =>
+        level.devices.map(async (d) => {
+          const r = await runAgentCall(BIN_DIR, { device: topology.devices.get(d.device)!, action: 'status', plugs: d.plugs, nodename: node, deadline });
+          const state = r.exitCode === 0 ? 'on' : r.exitCode === 2 ? 'off' : 'unknown';
+          return { node, level: level.index, device: d.device, plugs: d.plugs, state, message: r.message };
+        }),
+      ),
+    ),
+  );
+  if (json) p.line(JSON.stringify(rows));
+  else {
+    for (const r of rows) {
+      const state = r.state === 'on' ? p.style('green', 'ON') : r.state === 'off' ? p.style('yellow', 'OFF') : p.style('red', 'UNKNOWN');
+      p.line(`${r.node.padEnd(12)} level ${r.level}  ${(r.device + (r.plugs.length ? `:${r.plugs.join(',')}` : '')).padEnd(20)} ${state}${r.state === 'unknown' ? `  ${r.message}` : ''}`);
+    }
+  }
+  return rows.every((r) => r.state !== 'unknown') ? 0 : 1;
+}
+
+/** validate-all then monitor for every device, a bounded number at a time. */
+export async function checkCommand(topology: Topology, json: boolean, timeoutSeconds: number, concurrency = 8, p = new Printer()): Promise<number> {
+  const deadline = deadlineIn(timeoutSeconds * 1000);
+  const devices = [...topology.devices.values()];
+  const results: { device: string; ok: boolean; message: string; ms: number }[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < devices.length) {
+      const device = devices[next++]!;
+      const validate = await runAgentCall(BIN_DIR, { device, action: 'validate-all', plugs: [], deadline });
+      const r = validate.ok ? await runAgentCall(BIN_DIR, { device, action: 'monitor', plugs: [], deadline }) : validate;
+      results.push({ device: device.name, ok: r.ok, message: r.ok ? 'answers' : r.message, ms: r.ms });
+      if (!json) p.line(`${r.ok ? p.style('green', 'ok    ') : p.style('red', 'FAILED')} ${device.name.padEnd(20)} ${device.agent.name.padEnd(18)} ${r.ok ? 'answers' : r.message}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, devices.length) }, worker));
+  if (json) p.line(JSON.stringify(results));
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+export function exportCommand(topology: Topology, format: string, withSecrets: boolean, p = new Printer()): number {
+  if (format === 'pcs') p.line(exportPcs(topology).trimEnd());
+  else if (format === 'cib') p.line(exportCib(topology, withSecrets).trimEnd());
+  else throw new FenceError('bad-input', `unknown export format "${format}" (pcs or cib)`);
+  return 0;
+}
+
+export function reportError(err: unknown): number {
+  const e = asFenceError(err);
+  process.stderr.write(`fencekit: ${e.kind === 'bad-input' ? e.message : errorLine(e)}\n`);
+  return 1;
+}

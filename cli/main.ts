@@ -1,0 +1,62 @@
+// fencekit: the admin's CLI over a topology file, plus a built-in lab of simulated BMCs and PDUs.
+import { Command, Option } from 'commander';
+import { VERSION } from '../lib/version.js';
+import { checkCommand, exportCommand, fenceCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
+
+const program = new Command('fencekit')
+  .description('Fence cluster nodes through ordered levels of fence_kit agents, and try it on a built-in lab')
+  .version(VERSION)
+  .option('-t, --topology <file>', 'topology file (default: $FENCEKIT_TOPOLOGY or /etc/fencekit/topology.yaml)')
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError();
+
+type Globals = { topology?: string; json?: boolean };
+const globals = () => program.opts<Globals>();
+const exitWith = (p: Promise<number> | number) =>
+  Promise.resolve(p).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.exitCode = reportError(err);
+    },
+  );
+
+program
+  .command('fence')
+  .description('fence NODE through its levels: the first level whose devices all succeed wins')
+  .argument('<node>')
+  .addOption(new Option('-a, --action <action>', 'what to do').choices(['reboot', 'off', 'on']).default('reboot'))
+  .option('--timeout <seconds>', 'deadline for the whole operation', '120')
+  .action((node: string, o: { action: 'reboot' | 'off' | 'on'; timeout: string }) =>
+    exitWith(openTopology(topologyPath(globals().topology)).then((t) => fenceCommand(t, node, { action: o.action, timeoutSeconds: Number(o.timeout), json: !!globals().json }))),
+  );
+
+program
+  .command('status')
+  .description('power status of NODEs (default: all) as every device that can fence them sees it')
+  .argument('[nodes...]')
+  .option('--timeout <seconds>', 'deadline', '30')
+  .action((nodes: string[], o: { timeout: string }) =>
+    exitWith(openTopology(topologyPath(globals().topology)).then((t) => statusCommand(t, nodes, !!globals().json, Number(o.timeout)))),
+  );
+
+program
+  .command('check')
+  .description('validate every device and check that it answers (monitor), a few at a time')
+  .option('--timeout <seconds>', 'deadline', '60')
+  .option('--concurrency <n>', 'devices checked at once', '8')
+  .action((o: { timeout: string; concurrency: string }) =>
+    exitWith(openTopology(topologyPath(globals().topology)).then((t) => checkCommand(t, !!globals().json, Number(o.timeout), Number(o.concurrency)))),
+  );
+
+program
+  .command('export')
+  .description('print the topology as Pacemaker configuration: pcs commands or CIB XML')
+  .addArgument(new Command().createArgument('<format>', 'pcs or cib').choices(['pcs', 'cib']))
+  .option('--with-secrets', 'cib: write secrets that cannot stay references into the XML')
+  .action((format: string, o: { withSecrets?: boolean }) =>
+    exitWith(openTopology(topologyPath(globals().topology)).then((t) => exportCommand(t, format, !!o.withSecrets))),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,48 @@
+// Human output for the fencekit CLI: live per-step progress, colour only on a terminal (and never with
+// NO_COLOR), and the same facts as JSON for scripts.
+import { styleText } from 'node:util';
+import type { StepEvent } from '../lib/topology/levels.js';
+
+type Style = 'green' | 'red' | 'yellow' | 'bold' | 'dim' | 'cyan';
+
+export class Printer {
+  readonly colour: boolean;
+  constructor(
+    private readonly write: (s: string) => void = (s) => process.stdout.write(s),
+    isTTY = !!process.stdout.isTTY,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.colour = isTTY && !env.NO_COLOR && env.TERM !== 'dumb';
+  }
+  style(s: Style, text: string): string {
+    return this.colour ? styleText(s, text) : text;
+  }
+  line(text = ''): void {
+    this.write(`${text}\n`);
+  }
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** One line per step, as it happens. */
+export function progressPrinter(p: Printer, node: string): (e: StepEvent) => void {
+  return (e) => {
+    switch (e.type) {
+      case 'level-start':
+        p.line(p.style('bold', `level ${e.level}`) + p.style('dim', ` (${e.devices.join(', ')})`));
+        break;
+      case 'device-start':
+        p.line(`  ${p.style('cyan', e.action.padEnd(6))} ${e.device}${e.plugs.length ? `:${e.plugs.join(',')}` : ''} …`);
+        break;
+      case 'device-end': {
+        const mark = e.outcome.ok ? p.style('green', 'ok') : p.style('red', 'FAILED');
+        p.line(`  ${mark.padEnd(p.colour ? 0 : 6)} ${e.device} ${e.action}: ${e.outcome.message} ${p.style('dim', `(${secs(e.outcome.ms)})`)}`);
+        break;
+      }
+      case 'level-end':
+        if (e.ok) p.line(p.style('green', `level ${e.level} fenced ${node}`));
+        else p.line(p.style('yellow', `level ${e.level} failed; trying the next level`));
+        break;
+    }
+  };
+}

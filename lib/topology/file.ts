@@ -1,0 +1,185 @@
+// The topology file: devices (an agent and its options, secrets only by reference) and nodes with their
+// ordered levels. Validated against each agent's own option declarations, with errors that name the line.
+//
+//   devices:
+//     node1-bmc:
+//       agent: fence_kit_ipmi
+//       ip: 10.0.0.11
+//       username: admin
+//       password: { file: /etc/fencekit/node1-bmc.pw }   # or { env: VAR }, or password_script: CMD
+//     pdu-a: { agent: fence_kit_apc, ip: 10.0.0.50, community: { env: PDU_COMMUNITY } }
+//   nodes:
+//     node1:
+//       - [node1-bmc]            # level 1
+//       - [pdu-a:1, pdu-b:1]     # level 2: both power supplies
+import { statSync, readFileSync } from 'node:fs';
+import type { AgentDeclaration } from '../agent/declaration.js';
+import { FenceError } from '../errors.js';
+import type { RawInput } from '../options/parse.js';
+import { resolveValues, missingRequired } from '../options/values.js';
+
+export interface SecretRef {
+  readonly env?: string;
+  readonly file?: string;
+}
+
+export interface DeviceConfig {
+  readonly name: string;
+  readonly agent: AgentDeclaration;
+  /** Plain (non-secret) options, as the strings an agent reads on stdin. */
+  readonly options: Readonly<Record<string, string>>;
+  readonly secrets: Readonly<Record<string, SecretRef>>;
+  readonly line: number;
+}
+
+export interface LevelConfig {
+  readonly index: number;
+  readonly devices: readonly { device: string; plugs: string[] }[];
+}
+
+export interface NodeConfig {
+  readonly name: string;
+  readonly levels: readonly LevelConfig[];
+}
+
+export interface Topology {
+  readonly path: string;
+  readonly devices: ReadonlyMap<string, DeviceConfig>;
+  readonly nodes: ReadonlyMap<string, NodeConfig>;
+}
+
+/** Options the topology itself supplies to every device call. */
+const SUPPLIED = new Set(['action', 'plug', 'port', 'nodename']);
+
+export async function loadTopology(path: string, lookupAgent: (name: string) => AgentDeclaration | undefined): Promise<Topology> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new FenceError('bad-input', `cannot read topology ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  return parseTopology(text, path, lookupAgent);
+}
+
+export async function parseTopology(text: string, path: string, lookupAgent: (name: string) => AgentDeclaration | undefined): Promise<Topology> {
+  const YAML = await import('yaml');
+  const lines = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const where = (node: unknown) => {
+    const range = (node as { range?: [number, number, number] } | null)?.range;
+    return range ? lines.linePos(range[0]).line : 1;
+  };
+  const fail = (node: unknown, msg: string): never => {
+    throw new FenceError('bad-input', `${path}:${where(node)}: ${msg}`);
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    throw new FenceError('bad-input', `${path}:${e.linePos?.[0]?.line ?? 1}: ${e.message.split('\n')[0]}`);
+  }
+  const root = doc.contents;
+  if (!YAML.isMap(root)) fail(root, 'the topology must be a mapping with "devices" and "nodes"');
+  const rootMap = root as InstanceType<typeof YAML.YAMLMap>;
+  for (const item of rootMap.items) {
+    const key = YAML.isScalar(item.key) ? String(item.key.value) : '';
+    if (key !== 'devices' && key !== 'nodes') fail(item.key, `unknown section "${key}" (expected "devices" and "nodes")`);
+  }
+
+  const devices = new Map<string, DeviceConfig>();
+  const devicesNode = rootMap.get('devices', true);
+  if (!YAML.isMap(devicesNode) || devicesNode.items.length === 0) fail(devicesNode ?? root, '"devices" must map device names to their settings');
+  for (const item of (devicesNode as unknown as InstanceType<typeof YAML.YAMLMap>).items) {
+    const name = YAML.isScalar(item.key) ? String(item.key.value) : fail(item.key, 'a device name must be a plain string');
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) fail(item.key, `device name "${name}" may contain only letters, digits, "_", "." and "-"`);
+    if (!YAML.isMap(item.value)) fail(item.value ?? item.key, `device "${name}" must be a mapping with at least "agent"`);
+    const settings = item.value as InstanceType<typeof YAML.YAMLMap>;
+    const agentName = settings.get('agent');
+    if (typeof agentName !== 'string') fail(settings, `device "${name}" needs "agent: fence_kit_…"`);
+    const agent = lookupAgent(agentName as string) ?? fail(settings.get('agent', true), `device "${name}": unknown agent "${agentName}"`);
+    const options: Record<string, string> = {};
+    const secrets: Record<string, SecretRef> = {};
+    const values = new Map<string, string | boolean>();
+    const optionNodes = new Map<string, unknown>();
+    for (const opt of settings.items) {
+      const key = YAML.isScalar(opt.key) ? String(opt.key.value) : fail(opt.key, 'option names must be plain strings');
+      if (key === 'agent') continue;
+      const spec = agent.options.find((s) => s.name === key || s.deprecatedName === key);
+      if (!spec) fail(opt.key, `device "${name}": ${agent.name} has no option "${key}"`);
+      if (SUPPLIED.has(spec!.name)) fail(opt.key, `device "${name}": "${key}" is set per node level, not per device`);
+      optionNodes.set(spec!.name, opt.key);
+      if (spec!.secret) {
+        if (!YAML.isMap(opt.value)) fail(opt.value ?? opt.key, `device "${name}": secret "${key}" must be given by reference: { env: VAR } or { file: PATH } (or use ${key}_script)`);
+        const ref = (opt.value as InstanceType<typeof YAML.YAMLMap>).toJSON() as Record<string, unknown>;
+        const keys = Object.keys(ref);
+        if (keys.length !== 1 || !['env', 'file'].includes(keys[0]!) || typeof ref[keys[0]!] !== 'string') {
+          fail(opt.value, `device "${name}": secret "${key}" takes exactly one of { env: VAR } or { file: PATH }`);
+        }
+        secrets[spec!.name] = ref as SecretRef;
+        values.set(spec!.name, 'x');
+        continue;
+      }
+      const v = YAML.isScalar(opt.value) ? opt.value.value : fail(opt.value ?? opt.key, `device "${name}": option "${key}" must be a single value`);
+      const text = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+      options[spec!.name] = text;
+      values.set(spec!.name, spec!.type === 'boolean' ? ['1', 'yes', 'on', 'true'].includes(text.toLowerCase()) : text);
+    }
+    const raw: RawInput = { source: 'stdin', values, counts: new Map(), warnings: [], errors: [] };
+    const typed = resolveValues(raw, agent.options, agent.defaults ?? {});
+    const exempt = new Set([...SUPPLIED, ...(secrets.password || options.password_script ? ['password'] : [])]);
+    const problems = [...typed.errors, ...missingRequired(typed.options, agent.options, exempt)];
+    if (problems.length > 0) {
+      // Point at the option's own line when the problem names one that is in the file.
+      const named = [...optionNodes.keys()].find((o) => problems[0]!.includes(`'${o}'`));
+      fail(named ? optionNodes.get(named) : item.key, `device "${name}": ${problems[0]!.replace(/^Failed: /, '')}`);
+    }
+    devices.set(name, { name, agent, options, secrets, line: where(item.key) });
+  }
+
+  const nodes = new Map<string, NodeConfig>();
+  const nodesNode = rootMap.get('nodes', true);
+  if (!YAML.isMap(nodesNode) || nodesNode.items.length === 0) fail(nodesNode ?? root, '"nodes" must map node names to their fencing levels');
+  for (const item of (nodesNode as unknown as InstanceType<typeof YAML.YAMLMap>).items) {
+    const name = YAML.isScalar(item.key) ? String(item.key.value) : fail(item.key, 'a node name must be a plain string');
+    if (!YAML.isSeq(item.value) || item.value.items.length === 0) fail(item.value ?? item.key, `node "${name}" needs a list of levels, e.g. - [bmc]`);
+    const seq = item.value as InstanceType<typeof YAML.YAMLSeq>;
+    if (seq.items.length > 9) fail(seq, `node "${name}": Pacemaker allows at most 9 levels`);
+    const levels: LevelConfig[] = seq.items.map((levelNode, i) => {
+      const entries = YAML.isSeq(levelNode) ? levelNode.items : [levelNode];
+      if (entries.length === 0) fail(levelNode, `node "${name}" level ${i + 1} names no device`);
+      return {
+        index: i + 1,
+        devices: entries.map((entry) => {
+          const ref = YAML.isScalar(entry) ? String(entry.value) : fail(entry, `node "${name}" level ${i + 1}: entries are "device" or "device:plug[,plug]"`);
+          const colon = ref.indexOf(':');
+          const device = colon < 0 ? ref : ref.slice(0, colon);
+          const plugs = colon < 0 ? [] : ref.slice(colon + 1).split(',').map((p) => p.trim()).filter(Boolean);
+          const dev = devices.get(device) ?? fail(entry, `node "${name}" level ${i + 1}: unknown device "${device}"`);
+          if (dev.agent.target === 'plugs' && plugs.length === 0) fail(entry, `node "${name}" level ${i + 1}: ${device} needs a plug ("${device}:N")`);
+          if (dev.agent.target === 'device' && plugs.length > 0) fail(entry, `node "${name}" level ${i + 1}: ${device} (${dev.agent.name}) takes no plug`);
+          return { device, plugs };
+        }),
+      };
+    });
+    nodes.set(name, { name, levels });
+  }
+  return { path, devices, nodes };
+}
+
+/** Resolve a secret reference at the moment it is needed. Files must not be readable by group or others. */
+export function readSecret(device: string, option: string, ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {
+  if (ref.env !== undefined) {
+    const v = env[ref.env];
+    if (v === undefined || v === '') throw new FenceError('bad-input', `device "${device}": secret "${option}" comes from $${ref.env}, which is not set`);
+    return v;
+  }
+  const file = ref.file!;
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch (err) {
+    throw new FenceError('bad-input', `device "${device}": secret file ${file} for "${option}": ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new FenceError('bad-input', `device "${device}": secret file ${file} for "${option}" is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+  }
+  return readFileSync(file, 'utf8').replace(/\s+$/, '');
+}
