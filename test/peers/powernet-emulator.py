@@ -6,7 +6,6 @@ Run by the test harness (test/peers/snmpd-pdu.ts) as one-shot commands on the sa
     powernet-emulator.py STATEFILE init SPEC_JSON      create the state, start the processes of outlets that are on
     powernet-emulator.py STATEFILE power N on|off      switch an outlet behind the agent's back (a person at the rack)
     powernet-emulator.py STATEFILE fault N FAULT_JSON  set or clear (null) an outlet's fault
-    powernet-emulator.py STATEFILE kill-all            kill every outlet process (harness teardown)
 
 Why a state file: the test process must see and change what the device believes, and snmpd may restart this
 script at any time. Every request re-reads the file under an flock on STATEFILE.lock and writes it back
@@ -399,13 +398,6 @@ def cmd_fault(path, n, fault):
         outlet['fault'] = fault
 
 
-def cmd_kill_all(path):
-    with LockedState(path) as state:
-        for o in state['outlets']:
-            o['pending'] = None
-            stop_outlet_process(o)
-
-
 def main(argv):
     if len(argv) < 2:
         raise SystemExit(__doc__)
@@ -420,8 +412,6 @@ def main(argv):
         cmd_power(path, int(argv[3]), argv[4] == 'on')
     elif command == 'fault':
         cmd_fault(path, int(argv[3]), json.loads(argv[4]))
-    elif command == 'kill-all':
-        cmd_kill_all(path)
     else:
         raise SystemExit('unknown command %r' % command)
 
