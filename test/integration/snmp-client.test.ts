@@ -318,6 +318,34 @@ describe('SnmpClient against snmpd + powernet-emulator (8 outlets)', () => {
     expect(walk).toEqual(ours.map((v) => `.${v.oid} = "${v.value}"`));
   });
 
+  it('the emulator refuses writes like a device, as seen by snmpset alone (no fencekit code involved)', () => {
+    const snmpsetFails = (version: string[], oid: string, type: string, value: string): string => {
+      if (!existsSync('/usr/bin/snmpset')) throw new Error('/usr/bin/snmpset not found: apt-get install -y snmp');
+      const r = spawnSync('/usr/bin/snmpset', ['-m', '', '-On', ...version, `${pdu.host}:${pdu.port}`, oid, type, value], {
+        env: pdu.cliEnv(),
+        timeout: 10_000,
+      });
+      expect(r.status, r.stdout.toString()).not.toBe(0);
+      return r.stderr.toString();
+    };
+    const v2c = ['-v2c', '-c', pdu.communities.rw];
+    const v1 = ['-v1', '-c', pdu.communities.rw];
+    const control = `${POWERNET.rPduOutletControlCommand}.6`;
+    expect(snmpsetFails(v2c, control, 's', 'off')).toMatch(/wrongType/);
+    expect(snmpsetFails(v2c, control, 'i', '42')).toMatch(/wrongValue/);
+    expect(snmpsetFails(v2c, `${POWERNET.rPduOutletStatusState}.6`, 'i', '2')).toMatch(/notWritable/);
+    expect(snmpsetFails(v1, control, 'i', '42')).toMatch(/badValue/); // v1 has no wrongValue (RFC 3584 §4.4)
+    expect(snmpsetFails(['-v2c', '-c', pdu.communities.ro], control, 'i', '2')).toMatch(/noAccess/);
+    expect(snmpsetFails(v2c, `${POWERNET.sPduOutletCtlName}.6`, 's', 'x'.repeat(21))).toMatch(/wrongLength/);
+    pdu.setFault(6, { kind: 'refuse' });
+    try {
+      expect(snmpsetFails(v2c, control, 'i', '2')).toMatch(/commitFailed/);
+    } finally {
+      pdu.setFault(6, null);
+    }
+    expect(pdu.isOutletPowered(6)).toBe(true);
+  });
+
   it('never prints a community or a password, even in debug logs', async () => {
     const lines: string[] = [];
     const logger = createLogger({ verbosity: 1, write: (l) => lines.push(l) });
