@@ -1,0 +1,116 @@
+// SNMP options shared by every SNMP agent (APC PDU, switch port), declared once with fence-agents' names,
+// letters and choices (fencing.py all_opt), and the one mapping from those options to an SnmpTarget.
+// Agents set their own default version (fence_ifmib 2c, fence_apc_snmp 1) through `defaults`.
+//
+// Only types come from lib/snmp here: declaring options never loads the SNMP client.
+import type { SnmpAuth, SnmpAuthProtocol, SnmpPrivProtocol, SnmpSecurityLevel, SnmpTarget } from '../snmp/index.js';
+import { FenceError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { runSecretScript } from '../secrets.js';
+import type { OptionSpec } from './spec.js';
+import type { Options } from './values.js';
+
+const AUTH_PROTOCOLS: readonly SnmpAuthProtocol[] = ['MD5', 'SHA', 'SHA256', 'SHA384', 'SHA512'];
+const PRIV_PROTOCOLS: readonly SnmpPrivProtocol[] = ['DES', 'AES', 'AES256B', 'AES256R'];
+const SECURITY_LEVELS: readonly SnmpSecurityLevel[] = ['noAuthNoPriv', 'authNoPriv', 'authPriv'];
+
+/** v1/v2c community, v3 USM. `username` / `password` (the v3 auth passphrase) come from CONNECTION_OPTIONS. */
+export const SNMP_OPTIONS: readonly OptionSpec[] = [
+  { name: 'snmp_version', short: 'd', valueName: 'version', type: 'select', choices: ['1', '2c', '3'], order: 1,
+    shortdesc: 'Specifies SNMP version to use',
+    helpNote: "When not given and 'username' is set without 'community', SNMPv3." },
+  { name: 'community', short: 'c', valueName: 'community', type: 'string', secret: true, order: 1,
+    shortdesc: 'Set the community string',
+    helpNote: 'Sent to the device inside the SNMP packets; never passed to another program.' },
+  { name: 'snmp_auth_prot', short: 'b', valueName: 'prot', type: 'select', choices: AUTH_PROTOCOLS, order: 1,
+    shortdesc: 'Set authentication protocol',
+    helpNote: 'SNMPv3 only. Default MD5, as the net-snmp tools fence-agents runs.' },
+  { name: 'snmp_sec_level', short: 'E', valueName: 'level', type: 'select', choices: SECURITY_LEVELS, order: 1,
+    shortdesc: 'Set security level',
+    helpNote: 'SNMPv3 only. When not given: authPriv with a privacy password, authNoPriv with a password, noAuthNoPriv otherwise.' },
+  { name: 'snmp_priv_prot', short: 'B', valueName: 'prot', type: 'select', choices: PRIV_PROTOCOLS, order: 1,
+    shortdesc: 'Set privacy protocol',
+    helpNote: 'SNMPv3 only. Default DES, as the net-snmp tools; DES needs node --openssl-legacy-provider under OpenSSL 3.' },
+  { name: 'snmp_priv_passwd', short: 'P', valueName: 'pass', type: 'string', secret: true,
+    conflictsWith: ['snmp_priv_passwd_script'], order: 1, shortdesc: 'Set privacy protocol password' },
+  { name: 'snmp_priv_passwd_script', short: 'R', valueName: 'script', type: 'string', order: 1,
+    shortdesc: 'Script to run to retrieve privacy password',
+    helpNote: 'Run without a shell (the value is split on spaces); its standard output, trailing whitespace removed, is the privacy password.' },
+];
+
+/**
+ * The version in force. An agent's default (fence_ifmib: 2c) holds unless the user named a v3 user and no
+ * community: then the configuration can only mean SNMPv3, where fence-agents would send a v2c request with
+ * no community at all and fail at the device.
+ */
+export function snmpVersion(options: Options): '1' | '2c' | '3' {
+  const version = (options.string('snmp_version') ?? '1') as '1' | '2c' | '3';
+  if (!options.given.has('snmp_version') && !options.has('community') && options.has('username')) return '3';
+  return version;
+}
+
+function securityLevel(options: Options, hasPrivPassword: boolean): SnmpSecurityLevel {
+  const given = options.string('snmp_sec_level') as SnmpSecurityLevel | undefined;
+  if (given) return given;
+  // fencing_snmp.complete_missed_params: a privacy password with a password means authPriv.
+  if (hasPrivPassword && options.has('password')) return 'authPriv';
+  return options.has('password') ? 'authNoPriv' : 'noAuthNoPriv';
+}
+
+/** Checks that need no device: what fence-agents would only learn from snmpget's complaint. */
+export function validateSnmpOptions(options: Options): string[] {
+  const errors: string[] = [];
+  const version = snmpVersion(options);
+  if (version === '3') {
+    if (!options.has('username')) errors.push("Failed: SNMPv3 needs 'username' (-l, --username)");
+    const level = securityLevel(options, options.has('snmp_priv_passwd') || options.has('snmp_priv_passwd_script'));
+    if (level !== 'noAuthNoPriv' && !options.has('password') && !options.has('password_script')) {
+      errors.push(`Failed: SNMPv3 ${level} needs 'password' (-p, --password) or 'password_script' (-S, --password-script)`);
+    }
+    if (level === 'authPriv' && !options.has('snmp_priv_passwd') && !options.has('snmp_priv_passwd_script')) {
+      errors.push("Failed: SNMPv3 authPriv needs 'snmp_priv_passwd' (-P, --snmp-priv-passwd) or 'snmp_priv_passwd_script' (-R, --snmp-priv-passwd-script)");
+    }
+  } else if (!options.has('community')) {
+    errors.push(`Failed: SNMP v${version} needs 'community' (-c, --community), or 'username' for SNMPv3`);
+  }
+  const port = options.number('ipport');
+  if (port !== undefined && (port < 1 || port > 65535)) errors.push("Failed: option 'ipport' (-u, --ipport) must be 1-65535");
+  return errors;
+}
+
+/**
+ * The SNMP target the options describe. Runs snmp_priv_passwd_script if given (password_script has
+ * already been run by the agent runner). Throws 'bad-input' for anything validate did not catch.
+ */
+export async function snmpTargetFrom(options: Options, logger: Logger, defaultPort = 161): Promise<SnmpTarget> {
+  const host = options.string('ip');
+  if (!host) throw new FenceError('bad-input', "missing required option 'ip'");
+  const version = snmpVersion(options);
+  let auth: SnmpAuth;
+  if (version === '3') {
+    let privPassword = options.string('snmp_priv_passwd');
+    const script = options.string('snmp_priv_passwd_script');
+    if (privPassword === undefined && script !== undefined) {
+      privPassword = await runSecretScript(script, logger, 'snmp_priv_passwd_script');
+      logger.addSecret(privPassword);
+    }
+    const level = securityLevel(options, privPassword !== undefined);
+    auth = {
+      version: '3',
+      username: options.string('username') ?? '',
+      securityLevel: level,
+      ...(level !== 'noAuthNoPriv'
+        ? { authProtocol: (options.string('snmp_auth_prot') ?? 'MD5') as SnmpAuthProtocol, authPassword: options.string('password') }
+        : {}),
+      ...(level === 'authPriv' ? { privProtocol: (options.string('snmp_priv_prot') ?? 'DES') as SnmpPrivProtocol, privPassword } : {}),
+    };
+  } else {
+    auth = { version, community: options.string('community') ?? '' };
+  }
+  return {
+    host,
+    port: options.number('ipport') ?? defaultPort,
+    auth,
+    transport: host.includes(':') ? 'udp6' : 'udp4',
+  };
+}
