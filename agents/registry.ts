@@ -2,10 +2,12 @@
 // declarations only through here. Importing it loads declarations only, never protocol code.
 import type { AgentDeclaration } from '../lib/agent/declaration.js';
 import { ipmiAgent } from './ipmi/agent.js';
+import { switchPortAgent } from './switch-port/agent.js';
 
 /** Agent directory under agents/ → declaration. */
 export const AGENTS: Readonly<Record<string, AgentDeclaration>> = {
   ipmi: ipmiAgent,
+  'switch-port': switchPortAgent,
 };
 
 export function agentByName(name: string): AgentDeclaration | undefined {

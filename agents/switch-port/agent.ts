@@ -1,0 +1,47 @@
+// fence_kit_switch: fabric fencing at a managed switch's port over SNMP (IF-MIB ifAdminStatus), a peer of
+// fence_ifmib with the same options. A node is fenced when every port it has on the switch (bonded NICs,
+// multipath iSCSI) reads administratively down; a port the switch does not have is an error, never "off".
+import type { AgentDeclaration } from '../../lib/agent/declaration.js';
+import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/options/common.js';
+import { SNMP_OPTIONS, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
+import { withOverrides, type OptionSpec } from '../../lib/options/spec.js';
+import type { Options } from '../../lib/options/values.js';
+
+const SWITCH_OPTIONS: readonly OptionSpec[] = [
+  ...CONNECTION_OPTIONS,
+  ...SNMP_OPTIONS,
+  ...PLUG_OPTIONS.map((o) =>
+    o.name === 'plug'
+      ? withOverrides(o, {
+          helpNote: 'A switch port: its ifIndex (all digits), or its exact ifDescr, ifName or ifAlias. Several ports, separated by plug_separator, are all fenced before success is reported.',
+        })
+      : o,
+  ),
+  { name: 'confirm_oper_status', type: 'boolean', order: 2,
+    shortdesc: 'Report a port OFF only once ifOperStatus also says its link is down',
+    helpNote: 'Some switches report the operational state only after a delay (net-snmp: up to ~3 s).' },
+  ...CORE_OPTIONS,
+];
+
+function plugsOf(options: Options): string[] {
+  const sep = options.string('plug_separator') || ',';
+  return (options.string('plug') ?? '').split(sep).map((p) => p.trim()).filter((p) => p !== '');
+}
+
+export const switchPortAgent: AgentDeclaration = {
+  name: 'fence_kit_switch',
+  shortdesc: 'Fence agent for IF MIB',
+  longdesc:
+    'fence_kit_switch fences a node at its switch ports: it sets IF-MIB::ifAdminStatus of each port down (off) or up (on) over SNMP v1, v2c or v3 and reports success only when the switch reads every port back in that state. It works with any SNMP IF-MIB capable device, typically a managed Ethernet switch carrying iSCSI or other storage traffic. Ports are named by ifIndex, ifDescr, ifName or ifAlias; a port the switch does not have is an error, and a port in testing(3) is neither on nor off. It refuses to shut the port that carries the switch\'s own management address when the switch says which one that is. The community and passwords are never passed to another program.',
+  vendorUrl: 'http://www.ietf.org/wg/concluded/ifmib.html',
+  options: SWITCH_OPTIONS,
+  defaults: { snmp_version: '2c', ipport: '161' },
+  target: 'plugs',
+  fabric: true,
+  validate: validateSnmpOptions,
+  async connect(options, ctx) {
+    const target = await snmpTargetFrom(options, ctx.logger);
+    const { SwitchPorts } = await import('./switch.js');
+    return SwitchPorts.open({ target, plugs: plugsOf(options), confirmOperStatus: options.flag('confirm_oper_status') }, ctx);
+  },
+};

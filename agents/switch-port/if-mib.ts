@@ -1,0 +1,114 @@
+// IF-MIB (RFC 2863) and IP-MIB (RFC 4293) as far as fencing a switch port needs them, and the pure decisions
+// the agent takes on their values: what a port's state means, which ifIndex a plug names, which port the
+// switch's management address sits on. No network here, so every rule is unit-tested.
+import { FenceError } from '../../lib/errors.js';
+import type { PowerState } from '../../lib/agent/declaration.js';
+
+export const OID = {
+  /** ifNumber.0: how many interfaces; a cheap "the switch answers IF-MIB" probe. */
+  ifNumber: '1.3.6.1.2.1.2.1.0',
+  ifDescr: '1.3.6.1.2.1.2.2.1.2',
+  ifAdminStatus: '1.3.6.1.2.1.2.2.1.7',
+  ifOperStatus: '1.3.6.1.2.1.2.2.1.8',
+  ifName: '1.3.6.1.2.1.31.1.1.1.1',
+  ifAlias: '1.3.6.1.2.1.31.1.1.1.18',
+  /** ipAdEntIfIndex.A.B.C.D: the ifIndex an IPv4 address of the switch is configured on. */
+  ipAdEntIfIndex: '1.3.6.1.2.1.4.20.1.2',
+} as const;
+
+/** ifAdminStatus values (RFC 2863). */
+export const ADMIN = { up: 1, down: 2, testing: 3 } as const;
+
+/** ifOperStatus values that mean no frame can pass: down(2), notPresent(6), lowerLayerDown(7). */
+const OPER_LINK_DOWN = new Set([2, 6, 7]);
+const OPER_NAMES: Record<number, string> = {
+  1: 'up', 2: 'down', 3: 'testing', 4: 'unknown', 5: 'dormant', 6: 'notPresent', 7: 'lowerLayerDown',
+};
+
+export function operName(value: number): string {
+  return `${OPER_NAMES[value] ?? 'undefined'}(${value})`;
+}
+
+export function operLinkDown(value: number): boolean {
+  return OPER_LINK_DOWN.has(value);
+}
+
+/**
+ * ifAdminStatus as a power state. Only up(1) and down(2) are states a fence can rely on: testing(3) passes
+ * frames on some switches and not on others, and fence_ifmib's reading of it as "off" would report a node
+ * fenced that may still reach its storage. Anything but 1 or 2 is therefore an error, never "off".
+ */
+export function adminState(value: number, port: string): PowerState {
+  if (value === ADMIN.up) return 'on';
+  if (value === ADMIN.down) return 'off';
+  const what = value === ADMIN.testing ? 'testing(3)' : `${value}, which IF-MIB does not define`;
+  throw new FenceError('unconfirmed', `port ${port} has ifAdminStatus ${what}: neither up nor down, so it cannot be reported as fenced or unfenced`);
+}
+
+/** list-status: the same rule, but a listing shows an undecidable port as UNKNOWN instead of failing. */
+export function adminStateForList(value: number | undefined): PowerState | 'unknown' {
+  return value === ADMIN.up ? 'on' : value === ADMIN.down ? 'off' : 'unknown';
+}
+
+/** One row of the interface table, as much as the agent reads of it. */
+export interface PortRow {
+  readonly ifIndex: number;
+  readonly descr?: string;
+  readonly name?: string;
+  readonly alias?: string;
+}
+
+/** fence_ifmib: a plug that is all digits is an ifIndex. */
+export function plugAsIfIndex(plug: string): number | undefined {
+  if (!/^\d+$/.test(plug)) return undefined;
+  const n = Number(plug);
+  return Number.isSafeInteger(n) && n >= 1 && n <= 2147483647 ? n : undefined;
+}
+
+const COLUMNS = [
+  ['ifDescr', 'descr'],
+  ['ifName', 'name'],
+  ['ifAlias', 'alias'],
+] as const;
+
+/**
+ * The ifIndex a port name designates: exact match on ifDescr, ifName or ifAlias (fence_ifmib matches
+ * ifDescr only). A name that matches rows with different ifIndexes is refused rather than guessed: fencing
+ * the wrong port leaves the node running and cuts off a healthy one.
+ */
+export function resolvePortName(plug: string, rows: readonly PortRow[]): number {
+  const hits = new Map<number, string[]>();
+  for (const row of rows) {
+    for (const [column, key] of COLUMNS) {
+      if (row[key] !== undefined && row[key] === plug) hits.set(row.ifIndex, [...(hits.get(row.ifIndex) ?? []), column]);
+    }
+  }
+  if (hits.size === 0) {
+    throw new FenceError('no-such-plug', `no port named "${plug}" (no exact ifDescr, ifName or ifAlias match among ${rows.length} interfaces)`);
+  }
+  if (hits.size > 1) {
+    const which = [...hits].map(([i, cols]) => `ifIndex ${i} (${cols.join(', ')})`).join(', ');
+    throw new FenceError('bad-input', `port name "${plug}" is ambiguous: it matches ${which}; use the ifIndex`);
+  }
+  return [...hits.keys()][0]!;
+}
+
+/** ipAdEntIfIndex is indexed by the address itself: .A.B.C.D. Undefined for anything but dotted IPv4. */
+export function ipAdEntIfIndexOid(address: string): string | undefined {
+  const parts = address.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return `${OID.ipAdEntIfIndex}.${parts.map(Number).join('.')}`;
+}
+
+/**
+ * The self-port guard's verdict: shutting `ifIndex` would cut the agent off the switch when the address the
+ * agent talks to is configured on that very interface. (An address on a VLAN interface or bridge is reached
+ * through some member port this cannot name; then nothing is refused.)
+ */
+export function managementPortRefusal(port: string, ifIndex: number, mgmtAddress: string, mgmtIfIndex: number | undefined): FenceError | undefined {
+  if (mgmtIfIndex === undefined || mgmtIfIndex !== ifIndex) return undefined;
+  return new FenceError(
+    'bad-input',
+    `refusing to shut port ${port} (ifIndex ${ifIndex}): the switch's management address ${mgmtAddress}, which this agent talks to, is on that interface (ipAdEntIfIndex), so the switch would become unreachable and the fence could neither be confirmed nor undone`,
+  );
+}

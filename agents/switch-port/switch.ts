@@ -1,0 +1,169 @@
+// A managed switch as a fencing device: each plug is a port, fenced by ifAdminStatus down(2) and unfenced by
+// up(1). Loaded only by connect(): it pulls in the SNMP client and with it net-snmp.
+import type { OperationContext, PlugInfo, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { FenceError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { SnmpClient, SnmpNoSuchObjectError, oidSuffix, type SnmpTarget, type SnmpValue } from '../../lib/snmp/index.js';
+import {
+  ADMIN,
+  OID,
+  adminState,
+  adminStateForList,
+  ipAdEntIfIndexOid,
+  managementPortRefusal,
+  operLinkDown,
+  operName,
+  plugAsIfIndex,
+  resolvePortName,
+  type PortRow,
+} from './if-mib.js';
+
+export interface SwitchSettings {
+  readonly target: SnmpTarget;
+  /** Every plug of this invocation, so the self-port guard can refuse before the first port goes down. */
+  readonly plugs: readonly string[];
+  /** Report OFF only once ifOperStatus says the link is down too. */
+  readonly confirmOperStatus: boolean;
+}
+
+/** A finite bound for the client; each call is bounded by the engine's own, shorter deadline. */
+const CLIENT_LIFETIME_MS = 24 * 3600_000;
+
+const call = (ctx: OperationContext) => (Number.isFinite(ctx.deadline) ? { deadline: ctx.deadline } : undefined);
+
+function byIndex(prefix: string, values: readonly SnmpValue[]): Map<number, SnmpValue> {
+  const rows = new Map<number, SnmpValue>();
+  for (const v of values) {
+    const suffix = oidSuffix(prefix, v.oid);
+    if (suffix?.length === 1) rows.set(suffix[0]!, v);
+  }
+  return rows;
+}
+
+const text = (v: SnmpValue | undefined) => (v && typeof v.value === 'string' ? v.value : undefined);
+const int = (v: SnmpValue | undefined) => (v && typeof v.value === 'number' ? v.value : undefined);
+
+export class SwitchPorts implements PowerDevice {
+  readonly #client: SnmpClient;
+  readonly #settings: SwitchSettings;
+  readonly #logger: Logger;
+  /** plug → ifIndex, resolved once per invocation. */
+  readonly #ifIndex = new Map<string, number>();
+  #rows: PortRow[] | undefined;
+  #guardChecked = false;
+
+  private constructor(client: SnmpClient, settings: SwitchSettings, logger: Logger) {
+    this.#client = client;
+    this.#settings = settings;
+    this.#logger = logger;
+  }
+
+  static async open(settings: SwitchSettings, ctx: OperationContext): Promise<SwitchPorts> {
+    const client = await SnmpClient.open(settings.target, { deadline: Date.now() + CLIENT_LIFETIME_MS, logger: ctx.logger });
+    return new SwitchPorts(client, settings, ctx.logger);
+  }
+
+  /** ifDescr, ifName and ifAlias of every interface: read once, only when a plug is a name. */
+  async #portRows(ctx: OperationContext): Promise<PortRow[]> {
+    if (this.#rows) return this.#rows;
+    // One after the other: concurrent first requests would each run SNMPv3 engine discovery.
+    const descr = byIndex(OID.ifDescr, await this.#client.subtree(OID.ifDescr, call(ctx)));
+    const name = byIndex(OID.ifName, await this.#client.subtree(OID.ifName, call(ctx)));
+    const alias = byIndex(OID.ifAlias, await this.#client.subtree(OID.ifAlias, call(ctx)));
+    const indexes = [...new Set([...descr.keys(), ...name.keys(), ...alias.keys()])].sort((a, b) => a - b);
+    this.#rows = indexes.map((ifIndex) => ({
+      ifIndex,
+      descr: text(descr.get(ifIndex)),
+      name: text(name.get(ifIndex)),
+      alias: text(alias.get(ifIndex)) || undefined, // an empty ifAlias names nothing
+    }));
+    return this.#rows;
+  }
+
+  async #resolve(plug: string | undefined, ctx: OperationContext): Promise<number> {
+    if (plug === undefined) throw new FenceError('bad-input', 'a switch port must be named with plug');
+    const known = this.#ifIndex.get(plug);
+    if (known !== undefined) return known;
+    const index = plugAsIfIndex(plug) ?? resolvePortName(plug, await this.#portRows(ctx));
+    if (String(index) !== plug) this.#logger.debug(`port "${plug}" is ifIndex ${index}`);
+    this.#ifIndex.set(plug, index);
+    return index;
+  }
+
+  async #get(oid: string, plug: string, ctx: OperationContext): Promise<number> {
+    try {
+      return await this.#client.getInt(oid, call(ctx));
+    } catch (err) {
+      if (err instanceof SnmpNoSuchObjectError) {
+        // fence_ifmib reads a missing ifIndex as "off" and reports a node fenced whose port does not exist.
+        throw new FenceError('no-such-plug', `the switch has no interface for port ${plug} (${err.message})`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async getPower(plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
+    const ifIndex = await this.#resolve(plug, ctx);
+    const admin = adminState(await this.#get(`${OID.ifAdminStatus}.${ifIndex}`, plug!, ctx), plug!);
+    if (admin === 'off' && this.#settings.confirmOperStatus) {
+      const oper = await this.#get(`${OID.ifOperStatus}.${ifIndex}`, plug!, ctx);
+      if (!operLinkDown(oper)) {
+        this.#logger.debug(`port ${plug}: ifAdminStatus down, ifOperStatus still ${operName(oper)}: not off yet`);
+        return 'on';
+      }
+    }
+    return admin;
+  }
+
+  async setPower(plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
+    const ifIndex = await this.#resolve(plug, ctx);
+    if (state === 'off') await this.#guardManagementPort(ctx);
+    await this.#client.set([{ oid: `${OID.ifAdminStatus}.${ifIndex}`, type: 'integer', value: state === 'on' ? ADMIN.up : ADMIN.down }], call(ctx));
+  }
+
+  /**
+   * Before the first port goes down: is the address we talk to configured on any port of this invocation?
+   * Checked for all plugs at once, so a refusal leaves every port as it was.
+   */
+  async #guardManagementPort(ctx: OperationContext): Promise<void> {
+    if (this.#guardChecked) return;
+    const address = this.#settings.target.host;
+    const oid = ipAdEntIfIndexOid(address);
+    let mgmtIfIndex: number | undefined;
+    if (oid === undefined) {
+      this.#logger.debug(`self-port guard: ${address} is not an IPv4 address, ipAddrTable cannot place it`);
+    } else {
+      try {
+        mgmtIfIndex = await this.#client.getInt(oid, call(ctx));
+        this.#logger.debug(`self-port guard: management address ${address} is on ifIndex ${mgmtIfIndex}`);
+      } catch (err) {
+        if (!(err instanceof SnmpNoSuchObjectError)) throw err;
+        this.#logger.debug(`self-port guard: the switch does not list ${address} in ipAddrTable; cannot tell its port`);
+      }
+    }
+    for (const plug of this.#settings.plugs) {
+      const refusal = managementPortRefusal(plug, await this.#resolve(plug, ctx), address, mgmtIfIndex);
+      if (refusal) throw refusal;
+    }
+    this.#guardChecked = true;
+  }
+
+  async list(ctx: OperationContext): Promise<PlugInfo[]> {
+    const rows = await this.#portRows(ctx);
+    const admin = byIndex(OID.ifAdminStatus, await this.#client.subtree(OID.ifAdminStatus, call(ctx)));
+    return rows.map((row) => ({
+      id: row.descr ?? row.name ?? String(row.ifIndex),
+      alias: row.alias ?? '',
+      state: adminStateForList(int(admin.get(row.ifIndex))),
+    }));
+  }
+
+  /** Pacemaker's monitor: the switch answers IF-MIB with these credentials. */
+  async monitor(ctx: OperationContext): Promise<void> {
+    await this.#client.getInt(OID.ifNumber, call(ctx));
+  }
+
+  async close(): Promise<void> {
+    this.#client.close();
+  }
+}
