@@ -69,6 +69,8 @@ export const DEFAULT_PER_REQUEST_TIMEOUT_MS = 1000;
 export const DEFAULT_RETRIES = 2;
 /** GETBULK max-repetitions for subtree reads: a 24-outlet column in two round trips, replies well under 1 500 bytes. */
 const SUBTREE_MAX_REPETITIONS = 20;
+/** setTimeout fires at once for longer delays; a deadline beyond it is only guarded up to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** RFC 3414 §11.2: USM passwords shorter than this are refused by net-snmp's agent and tools. */
 const MIN_USM_PASSWORD_LENGTH = 8;
 
@@ -229,6 +231,7 @@ export class SnmpClient {
       throw badInput(`invalid SNMP retries ${options.retries}`);
     }
     const auth = target.auth;
+    if (!['1', '2c', '3'].includes(auth.version)) throw badInput(`unknown SNMP version "${auth.version}"`);
     if (auth.version !== '3' && !auth.community) throw badInput(`SNMP v${auth.version} needs a community`);
 
     const api = await loadNetSnmp();
@@ -266,6 +269,7 @@ export class SnmpClient {
       session.get(normalized, settle);
     });
     const values = varbinds.map(toSnmpValue);
+    this.#logger.debug(`${this.peer} get: ${values.map((v) => `${v.oid} = ${describeValue(v)}`).join(', ')}`);
     const missing = values.find((v) => isSnmpException(v.type));
     if (missing) throw new SnmpNoSuchObjectError(missing.oid, this.peer, missing.type);
     return values;
@@ -434,7 +438,10 @@ export class SnmpClient {
         if (!error || isReplyError(error)) this.#answered = true;
         finish(failure, result);
       };
-      const guard = setTimeout(() => finish(classifySnmpFailure(deadlineError(remaining), context())), remaining);
+      const guard = setTimeout(
+        () => finish(classifySnmpFailure(deadlineError(remaining), context())),
+        Math.min(remaining, MAX_TIMER_MS),
+      );
       this.#pending.add(abort);
       try {
         start(this.#session, settle, () => done);

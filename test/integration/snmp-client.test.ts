@@ -127,6 +127,14 @@ describe('SnmpClient against snmpd + powernet-emulator (8 outlets)', () => {
       expect(await client.getInt(`${POWERNET.rPduOutletStatusState}.${outlet}`)).toBe(ON);
     });
 
+    it('immediateReboot (3) power-cycles the outlet: a new process, still powered', async () => {
+      const client = await open(auth());
+      const before = pdu.outletPids()[2];
+      await client.set([{ oid: `${POWERNET.rPduOutletControlCommand}.3`, type: 'integer', value: 3 }]);
+      expect(pdu.isOutletPowered(3)).toBe(true);
+      expect(pdu.outletPids()[2]).not.toBe(before);
+    });
+
     it('a missing outlet is SnmpNoSuchObjectError (no-such-plug) on GET and on SET', async () => {
       const client = await open(auth());
       const oid = `${POWERNET.rPduOutletStatusState}.99`;
