@@ -154,7 +154,7 @@ export class Ipmi15Framing implements SessionFraming {
         throw new IpmiDecodeError('MD5 auth code does not verify');
       }
     }
-    if (s.sequence !== 0 && !this.inbound.accept(s.sequence)) throw new IpmiDecodeError(`replayed or stale sequence number ${s.sequence}`);
+    if (!this.inbound.accept(s.sequence)) throw new IpmiDecodeError(`replayed or stale sequence number ${s.sequence}`);
     return s.message;
   }
 }
