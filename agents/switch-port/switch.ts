@@ -26,6 +26,9 @@ export interface SwitchSettings {
   readonly confirmOperStatus: boolean;
 }
 
+/** What the device needs of the SNMP client (a fake table in unit tests, SnmpClient otherwise). */
+export type IfMibClient = Pick<SnmpClient, 'getInt' | 'set' | 'subtree' | 'close'>;
+
 /** A finite bound for the client; each call is bounded by the engine's own, shorter deadline. */
 const CLIENT_LIFETIME_MS = 24 * 3600_000;
 
@@ -44,7 +47,7 @@ const text = (v: SnmpValue | undefined) => (v && typeof v.value === 'string' ? v
 const int = (v: SnmpValue | undefined) => (v && typeof v.value === 'number' ? v.value : undefined);
 
 export class SwitchPorts implements PowerDevice {
-  readonly #client: SnmpClient;
+  readonly #client: IfMibClient;
   readonly #settings: SwitchSettings;
   readonly #logger: Logger;
   /** plug → ifIndex, resolved once per invocation. */
@@ -52,7 +55,7 @@ export class SwitchPorts implements PowerDevice {
   #rows: PortRow[] | undefined;
   #guardChecked = false;
 
-  private constructor(client: SnmpClient, settings: SwitchSettings, logger: Logger) {
+  constructor(client: IfMibClient, settings: SwitchSettings, logger: Logger) {
     this.#client = client;
     this.#settings = settings;
     this.#logger = logger;

@@ -1,0 +1,98 @@
+// The switch agent's rules on IF-MIB values, without a network: what a port's ifAdminStatus means, which
+// ifIndex a name designates, and when the self-port guard refuses. The same rules against a real switch
+// (snmpd managing veth ports in network namespaces) are in test/integration/switch.test.ts.
+import { describe, expect, it } from 'vitest';
+import { FenceError } from '../../../lib/errors.js';
+import {
+  adminState,
+  adminStateForList,
+  ipAdEntIfIndexOid,
+  managementPortRefusal,
+  operLinkDown,
+  plugAsIfIndex,
+  resolvePortName,
+  type PortRow,
+} from '../../../agents/switch-port/if-mib.js';
+
+const kindOf = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return (e as FenceError).kind;
+  }
+  return 'no error';
+};
+
+describe('ifAdminStatus as a power state', () => {
+  it('reads up(1) as on and down(2) as off', () => {
+    expect(adminState(1, '11')).toBe('on');
+    expect(adminState(2, '11')).toBe('off');
+  });
+
+  it('refuses testing(3) and undefined values instead of calling them off (fence_ifmib says off)', () => {
+    for (const v of [3, 0, 4, 7, -1]) expect(kindOf(() => adminState(v, '11'))).toBe('unconfirmed');
+    expect(() => adminState(3, 'sw-p1')).toThrow(/testing\(3\).*neither up nor down/);
+  });
+
+  it('lists an undecidable port as unknown, never as off', () => {
+    expect(adminStateForList(1)).toBe('on');
+    expect(adminStateForList(2)).toBe('off');
+    expect(adminStateForList(3)).toBe('unknown');
+    expect(adminStateForList(undefined)).toBe('unknown');
+  });
+
+  it('counts only down, notPresent and lowerLayerDown as a link that carries nothing', () => {
+    expect([1, 2, 3, 4, 5, 6, 7].filter(operLinkDown)).toEqual([2, 6, 7]);
+  });
+});
+
+describe('plug → ifIndex', () => {
+  const rows: PortRow[] = [
+    { ifIndex: 1, descr: 'lo', name: 'lo' },
+    { ifIndex: 11, descr: 'GigabitEthernet1/0/1', name: 'Gi1/0/1', alias: 'node1-iscsi' },
+    { ifIndex: 12, descr: 'GigabitEthernet1/0/2', name: 'Gi1/0/2', alias: 'node2-iscsi' },
+    { ifIndex: 13, descr: 'GigabitEthernet1/0/3', name: 'Gi1/0/3', alias: 'Gi1/0/2' },
+    { ifIndex: 14, descr: 'GigabitEthernet1/0/4', name: 'Gi1/0/4', alias: 'spare' },
+    { ifIndex: 15, descr: 'GigabitEthernet1/0/5', name: 'Gi1/0/5', alias: 'spare' },
+  ];
+
+  it('takes an all-digit plug as the ifIndex, as fence_ifmib does', () => {
+    expect(plugAsIfIndex('11')).toBe(11);
+    expect(plugAsIfIndex('0')).toBeUndefined();
+    expect(plugAsIfIndex('1/0/1')).toBeUndefined();
+    expect(plugAsIfIndex('99999999999')).toBeUndefined();
+  });
+
+  it('matches ifDescr, ifName or ifAlias exactly', () => {
+    expect(resolvePortName('GigabitEthernet1/0/1', rows)).toBe(11);
+    expect(resolvePortName('Gi1/0/1', rows)).toBe(11);
+    expect(resolvePortName('node2-iscsi', rows)).toBe(12);
+  });
+
+  it('reports a name no column has as no-such-plug', () => {
+    expect(kindOf(() => resolvePortName('gi1/0/1', rows))).toBe('no-such-plug');
+    expect(kindOf(() => resolvePortName('Gi1/0/9', rows))).toBe('no-such-plug');
+  });
+
+  it('refuses a name that designates two ports instead of guessing one', () => {
+    expect(kindOf(() => resolvePortName('Gi1/0/2', rows))).toBe('bad-input');
+    expect(() => resolvePortName('spare', rows)).toThrow(/ifIndex 14 \(ifAlias\), ifIndex 15 \(ifAlias\)/);
+  });
+});
+
+describe('self-port guard', () => {
+  it('indexes ipAddrTable by the dotted IPv4 address only', () => {
+    expect(ipAdEntIfIndexOid('198.19.0.1')).toBe('1.3.6.1.2.1.4.20.1.2.198.19.0.1');
+    expect(ipAdEntIfIndexOid('switch1.example')).toBeUndefined();
+    expect(ipAdEntIfIndexOid('fe80::1')).toBeUndefined();
+    expect(ipAdEntIfIndexOid('198.19.0.256')).toBeUndefined();
+  });
+
+  it('refuses exactly the port that carries the management address, and says why', () => {
+    const refusal = managementPortRefusal('sw-mgmt', 10, '198.19.0.1', 10);
+    expect(refusal?.kind).toBe('bad-input');
+    expect(refusal?.message).toMatch(/management address 198\.19\.0\.1.*unreachable/);
+    expect(managementPortRefusal('11', 11, '198.19.0.1', 10)).toBeUndefined();
+    expect(managementPortRefusal('11', 11, '198.19.0.1', undefined)).toBeUndefined();
+  });
+});

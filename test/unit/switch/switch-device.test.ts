@@ -1,0 +1,126 @@
+// The switch device under the real power engine, over an in-memory IF-MIB table: the decisions that a real
+// snmpd cannot be made to show (a port in testing(3), a switch whose ifOperStatus lags) and the order of
+// SETs when several ports are fenced. What a real switch does is in test/integration/switch.test.ts.
+import { describe, expect, it } from 'vitest';
+import { PowerEngine, type EngineSettings } from '../../../lib/actions.js';
+import { FenceError } from '../../../lib/errors.js';
+import { silentLogger } from '../../../lib/log.js';
+import { SnmpNoSuchObjectError, type SnmpSetVarbind, type SnmpValue } from '../../../lib/snmp/index.js';
+import { OID } from '../../../agents/switch-port/if-mib.js';
+import { SwitchPorts, type IfMibClient } from '../../../agents/switch-port/switch.js';
+
+const FAST: EngineSettings = { powerTimeoutMs: 300, shellTimeoutMs: 200, powerWaitMs: 0, statusSleepMs: 20, retryOn: 0, method: 'onoff', forceOn: false };
+const MGMT = '198.19.0.1';
+
+/** An IF-MIB agent as a map of OID → value; SETs of ifAdminStatus also move ifOperStatus unless told not to. */
+class FakeSwitch implements IfMibClient {
+  readonly sets: string[] = [];
+  constructor(
+    readonly table: Map<string, number | string>,
+    private readonly operLags = false,
+  ) {}
+  async getInt(oid: string): Promise<number> {
+    const v = this.table.get(oid);
+    if (v === undefined) throw new SnmpNoSuchObjectError(oid, 'fake', 'noSuchInstance');
+    if (typeof v !== 'number') throw new FenceError('unconfirmed', 'not an integer');
+    return v;
+  }
+  async set(varbinds: readonly SnmpSetVarbind[]): Promise<void> {
+    for (const vb of varbinds) {
+      if (!this.table.has(vb.oid)) throw new SnmpNoSuchObjectError(vb.oid, 'fake', 'noCreation');
+      this.sets.push(`${vb.oid}=${vb.value}`);
+      this.table.set(vb.oid, vb.value);
+      const ifIndex = vb.oid.split('.').pop();
+      if (!this.operLags) this.table.set(`${OID.ifOperStatus}.${ifIndex}`, vb.value);
+    }
+  }
+  async subtree(prefix: string): Promise<SnmpValue[]> {
+    return [...this.table]
+      .filter(([oid]) => oid.startsWith(`${prefix}.`))
+      .map(([oid, value]) => ({ oid, type: typeof value === 'number' ? 'integer' : 'octetString', value }));
+  }
+  close(): void {}
+}
+
+function switchWith(ports: Record<number, { descr: string; admin: number; alias?: string }>, opts: { operLags?: boolean; mgmtOn?: number } = {}) {
+  const table = new Map<string, number | string>();
+  for (const [i, p] of Object.entries(ports)) {
+    table.set(`${OID.ifDescr}.${i}`, p.descr);
+    table.set(`${OID.ifName}.${i}`, p.descr);
+    table.set(`${OID.ifAlias}.${i}`, p.alias ?? '');
+    table.set(`${OID.ifAdminStatus}.${i}`, p.admin);
+    table.set(`${OID.ifOperStatus}.${i}`, p.admin);
+  }
+  if (opts.mgmtOn !== undefined) table.set(`${OID.ipAdEntIfIndex}.${MGMT}`, opts.mgmtOn);
+  return new FakeSwitch(table, opts.operLags);
+}
+
+function engine(sw: FakeSwitch, plugs: string[], confirmOperStatus = false) {
+  const device = new SwitchPorts(sw, { target: { host: MGMT, auth: { version: '2c', community: 'x' } }, plugs, confirmOperStatus }, silentLogger);
+  return new PowerEngine(device, plugs, FAST, silentLogger);
+}
+
+async function failure(p: Promise<unknown>): Promise<FenceError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as FenceError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('fence_kit_switch device', () => {
+  it('reports a port in testing(3) as an error, not Already OFF, and sends nothing', async () => {
+    const sw = switchWith({ 11: { descr: 'p1', admin: 3 } });
+    const err = await failure(engine(sw, ['11']).off());
+    expect(err.kind).toBe('unconfirmed');
+    expect(err.message).toMatch(/testing\(3\)/);
+    expect(sw.sets).toEqual([]);
+    expect((await failure(engine(sw, ['11']).status())).kind).toBe('unconfirmed');
+  });
+
+  it('reports a port the switch does not have as no-such-plug for status, off and on', async () => {
+    const sw = switchWith({ 11: { descr: 'p1', admin: 1 } });
+    for (const action of ['status', 'off', 'on'] as const) {
+      const err = await failure(engine(sw, ['99'])[action]());
+      expect(err.kind, action).toBe('no-such-plug');
+    }
+    expect((await failure(engine(sw, ['p9']).off())).kind).toBe('no-such-plug');
+    expect(sw.sets).toEqual([]);
+  });
+
+  it('fences every port of a node, by ifIndex and by name, and reports off only when all read down', async () => {
+    const sw = switchWith({ 11: { descr: 'p1', admin: 1 }, 12: { descr: 'p2', admin: 1, alias: 'node1-b' } });
+    const r = await engine(sw, ['11', 'node1-b']).off();
+    expect(r.stdout).toEqual(['Success: Powered OFF']);
+    expect(sw.sets).toEqual([`${OID.ifAdminStatus}.11=2`, `${OID.ifAdminStatus}.12=2`]);
+  });
+
+  it('refuses the management port before any port of the node goes down', async () => {
+    const sw = switchWith({ 10: { descr: 'mgmt', admin: 1 }, 11: { descr: 'p1', admin: 1 } }, { mgmtOn: 10 });
+    const err = await failure(engine(sw, ['11', 'mgmt']).off());
+    expect(err.kind).toBe('bad-input');
+    expect(err.message).toMatch(/refusing to shut port mgmt \(ifIndex 10\).*management address 198\.19\.0\.1/);
+    expect(sw.sets).toEqual([]);
+  });
+
+  it('fences normally when the switch does not place its management address', async () => {
+    const sw = switchWith({ 10: { descr: 'mgmt', admin: 1 } });
+    expect((await engine(sw, ['10']).off()).stdout).toEqual(['Success: Powered OFF']);
+  });
+
+  it('with confirm_oper_status, waits for ifOperStatus down before reporting OFF', async () => {
+    const sw = switchWith({ 11: { descr: 'p1', admin: 1 } }, { operLags: true });
+    const lagging = engine(sw, ['11'], true);
+    const err = await failure(lagging.off());
+    expect(err.kind).toBe('timeout');
+    sw.table.set(`${OID.ifOperStatus}.11`, 7); // lowerLayerDown
+    expect((await engine(sw, ['11'], true).off()).stdout).toEqual(['Success: Already OFF']);
+  });
+
+  it('lists ifDescr, ifAlias and the real admin state, UNKNOWN for testing(3)', async () => {
+    const sw = switchWith({ 11: { descr: 'p1', admin: 1, alias: 'node1' }, 12: { descr: 'p2', admin: 2 }, 13: { descr: 'p3', admin: 3 } });
+    const r = await engine(sw, []).list(true, ',');
+    expect(r.stdout).toEqual(['p1,node1,ON', 'p2,,OFF', 'p3,,UNKNOWN']);
+  });
+});
