@@ -173,7 +173,8 @@ export class IpmiClient {
   }
 }
 
-function checkCompletion(what: string, res: IpmiResponse): IpmiResponse {
+/** Completion code to error kind; exported for the unit tests. */
+export function checkCompletion(what: string, res: IpmiResponse): IpmiResponse {
   if (res.completionCode === 0) return res;
   if (res.completionCode === 0xd4) throw new FenceError('privilege', `${what}: ${describeCompletionCode(0xd4)}`);
   throw new FenceError('device-refused', `${what}: ${describeCompletionCode(res.completionCode)}`);
