@@ -1,0 +1,156 @@
+// What sg3_utils' sg_persist and sg_turs print, turned into values. Pure: no processes, so the tests feed it
+// outputs captured from a real target (an LIO iSCSI LUN, test/fixtures/scsi/). Formats are sg3_utils 1.4x.
+
+/** A reservation key as sg_persist prints and accepts it: lower-case hex, no 0x, no leading zeros. */
+export type ReservationKey = string;
+
+/** Type 5 in PERSISTENT RESERVE OUT: only registered initiators may write; everyone may read. */
+export const WRITE_EXCLUSIVE_REGISTRANTS_ONLY = 5;
+
+export function normaliseKey(key: string): ReservationKey {
+  const hex = key.trim().toLowerCase().replace(/^0x/, '').replace(/^0+(?=.)/, '');
+  return hex;
+}
+
+/** A key sg_persist can send: 1 to 16 hex digits, not zero (zero means "no key" in PR OUT). */
+export function isValidKey(key: string): boolean {
+  const k = normaliseKey(key);
+  return /^[0-9a-f]{1,16}$/.test(k) && k !== '0';
+}
+
+export interface Reservation {
+  readonly key: ReservationKey;
+  /** e.g. "Write Exclusive, registrants only". */
+  readonly type: string;
+  readonly scope: string;
+}
+
+export interface Registration {
+  readonly key: ReservationKey;
+  readonly holder: boolean;
+  /** The registrant's transport id as printed (iSCSI name, FC WWPN...), when READ FULL STATUS gave it. */
+  readonly initiator?: string;
+}
+
+/** The persistent-reservation state of one LUN as seen through one path. */
+export interface PrState {
+  readonly generation: number;
+  readonly keys: readonly ReservationKey[];
+  readonly reservation?: Reservation;
+  /** Only from READ FULL STATUS. */
+  readonly registrations?: readonly Registration[];
+}
+
+const GENERATION = /PR generation=0x([0-9a-f]+)/i;
+
+function generationOf(out: string): number {
+  const m = GENERATION.exec(out);
+  if (!m) throw new SyntaxError(`no "PR generation" in sg_persist output: ${JSON.stringify(out.slice(0, 200))}`);
+  return Number.parseInt(m[1]!, 16);
+}
+
+/** `sg_persist -n -i -k`: READ KEYS. */
+export function parseReadKeys(out: string): Pick<PrState, 'generation' | 'keys'> {
+  const generation = generationOf(out);
+  const keys: ReservationKey[] = [];
+  const lines = out.split('\n');
+  const header = lines.findIndex((l) => GENERATION.test(l));
+  for (const line of lines.slice(header + 1)) {
+    const m = /^\s+0x([0-9a-f]+)\s*$/i.exec(line);
+    if (m) keys.push(normaliseKey(m[1]!));
+  }
+  if (/there are NO registered reservation keys/.test(out) && keys.length > 0) throw new SyntaxError('keys listed after "NO registered reservation keys"');
+  return { generation, keys };
+}
+
+/** `sg_persist -n -i -r`: READ RESERVATION. */
+export function parseReadReservation(out: string): Pick<PrState, 'generation' | 'reservation'> {
+  const generation = generationOf(out);
+  if (/there is NO reservation held/.test(out)) return { generation };
+  const key = /\bKey=0x([0-9a-f]+)/i.exec(out);
+  const scopeType = /scope:\s*([^,\n]+),\s*type:\s*(.+)/.exec(out);
+  if (!key) throw new SyntaxError(`no reservation key in sg_persist output: ${JSON.stringify(out.slice(0, 200))}`);
+  return {
+    generation,
+    reservation: { key: normaliseKey(key[1]!), scope: scopeType?.[1]?.trim() ?? 'unknown', type: scopeType?.[2]?.trim() ?? 'unknown' },
+  };
+}
+
+/** `sg_persist -n -i -s`: READ FULL STATUS, every registration with its holder flag, in one command. */
+export function parseReadFullStatus(out: string): PrState {
+  const generation = generationOf(out);
+  const registrations: Registration[] = [];
+  let reservation: Reservation | undefined;
+  // Each descriptor starts at "Key=0x..."; its lines run to the next one.
+  const blocks = out.split(/^(?=\s+Key=0x)/m).slice(1);
+  for (const block of blocks) {
+    const key = normaliseKey(/Key=0x([0-9a-f]+)/i.exec(block)![1]!);
+    const holder = /<< Reservation holder >>/.test(block);
+    const initiator = /(?:port id|name|N_Port_Name):\s*(\S+)/i.exec(block)?.[1];
+    registrations.push({ key, holder, ...(initiator ? { initiator } : {}) });
+    if (holder && !reservation) {
+      const st = /scope:\s*([^,\n]+),\s*type:\s*(.+)/.exec(block);
+      reservation = { key, scope: st?.[1]?.trim() ?? 'unknown', type: st?.[2]?.trim() ?? 'unknown' };
+    }
+  }
+  const keys = [...new Set(registrations.map((r) => r.key))];
+  return { generation, keys, registrations, ...(reservation ? { reservation } : {}) };
+}
+
+/** What a failed sg3_utils command means, from its exit status (sg3_utils(8), EXIT STATUS). */
+export type SgFailure =
+  | 'syntax' // 1, 31: our command line is wrong
+  | 'not-ready' // 2: includes LIO's "logical unit communication failure" when it cannot store PR state
+  | 'medium-error' // 3
+  | 'illegal-request' // 5: e.g. a service action (READ FULL STATUS) the device does not support
+  | 'unit-attention' // 6: something happened earlier (reset, registrations preempted); the command was not run
+  | 'data-protect' // 7
+  | 'unsupported' // 9: invalid command operation code
+  | 'aborted' // 11
+  | 'cannot-open' // 15, 50+errno: no such device, permission
+  | 'reservation-conflict' // 24
+  | 'busy' // 26, 27
+  | 'timeout' // 33
+  | 'other';
+
+export function classifyExit(code: number): SgFailure {
+  switch (code) {
+    case 1:
+    case 31:
+      return 'syntax';
+    case 2:
+      return 'not-ready';
+    case 3:
+    case 18:
+      return 'medium-error';
+    case 5:
+    case 17:
+      return 'illegal-request';
+    case 6:
+      return 'unit-attention';
+    case 7:
+      return 'data-protect';
+    case 9:
+      return 'unsupported';
+    case 11:
+      return 'aborted';
+    case 24:
+      return 'reservation-conflict';
+    case 26:
+    case 27:
+      return 'busy';
+    case 33:
+      return 'timeout';
+    default:
+      return code === 15 || (code > 50 && code < 100) ? 'cannot-open' : 'other';
+  }
+}
+
+/** "Not ready: Logical unit communication failure" from the sense lines sg_persist writes to stderr. */
+export function senseSummary(stderr: string): string | undefined {
+  const key = /Sense key:\s*([^\n]+)/i.exec(stderr)?.[1]?.trim();
+  const asc = /Additional sense:\s*([^\n]+)/i.exec(stderr)?.[1]?.trim();
+  if (key || asc) return [key, asc].filter(Boolean).join(': ');
+  const last = stderr.trim().split('\n').filter(Boolean).pop();
+  return last?.replace(/^sg_persist failed:\s*/, '').trim() || undefined;
+}
