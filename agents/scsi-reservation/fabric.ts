@@ -1,0 +1,206 @@
+// The shared LUNs as one fabric "device" whose power state is whether a node's key is registered on them.
+// Loaded only by connect(): metadata and validate-all never reach it.
+import { statSync } from 'node:fs';
+import type { OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { FenceError } from '../../lib/errors.js';
+import { run } from '../../lib/exec.js';
+import type { Options } from '../../lib/options/values.js';
+import { parseDeviceList, parseSharedVolumeGroupPvs, scsiPaths, VGS_ARGS } from '../../lib/scsi/devices.js';
+import { keyFromNodeName, keyFromPosition, nodePosition, parseClusterName } from '../../lib/scsi/keys.js';
+import { SgClient, SgCommandError } from '../../lib/scsi/sg-persist.js';
+import { normaliseKey, type PrState, type ReservationKey } from '../../lib/scsi/sg-output.js';
+import { remaining } from '../../lib/timing.js';
+import { KeyStore } from './store.js';
+
+type Action = 'on' | 'off' | 'status' | 'monitor';
+
+async function cmap(options: Options, key: string, ctx: OperationContext): Promise<string> {
+  const path = options.string('corosync_cmap_path') ?? '/usr/sbin/corosync-cmapctl';
+  const r = await run(path, [key], { timeoutMs: Math.max(1, Math.min(remaining(ctx.deadline), 60_000)), logger: ctx.logger });
+  if (r.code !== 0) throw new FenceError('bad-input', `cannot read ${key} from corosync (${path} exited ${r.code ?? r.signal}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The key of the node named by nodename/plug, derived as fence_scsi derives it, or the key given. */
+export async function targetKey(options: Options, ctx: OperationContext): Promise<ReservationKey> {
+  const given = options.string('key');
+  if (given) return normaliseKey(given);
+  const node = options.string('nodename') || options.string('plug');
+  if (!node) throw new FenceError('bad-input', 'nodename or key is required');
+  const cluster = parseClusterName(await cmap(options, 'totem.cluster_name', ctx));
+  if (!cluster) throw new FenceError('bad-input', 'cannot get cluster name');
+  if (options.string('key_value') === 'hash') return keyFromNodeName(cluster, node);
+  const position = nodePosition(await cmap(options, 'nodelist', ctx), node);
+  if (position === undefined) throw new FenceError('bad-input', `unable to parse output of corosync-cmapctl or node ${node} does not exist`);
+  return keyFromPosition(cluster, position);
+}
+
+async function discoverDevices(options: Options, ctx: OperationContext): Promise<string[]> {
+  const listed = parseDeviceList(options.string('devices'));
+  if (listed.length > 0) return listed;
+  const vgs = options.string('vgs_path') ?? '/sbin/vgs';
+  const r = await run(vgs, VGS_ARGS, { timeoutMs: Math.max(1, Math.min(remaining(ctx.deadline), 60_000)), logger: ctx.logger });
+  if (r.code !== 0) throw new FenceError('bad-input', `cannot get the devices of shared volume groups (${vgs} exited ${r.code ?? r.signal})`);
+  return parseSharedVolumeGroupPvs(r.stdout);
+}
+
+function assertBlockDevice(device: string): void {
+  let isBlock = false;
+  try {
+    isBlock = statSync(device).isBlockDevice();
+  } catch {
+    throw new FenceError('bad-input', `device "${device}" does not exist`);
+  }
+  if (!isBlock) throw new FenceError('bad-input', `device "${device}" is not a block device`);
+}
+
+/** Run `step` on every device at once; fail after all were tried, naming every device that failed. */
+async function onEveryDevice(devices: readonly string[], step: (device: string) => Promise<void>): Promise<void> {
+  const results = await Promise.allSettled(devices.map(step));
+  const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failed.length === 0) return;
+  const first = failed[0] instanceof FenceError ? failed[0] : new FenceError('internal', String(failed[0]));
+  if (failed.length === 1) throw first;
+  throw new FenceError(first.kind, `${failed.length} of ${devices.length} devices failed: ${failed.map((f) => (f as Error).message).join('; ')}`);
+}
+
+export class ReservationFabric implements PowerDevice {
+  /** The state each device showed in the last read, so that acting does not read it a second time. */
+  private readonly seen = new Map<string, PrState>();
+  /** Set by a verified on/off: the verification read is the confirmation the engine asks for next. */
+  private verified: PowerState | undefined;
+
+  constructor(
+    private readonly client: SgClient,
+    private readonly devices: readonly string[],
+    private readonly key: ReservationKey,
+    private readonly action: Action,
+    private readonly store: KeyStore,
+    private readonly aptpl: boolean,
+    /** This node's key, the preempting one; only for off. */
+    private readonly ownKey?: ReservationKey,
+  ) {}
+
+  private async read(device: string, ctx: OperationContext): Promise<PrState> {
+    const state = await this.client.readState(device, ctx);
+    this.seen.set(device, state);
+    return state;
+  }
+
+  /**
+   * ON when the key is registered: for `on` (unfencing) on every device, otherwise on at least one, as
+   * fence_scsi reports it. An off therefore needs the key gone from every device.
+   */
+  async getPower(_plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
+    const confirmed = this.verified;
+    this.verified = undefined;
+    if (confirmed) return confirmed;
+    const states = await Promise.all(this.devices.map((d) => this.read(d, ctx)));
+    const registered = states.map((s) => s.keys.includes(this.key));
+    const on = this.action === 'on' ? registered.every(Boolean) : registered.some(Boolean);
+    return on ? 'on' : 'off';
+  }
+
+  async setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
+    this.verified = undefined;
+    if (state === 'on') await onEveryDevice(this.devices, (d) => this.unfence(d, ctx));
+    else await onEveryDevice(this.devices, (d) => this.fence(d, ctx));
+    this.verified = state;
+  }
+
+  private registerEveryPath(device: string, key: ReservationKey, ctx: OperationContext): Promise<void> {
+    return onEveryDevice(scsiPaths(device), (path) => this.client.registerAndIgnore(path, key, { aptpl: this.aptpl }, ctx));
+  }
+
+  /** Register this node's key (on every path), refresh a stale registration, and reserve if nobody has. */
+  private async unfence(device: string, ctx: OperationContext): Promise<void> {
+    const before = this.seen.get(device) ?? (await this.read(device, ctx));
+    await this.registerEveryPath(device, this.key, ctx);
+    if (before.keys.includes(this.key)) {
+      // The key was already there, perhaps from an earlier I_T nexus (a new iSCSI session has a new ISID):
+      // preempting one's own key replaces those registrations (fence-agents #529). Without a reservation
+      // the preempt removes ours too, so register once more.
+      await this.client.preempt(device, this.key, this.key, ctx);
+      const after = await this.read(device, ctx);
+      if (after.reservation?.key !== this.key) await this.registerEveryPath(device, this.key, ctx);
+    }
+    let now = await this.read(device, ctx);
+    if (!now.keys.includes(this.key)) throw new FenceError('unconfirmed', `key ${this.key} is not registered on ${device} after registering it`);
+    if (!now.reservation) {
+      try {
+        await this.client.reserve(device, this.key, ctx);
+      } catch (err) {
+        // Another node may have reserved between our read and our RESERVE: that is as good.
+        if (!(err instanceof SgCommandError && err.failure === 'reservation-conflict')) throw err;
+      }
+      now = await this.read(device, ctx);
+      if (!now.reservation) throw new FenceError('unconfirmed', `no reservation on ${device} after RESERVE`);
+    }
+    this.store.addDevice(device);
+  }
+
+  /** Preempt the victim's key with this node's, then prove it gone and the devices reserved. */
+  private async fence(device: string, ctx: OperationContext): Promise<void> {
+    const own = this.ownKey!;
+    let state = this.seen.get(device) ?? (await this.read(device, ctx));
+    // Only a registered initiator may preempt (fence-agents #558): re-register if our key was lost.
+    if (!state.keys.includes(own)) await this.registerEveryPath(device, own, ctx);
+    if (state.keys.includes(this.key)) {
+      try {
+        await this.client.preemptAndAbort(device, own, this.key, ctx);
+      } catch (err) {
+        if (!(err instanceof SgCommandError && err.failure === 'reservation-conflict')) throw err;
+        // Our registration vanished between the read and the preempt: register and preempt once more.
+        await this.registerEveryPath(device, own, ctx);
+        await this.client.preemptAndAbort(device, own, this.key, ctx);
+      }
+    }
+    state = await this.read(device, ctx);
+    if (!state.reservation) {
+      // Without a reservation every initiator may write, registered or not: the fence would be a no-op.
+      await this.client.reserve(device, own, ctx);
+      state = await this.read(device, ctx);
+    }
+    if (state.keys.includes(this.key)) throw new FenceError('unconfirmed', `key ${this.key} is still registered on ${device}`);
+    if (!state.reservation) throw new FenceError('unconfirmed', `no reservation exists on ${device}`);
+  }
+
+  /** Every device answers TEST UNIT READY and a READ KEYS. */
+  async monitor(ctx: OperationContext): Promise<void> {
+    await onEveryDevice(this.devices, async (d) => {
+      await this.client.testUnitReady(d, ctx);
+      await this.client.readKeys(d, ctx);
+    });
+  }
+
+  async close(): Promise<void> {}
+}
+
+export async function openReservationFabric(options: Options, ctx: OperationContext): Promise<ReservationFabric> {
+  // enable/disable are the fabric spellings of on/off; the engine maps them, the raw option keeps them.
+  const given = options.string('action') ?? 'status';
+  const action = ({ enable: 'on', disable: 'off' } as Record<string, Action>)[given] ?? (given as Action);
+  const store = new KeyStore();
+  const client = new SgClient({
+    sgPersistPath: options.string('sg_persist_path') ?? '/usr/bin/sg_persist',
+    sgTursPath: options.string('sg_turs_path') ?? '/usr/bin/sg_turs',
+    readonly: options.flag('readonly'),
+    logger: ctx.logger,
+  });
+  const devices = await discoverDevices(options, ctx);
+  if (devices.length === 0) throw new FenceError('bad-input', 'No devices found');
+  devices.forEach(assertBlockDevice);
+  if (action === 'monitor') return new ReservationFabric(client, devices, '', action, store, false);
+
+  const key = await targetKey(options, ctx);
+  if (key === '0' || key === '') throw new FenceError('bad-input', 'key cannot be 0');
+  let ownKey: ReservationKey | undefined;
+  if (action === 'off') {
+    ownKey = store.readKey();
+    if (!ownKey) throw new FenceError('bad-input', `this node has no key in ${store.keyFile}: it must be unfenced ('on') before it can fence`);
+    if (ownKey === key) throw new FenceError('bad-input', 'keys cannot be same. You can not fence yourself.');
+  }
+  // Unfencing records the key first, so that the watchdog check knows it even if a device then fails.
+  if (action === 'on') store.writeKey(key);
+  return new ReservationFabric(client, devices, key, action, store, options.flag('aptpl'), ownKey);
+}
