@@ -81,6 +81,12 @@ export interface SessionParams {
 const NAME_ONLY_LOOKUP = 0x10;
 /** Handshakes restarted when a failure may be an echo of our own retransmission (a duplicated RAKP 3 etc.). */
 const MAX_HANDSHAKE_RESTARTS = 3;
+/**
+ * Longest wait for one handshake step before starting the handshake over. A BMC that already acted on a
+ * request whose answer was lost may ignore the retransmission (a second RAKP 3 for a session it activated),
+ * so waiting for that answer until the deadline would waste the whole budget; a fresh handshake recovers.
+ */
+const HANDSHAKE_STEP_MS = 4000;
 
 /** A failure that a fresh handshake may not repeat: the BMC answered a retransmitted, already-used request. */
 class RetransmitEcho extends Error {}
@@ -125,22 +131,25 @@ export class IpmiSession {
       try {
         return await this.handshake(deadline);
       } catch (err) {
-        if (!(err instanceof RetransmitEcho) || restart >= MAX_HANDSHAKE_RESTARTS) {
+        const echo = err instanceof RetransmitEcho && restart < MAX_HANDSHAKE_RESTARTS;
+        const stepTimedOut = err instanceof FenceError && (err.kind === 'timeout' || err.kind === 'unreachable') && Date.now() < deadline;
+        if (!echo && !stepTimedOut) {
           this.enter('closed');
           throw err instanceof RetransmitEcho ? new FenceError('auth', err.message) : err;
         }
-        this.logger.debug(`IPMI session: restarting the handshake: ${err.message}`);
+        this.logger.debug(`IPMI session: restarting the handshake from ${this.stateNow}: ${(err as Error).message}`);
         this.stateNow = 'idle';
       }
     }
   }
 
-  private async handshake(deadline: number): Promise<void> {
+  private async handshake(overallDeadline: number): Promise<void> {
     const v2 = this.params.version === '2.0';
-    const ctx: HandshakeContext = {};
+    const ctx: HandshakeContext = { overallDeadline };
     this.enter('auth-capabilities');
     while (this.stateNow !== 'active') {
       this.retransmitted = false;
+      const deadline = Math.min(overallDeadline, Date.now() + HANDSHAKE_STEP_MS);
       switch (this.stateNow) {
         case 'auth-capabilities':
           await this.getAuthCapabilities(deadline);
@@ -354,8 +363,7 @@ export class IpmiSession {
     const authCode = authCode15(authType, password, temporarySessionId, message, 0);
     const datagram = encodeSession15(authCode ? { authType, sequence: 0, sessionId: temporarySessionId, authCode, message } : { authType, sequence: 0, sessionId: temporarySessionId, message });
     // A BMC silently drops an Activate Session whose auth code is wrong (ipmi_sim does): with the challenge
-    // answered, silence here means a wrong password, so do not spend the whole deadline on it.
-    const activateDeadline = Math.min(deadline, Date.now() + 5000);
+    // just answered, a whole handshake step of silence means a wrong password, not a dead BMC.
     let res: IpmiResponse;
     try {
       res = await this.channel.exchange(
@@ -364,11 +372,11 @@ export class IpmiSession {
           return datagram;
         },
         (d) => matchResponse(decodeIpmiResponse(decodeSession15(d).message), NETFN.app, CMD.activateSession, rqSeq),
-        activateDeadline,
+        deadline,
         'Activate Session',
       );
     } catch (err) {
-      if (err instanceof FenceError && err.kind === 'timeout' && activateDeadline < deadline) {
+      if (err instanceof FenceError && err.kind === 'timeout' && Date.now() < ctx.overallDeadline!) {
         throw new FenceError('auth', `the BMC ignored Activate Session for user "${p.username}": wrong password (IPMI 1.5 ${p.authType})`);
       }
       throw err;
@@ -452,6 +460,7 @@ export class IpmiSession {
 }
 
 interface HandshakeContext {
+  overallDeadline: number;
   consoleSessionId?: number;
   bmcSessionId?: number;
   exchange?: RakpExchange;
