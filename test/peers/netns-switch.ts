@@ -240,12 +240,17 @@ export async function startSwitchLab(): Promise<SwitchLab> {
         return link!.flags.includes('UP');
       },
       async restorePorts() {
-        for (const p of [ports.mgmt, ports.node1, ports.node2]) {
-          if (!lab.kernelAdminUp(p)) {
-            // The management port cannot be reached through itself: bring it up from inside the switch.
-            if (p === ports.mgmt) ip(['-n', ns.switch, 'link', 'set', p.name, 'up']);
-            else await snmp('snmpset', [`${IF_MIB.ifAdminStatus}.${p.ifIndex}`, 'i', '1']);
-          }
+        // The management port cannot be reached through itself: bring it up from inside the switch. SETs a
+        // manager retransmitted while it was down wait in the manager's neighbour queue and would take it
+        // down again as soon as it is up, so drop them first, and check that it stays up.
+        for (let attempt = 0; attempt < 5 && !lab.kernelAdminUp(ports.mgmt); attempt++) {
+          ip(['-n', ns.manager, 'neigh', 'flush', 'all']);
+          ip(['-n', ns.switch, 'link', 'set', ports.mgmt.name, 'up']);
+          await new Promise((res) => setTimeout(res, 1500));
+        }
+        if (!lab.kernelAdminUp(ports.mgmt)) throw new Error('the management port does not stay up');
+        for (const p of [ports.node1, ports.node2]) {
+          if (!lab.kernelAdminUp(p)) await snmp('snmpset', [`${IF_MIB.ifAdminStatus}.${p.ifIndex}`, 'i', '1']);
         }
       },
       freezeSnmpd(frozen) {
