@@ -14,9 +14,12 @@ export type FenceErrorKind =
 
 export class FenceError extends Error {
   readonly kind: FenceErrorKind;
-  constructor(kind: FenceErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** Waiting cannot help: e.g. nothing listens at the device's port (ICMP port unreachable), as opposed to silence. */
+  readonly final: boolean;
+  constructor(kind: FenceErrorKind, message: string, options?: { cause?: unknown; final?: boolean }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.kind = kind;
+    this.final = options?.final ?? false;
     this.name = 'FenceError';
   }
 }
@@ -50,9 +53,10 @@ export function asFenceError(err: unknown): FenceError {
   return new FenceError('internal', message, { cause: err });
 }
 
-/** Refusals are final: retrying or waiting cannot turn them into success. */
+/** Refusals (and errors marked final) end retries: waiting cannot turn them into success. */
 export function isRefusal(err: FenceError): boolean {
   return (
+    err.final ||
     err.kind === 'auth' ||
     err.kind === 'privilege' ||
     err.kind === 'device-refused' ||

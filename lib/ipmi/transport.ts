@@ -158,7 +158,9 @@ export class UdpTransport implements DatagramExchange {
   private deadlineError(what: string, attempts: number): FenceError {
     if (!this.received) {
       const why = this.portUnreachable ? ' (ICMP port unreachable: nothing listens there)' : '';
-      return new FenceError('unreachable', `no answer from BMC ${this.peer} to ${what} after ${attempts} attempts${why}`);
+      // Port unreachable is the kernel's definite answer, not silence that loss could explain: retrying the
+      // login cannot help, so the fence moves on (to the next topology level) at once.
+      return new FenceError('unreachable', `no answer from BMC ${this.peer} to ${what} after ${attempts} attempts${why}`, { final: this.portUnreachable });
     }
     return new FenceError('timeout', `BMC ${this.peer} timed out: no answer to ${what} after ${attempts} attempts`);
   }

@@ -25,6 +25,11 @@ export interface IpmiSimOptions {
   powerOffDelayMs?: number;
   /** Fixed UDP port; default: a free one. */
   port?: number;
+  /**
+   * A chassis_control script of the caller's (same calling convention: `[0x20] get power`, `set power 0|1`,
+   * `set reset 1`) instead of the built-in one-process host: the lab's nodes share power with their PDUs.
+   */
+  chassisScript?: string;
 }
 
 export interface IpmiSim {
@@ -210,7 +215,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   const stateDir = join(dir, 'state');
   mkdirSync(stateDir);
   const script = join(dir, 'chassis.sh');
-  writeFileSync(script, CHASSIS_SCRIPT, { mode: 0o755 });
+  writeFileSync(script, opts.chassisScript ?? CHASSIS_SCRIPT, { mode: 0o755 });
   writeFileSync(join(dir, 'bmc.emu'), BMC_EMU);
   const setDelays = (d: { powerOnDelayMs?: number; powerOffDelayMs?: number }) => {
     if (d.powerOnDelayMs !== undefined) writeFileSync(join(dir, 'delay-on'), String(d.powerOnDelayMs / 1000));

@@ -6,6 +6,9 @@ Run by the test harness (test/peers/snmpd-pdu.ts) as one-shot commands on the sa
     powernet-emulator.py STATEFILE init SPEC_JSON      create the state, start the processes of outlets that are on
     powernet-emulator.py STATEFILE power N on|off      switch an outlet behind the agent's back (a person at the rack)
     powernet-emulator.py STATEFILE fault N FAULT_JSON  set or clear (null) an outlet's fault
+    powernet-emulator.py STATEFILE command N on|off|reboot  a command from another management path (the
+                                                       card's CLI): faults apply as to an SNMP SET; prints
+                                                       DONE or the refusal
 
 Why a state file: the test process must see and change what the device believes, and snmpd may restart this
 script at any time. Every request re-reads the file under an flock on STATEFILE.lock and writes it back
@@ -20,6 +23,10 @@ thread applies due changes), so its status shows the old state until the change 
 Faults (state outlets[i].fault): {"kind": "refuse"} SET -> commit-failed; {"kind": "lying"} SET says DONE,
 nothing changes; {"kind": "slow", "seconds": S} the change happens S seconds after the SET;
 {"kind": "unknown-value", "value": V} status columns read V (e.g. sPDUOutletCtl 4 = outletUnknown).
+
+Optional tables (spec "tables", default none): "rpdu2" adds the rPDU2 switched outlet status/control tables
+(...318.1.1.26.9.2.3 / .4; status off(1) on(2), the reverse of rPDU), "msp" adds the MasterSwitch Plus tables
+(...318.1.1.6.7 status, ...6.5 control; instance switch.1.outlet as fence_apc_snmp addresses it; off is 3).
 
 Only the immediate commands are emulated (on 1, off 2, reboot 3); other MIB values are answered wrong-value.
 stdlib only, so it runs on any machine that has snmpd.
@@ -43,6 +50,18 @@ RPDU_STATUS_ENTRY = APC + (1, 1, 12, 3, 5, 1, 1)            # rPDUOutletStatusEn
 # MasterSwitch (sPDU, the fallback family): sPDUOutletControlTable, where the state column is read/write.
 SPDU_CONTROL_TABLE_SIZE = APC + (1, 1, 4, 4, 1, 0)          # sPDUOutletControlTableSize
 SPDU_CONTROL_ENTRY = APC + (1, 1, 4, 4, 2, 1)               # sPDUOutletControlEntry
+
+# rPDU2 (newer rack PDUs): rPDU2OutletSwitchedStatusEntry / ControlEntry: index, module, name, number, state|command.
+RPDU2_STATUS_ENTRY = APC + (1, 1, 26, 9, 2, 3, 1)
+RPDU2_CONTROL_ENTRY = APC + (1, 1, 26, 9, 2, 4, 1)
+COL_RPDU2_NAME, COL_RPDU2_NUMBER, COL_RPDU2_STATE_OR_COMMAND = 3, 4, 5
+RPDU2_ON, RPDU2_OFF = 2, 1  # status column only; the command column uses immediateOn(1)/immediateOff(2)
+# MasterSwitch Plus: sPDUOutletStatusMSPEntry / sPDUOutletControlMSPEntry, instance switch.1.outlet.
+MSP_STATUS_ENTRY = APC + (1, 1, 6, 7, 1, 1)
+MSP_CONTROL_ENTRY = APC + (1, 1, 6, 5, 1, 1)
+COL_MSP_OUTLET_NAME, COL_MSP_STATE_OR_COMMAND = 4, 5
+MSP_SWITCH = 1
+MSP_ON, MSP_OFF, MSP_REBOOT = 1, 3, 5
 
 COL_INDEX, COL_NAME, COL_RPDU_COMMAND_OR_STATE = 1, 2, 4
 COL_SPDU_CTL, COL_SPDU_NAME = 3, 4
@@ -155,6 +174,16 @@ def stop_outlet_process(outlet):
 
 def apply_power(outlet, command):
     """Make the outlet's process match the command, synchronously."""
+    hook = outlet.get('hook')
+    if hook:
+        # The outlet feeds something else (a lab node's power supply): tell it, and wait until it acted.
+        if command in (OFF, REBOOT):
+            subprocess.run(hook + ['0'], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=10)
+            outlet['on'] = False
+        if command in (ON, REBOOT):
+            subprocess.run(hook + ['1'], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=10)
+            outlet['on'] = True
+        return
     if command in (OFF, REBOOT):
         stop_outlet_process(outlet)
         outlet['on'] = False
@@ -184,15 +213,45 @@ def reported_state(outlet):
     return ON if outlet['on'] else OFF
 
 
+def rpdu2_state(outlet):
+    fault = outlet.get('fault') or {}
+    if fault.get('kind') == 'unknown-value':
+        return int(fault['value'])
+    return RPDU2_ON if outlet['on'] else RPDU2_OFF
+
+
+def msp_command_value(outlet):
+    fault = outlet.get('fault') or {}
+    if fault.get('kind') == 'unknown-value':
+        return int(fault['value'])
+    return MSP_ON if outlet['on'] else MSP_OFF
+
+
 def mib_view(state):
     """Every served OID -> (type, value), built from the state. Small (7 columns x outlets), so rebuilt per request."""
     outlets = state['outlets']
+    tables = state.get('tables') or []
     view = {
         RPDU_IDENT_NUM_OUTLETS: ('integer', len(outlets)),
         SPDU_CONTROL_TABLE_SIZE: ('integer', len(outlets)),
     }
     for o in outlets:
         n = o['index']
+        if 'rpdu2' in tables:
+            for entry in (RPDU2_STATUS_ENTRY, RPDU2_CONTROL_ENTRY):
+                view[entry + (COL_INDEX, n)] = ('integer', n)
+                view[entry + (2, n)] = ('integer', 1)
+                view[entry + (COL_RPDU2_NAME, n)] = ('string', o['name'])
+                view[entry + (COL_RPDU2_NUMBER, n)] = ('integer', n)
+            view[RPDU2_STATUS_ENTRY + (COL_RPDU2_STATE_OR_COMMAND, n)] = ('integer', rpdu2_state(o))
+            view[RPDU2_CONTROL_ENTRY + (COL_RPDU2_STATE_OR_COMMAND, n)] = ('integer', reported_state(o))
+        if 'msp' in tables:
+            inst = (MSP_SWITCH, 1, n)
+            view[MSP_STATUS_ENTRY + (COL_INDEX,) + inst] = ('integer', MSP_SWITCH)
+            view[MSP_STATUS_ENTRY + (COL_MSP_OUTLET_NAME,) + inst] = ('string', o['name'])
+            view[MSP_STATUS_ENTRY + (COL_MSP_STATE_OR_COMMAND,) + inst] = ('integer', reported_state(o))
+            view[MSP_CONTROL_ENTRY + (COL_MSP_OUTLET_NAME,) + inst] = ('string', o['name'])
+            view[MSP_CONTROL_ENTRY + (COL_MSP_STATE_OR_COMMAND,) + inst] = ('integer', msp_command_value(o))
         for entry in (RPDU_CONTROL_ENTRY, RPDU_STATUS_ENTRY):
             view[entry + (COL_INDEX, n)] = ('integer', n)
             view[entry + (COL_NAME, n)] = ('string', o['name'])
@@ -255,17 +314,39 @@ def find_outlet(state, n):
 
 def handle_set(state, oid, vtype, raw):
     """Returns the pass_persist reply: DONE or an error keyword snmpd turns into the SNMP error status."""
+    tables = state.get('tables') or []
     table = None
-    for entry in (RPDU_CONTROL_ENTRY, RPDU_STATUS_ENTRY, SPDU_CONTROL_ENTRY):
+    for entry in (RPDU_CONTROL_ENTRY, RPDU_STATUS_ENTRY, SPDU_CONTROL_ENTRY, RPDU2_CONTROL_ENTRY, RPDU2_STATUS_ENTRY):
+        if entry in (RPDU2_CONTROL_ENTRY, RPDU2_STATUS_ENTRY) and 'rpdu2' not in tables:
+            continue
         if oid[:len(entry)] == entry and len(oid) == len(entry) + 2:
             table = entry
             break
+    if table is None and 'msp' in tables:
+        for entry in (MSP_CONTROL_ENTRY, MSP_STATUS_ENTRY):
+            if oid[:len(entry)] == entry and len(oid) == len(entry) + 4 and oid[-3:-1] == (MSP_SWITCH, 1):
+                table = entry
+                break
     if table is None:
         return 'not-writable'
-    column, n = oid[-2], oid[-1]
+    column, n = oid[len(table)], oid[-1]
     outlet = find_outlet(state, n)
     if outlet is None:
         return 'no-creation'
+
+    if table == MSP_CONTROL_ENTRY and column == COL_MSP_STATE_OR_COMMAND:
+        if vtype != 'integer':
+            return 'wrong-type'
+        msp = {MSP_ON: ON, MSP_OFF: OFF, MSP_REBOOT: REBOOT}
+        try:
+            value = int(raw)
+        except ValueError:
+            return 'wrong-type'
+        if value not in msp:
+            return 'wrong-value'
+        return command_outlet(state, outlet, msp[value])
+    if table == RPDU2_CONTROL_ENTRY and column == COL_RPDU2_STATE_OR_COMMAND:
+        table, column = RPDU_CONTROL_ENTRY, COL_RPDU_COMMAND_OR_STATE  # same command numbering as rPDU
 
     if table == SPDU_CONTROL_ENTRY and column == COL_SPDU_NAME:
         if vtype not in ('string', 'octet'):
@@ -287,7 +368,11 @@ def handle_set(state, oid, vtype, raw):
         return 'wrong-type'
     if command not in (ON, OFF, REBOOT):
         return 'wrong-value'
+    return command_outlet(state, outlet, command)
 
+
+def command_outlet(state, outlet, command):
+    """A power command from any management path, with the outlet's fault applied."""
     fault = outlet.get('fault') or {}
     kind = fault.get('kind')
     state['setCount'] = state.get('setCount', 0) + 1
@@ -368,13 +453,15 @@ def cmd_init(path, spec):
     count = int(spec.get('outlets', 8))
     names = spec.get('names') or []
     initially_on = spec.get('initiallyOn', True)
+    hooks = spec.get('hooks') or []
     outlets = []
     for i in range(1, count + 1):
         on = initially_on[i - 1] if isinstance(initially_on, list) else bool(initially_on)
         outlets.append({'index': i, 'name': names[i - 1] if i - 1 < len(names) else 'Outlet %d' % i,
                         'on': False, 'pid': None, 'pidStartTime': None, 'fault': None, 'pending': None,
-                        'wantOn': bool(on)})
-    write_state(path, {'version': 1, 'outlets': outlets, 'emulatorPid': None, 'setCount': 0})
+                        'wantOn': bool(on), 'hook': hooks[i - 1] if i - 1 < len(hooks) else None})
+    write_state(path, {'version': 1, 'outlets': outlets, 'emulatorPid': None, 'setCount': 0,
+                       'tables': list(spec.get('tables') or [])})
     with LockedState(path) as state:
         for o in state['outlets']:
             if o.pop('wantOn'):
@@ -398,6 +485,15 @@ def cmd_fault(path, n, fault):
         outlet['fault'] = fault
 
 
+def cmd_command(path, n, word):
+    command = {'on': ON, 'off': OFF, 'reboot': REBOOT}[word]
+    with LockedState(path) as state:
+        apply_due_changes(state, time.time())
+        outlet = find_outlet(state, n)
+        reply = 'no-such-outlet' if outlet is None else command_outlet(state, outlet, command)
+    print(reply)
+
+
 def main(argv):
     if len(argv) < 2:
         raise SystemExit(__doc__)
@@ -412,6 +508,8 @@ def main(argv):
         cmd_power(path, int(argv[3]), argv[4] == 'on')
     elif command == 'fault':
         cmd_fault(path, int(argv[3]), json.loads(argv[4]))
+    elif command == 'command':
+        cmd_command(path, int(argv[3]), argv[4])
     else:
         raise SystemExit('unknown command %r' % command)
 

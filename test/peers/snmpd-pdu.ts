@@ -19,7 +19,7 @@ export const EMULATOR = fileURLToPath(new URL('./powernet-emulator.py', import.m
 export const APC_SYS_OBJECT_ID = {
   rackPdu: '.1.3.6.1.4.1.318.1.3.4.5', // rPDU tables (…318.1.1.12)
   masterSwitchV6: '.1.3.6.1.4.1.318.1.3.4.6', // status from sPDUOutletCtl, control via the rPDU column
-  masterSwitchPlus: '.1.3.6.1.4.1.318.1.3.4.4', // MSP tables (…318.1.1.6): NOT served by the emulator
+  masterSwitchPlus: '.1.3.6.1.4.1.318.1.3.4.4', // MSP tables (…318.1.1.6): served with tables: ['msp']
   masterSwitch: '.1.3.6.1.4.1.318.1.3.4.2', // "anything else": sPDUOutletCtl read/write
 } as const;
 
@@ -33,7 +33,18 @@ export const POWERNET = {
   sPduOutletCtl: '1.3.6.1.4.1.318.1.1.4.4.2.1.3',
   sPduOutletCtlName: '1.3.6.1.4.1.318.1.1.4.4.2.1.4',
   sPduOutletControlTableSize: '1.3.6.1.4.1.318.1.1.4.4.1.0',
+  // With tables: ['rpdu2']: rPDU2OutletSwitchedStatusState is off(1) on(2); the command column immediateOn(1) immediateOff(2).
+  rPdu2OutletSwitchedStatusState: '1.3.6.1.4.1.318.1.1.26.9.2.3.1.5',
+  rPdu2OutletSwitchedStatusName: '1.3.6.1.4.1.318.1.1.26.9.2.3.1.3',
+  rPdu2OutletSwitchedControlCommand: '1.3.6.1.4.1.318.1.1.26.9.2.4.1.5',
+  // With tables: ['msp'] (append .1.1.N, switch 1): on(1)/off(2) read, immediateOnMSP(1)/immediateOffMSP(3) written.
+  sPduOutletStatusMspOutletState: '1.3.6.1.4.1.318.1.1.6.7.1.1.5',
+  sPduOutletStatusMspOutletName: '1.3.6.1.4.1.318.1.1.6.7.1.1.4',
+  sPduOutletControlMspOutletCommand: '1.3.6.1.4.1.318.1.1.6.5.1.1.5',
 } as const;
+
+/** Extra PowerNet tables the emulator can serve beside rPDU and sPDU. */
+export type PduExtraTable = 'rpdu2' | 'msp';
 
 export type OutletFault =
   | { kind: 'refuse' } // SET -> commitFailed (v1: genErr)
@@ -75,6 +86,9 @@ export interface PduOptions {
   sysObjectID?: string; // default APC_SYS_OBJECT_ID.rackPdu
   names?: string[]; // default "Outlet N"
   initiallyOn?: boolean | boolean[]; // default true
+  tables?: PduExtraTable[]; // default none
+  /** Per outlet: a command that outlet powers instead of a process of its own; called with 1 / 0. */
+  outletHooks?: (readonly string[] | null)[];
 }
 
 export interface PduPeer {
@@ -94,6 +108,11 @@ export interface PduPeer {
   setFault(n: number, fault: OutletFault): void;
   /** Switch an outlet behind SNMP's back, synchronously (someone at the rack). */
   setOutletState(n: number, on: boolean): void;
+  /**
+   * A power command through another management path (the card's CLI), with the outlet's fault applied as
+   * to an SNMP SET. Returns the emulator's answer: DONE, commit-failed, or no-such-outlet.
+   */
+  commandOutlet(n: number, command: 'on' | 'off' | 'reboot'): string;
   /** SIGSTOP snmpd: it then drops nothing but answers nothing, like a hung management card. */
   freeze(): void;
   thaw(): void;
@@ -289,7 +308,7 @@ export async function startPdu(options: PduOptions = {}): Promise<PduPeer> {
   try {
     emulator(
       'init',
-      JSON.stringify({ outlets: outletCount, names: options.names ?? [], initiallyOn: options.initiallyOn ?? true }),
+      JSON.stringify({ outlets: outletCount, names: options.names ?? [], initiallyOn: options.initiallyOn ?? true, tables: options.tables ?? [], hooks: options.outletHooks ?? [] }),
     );
     // The port is free when picked, not necessarily when snmpd binds it: retry on a lost race.
     for (let attempt = 1; ; attempt++) {
@@ -342,6 +361,7 @@ export async function startPdu(options: PduOptions = {}): Promise<PduPeer> {
         setOutletState: (n, on) => {
           emulator('power', String(n), on ? 'on' : 'off');
         },
+        commandOutlet: (n, command) => emulator('command', String(n), command).toString().trim(),
         freeze: () => process.kill(pid, 'SIGSTOP'),
         thaw: () => process.kill(pid, 'SIGCONT'),
         cliEnv: () => ({ ...process.env, MIBS: '', SNMP_PERSISTENT_DIR: cliDir, SNMPCONFPATH: cliDir }),

@@ -91,3 +91,37 @@ describe('power engine', () => {
     expect((await new PowerEngine(new ScriptedDevice({ a: 'off', b: 'off' }), ['a', 'b'], FAST, silentLogger).status())).toEqual({ exitCode: 2, stdout: ['Status: OFF'] });
   });
 });
+
+describe('final errors', () => {
+  it('end retries like refusals: nothing listening is not silence that loss could explain', async () => {
+    const { retryUntil } = await import('../../../lib/timing.js');
+    let attempts = 0;
+    const started = Date.now();
+    await expect(
+      retryUntil(
+        async () => {
+          attempts++;
+          throw new FenceError('unreachable', 'ICMP port unreachable', { final: true });
+        },
+        { deadline: Date.now() + 5000, intervalMs: 10, logger: silentLogger, what: 'login' },
+      ),
+    ).rejects.toMatchObject({ kind: 'unreachable' });
+    expect(attempts).toBe(1);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('while plain unreachable errors are retried until the deadline', async () => {
+    const { retryUntil } = await import('../../../lib/timing.js');
+    let attempts = 0;
+    await expect(
+      retryUntil(
+        async () => {
+          attempts++;
+          throw new FenceError('unreachable', 'silence');
+        },
+        { deadline: Date.now() + 200, intervalMs: 20, logger: silentLogger, what: 'login' },
+      ),
+    ).rejects.toMatchObject({ kind: 'unreachable' });
+    expect(attempts).toBeGreaterThan(3);
+  });
+});
