@@ -112,7 +112,18 @@ export class PowerEngine {
     return { exitCode: on ? 0 : 2, stdout: [`Status: ${on ? 'ON' : 'OFF'}`] };
   }
 
+  /** A device that confirms its own off gets the whole power_timeout and is not polled. */
+  private async confirmedOff(): Promise<void> {
+    const confirm = this.device.powerOffConfirmed!.bind(this.device);
+    const deadline = deadlineIn(this.settings.powerTimeoutMs);
+    for (const plug of this.targets) await confirm(plug, { deadline, logger: this.logger });
+  }
+
   async off(): Promise<ActionResult> {
+    if (this.device.powerOffConfirmed) {
+      await this.confirmedOff();
+      return { exitCode: 0, stdout: ['Success: Powered OFF'] };
+    }
     const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
     if (states.every((s) => s === 'off')) return { exitCode: 0, stdout: ['Success: Already OFF'] };
     await this.drive('off', states);
@@ -146,6 +157,15 @@ export class PowerEngine {
    * is fenced, so a failed power-on is reported but does not turn the fence into a failure.
    */
   async reboot(): Promise<ActionResult> {
+    if (this.device.powerOffConfirmed && this.settings.method !== 'cycle') {
+      await this.confirmedOff();
+      try {
+        await this.attemptsToPowerOn(this.settings.retryOn);
+      } catch (err) {
+        this.logger.warn(`Timed out waiting to power ON after a confirmed OFF: ${asFenceError(err).message}`);
+      }
+      return { exitCode: 0, stdout: ['Success: Rebooted'] };
+    }
     const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
     const allOff = states.every((s) => s === 'off');
     if (this.settings.method === 'cycle' && !allOff) {

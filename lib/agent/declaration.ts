@@ -28,6 +28,14 @@ export interface PowerDevice {
   cycle?(plug: string | undefined, ctx: OperationContext): Promise<void>;
   /** Diagnostic interrupt (NMI), for agents that advertise `diag`. */
   diag?(plug: string | undefined, ctx: OperationContext): Promise<void>;
+  /**
+   * An off that confirms itself: resolves only once the device has proven the target off by its own
+   * means (a lease on the target acquired), rejects otherwise. When present the engine calls it instead
+   * of status read + setPower('off') + status polling, with the whole power_timeout as its deadline:
+   * devices whose proof is the act itself, or whose earliest possible confirmation time is known and far
+   * beyond any polling interval, wait for that time themselves.
+   */
+  powerOffConfirmed?(plug: string | undefined, ctx: OperationContext): Promise<void>;
   list?(ctx: OperationContext): Promise<PlugInfo[]>;
   /** Proves the device answers; defaults to list (plug devices) or a status read. */
   monitor?(ctx: OperationContext): Promise<void>;
@@ -39,6 +47,27 @@ export interface SymlinkDeclaration {
   readonly shortdesc: string;
   /** Defaults that differ when the agent is invoked under this name (fence_ilo3: lanplus=1, power_wait=4). */
   readonly defaults?: Readonly<Record<string, string>>;
+}
+
+/** The result of one action: lines for stdout and the exit code (as in lib/actions.ts). */
+export interface ExtraActionResult {
+  readonly exitCode: number;
+  readonly stdout: readonly string[];
+}
+
+/**
+ * An agent-specific action beyond the fence-agents set (fence_sanlock's `sanlock_init`, a lease holder).
+ * It runs after the same parsing and validation as every action, but outside the power engine.
+ */
+export interface ExtraAction {
+  readonly name: string;
+  /** For --help and the man page. */
+  readonly shortdesc: string;
+  /** Listed in metadata's <actions>; false for helpers Pacemaker must never call. */
+  readonly advertised: boolean;
+  /** Required options this action does without (formatting storage needs no host). */
+  readonly notRequired?: readonly string[];
+  run(options: Options, ctx: OperationContext): Promise<ExtraActionResult>;
 }
 
 export interface AgentDeclaration {
@@ -65,6 +94,14 @@ export interface AgentDeclaration {
   readonly diag?: boolean;
   /** Cross-option checks beyond types and required (e.g. a hex key's format). Returns error lines. */
   validate?(options: Options): string[];
+  /**
+   * A configuration that is valid but likely to fail at run time (a power_timeout shorter than the
+   * device's minimum fence time). validate-all prints these lines on stdout as its report and still
+   * exits 0; every other action logs them as warnings.
+   */
+  advise?(options: Options, limits: { readonly powerTimeoutMs: number }): string[];
+  /** Agent-specific actions, dispatched by name after validation. */
+  readonly extraActions?: readonly ExtraAction[];
   /** Open the device. Protocol code is imported here, lazily, so metadata never loads it. */
   connect(options: Options, ctx: OperationContext): Promise<PowerDevice>;
 }
@@ -86,6 +123,7 @@ export function advertisedActions(agent: AgentDeclaration): ActionDeclaration[] 
   if (agent.target === 'plugs') actions.push({ name: 'list' }, { name: 'list-status' });
   actions.push({ name: 'monitor' }, { name: 'metadata' }, { name: 'manpage' }, { name: 'validate-all' });
   if (agent.diag) actions.push({ name: 'diag' });
+  for (const extra of agent.extraActions ?? []) if (extra.advertised) actions.push({ name: extra.name });
   return actions;
 }
 

@@ -86,16 +86,18 @@ export function readOptions(
   if (action === undefined || action === '') {
     return { options, errors: [`Failed: no action given: set ${describeOption(actionSpec)}`], docOnly: false };
   }
-  if (!advertisedActions(agent).some((a) => a.name === action)) {
+  const extra = agent.extraActions?.find((x) => x.name === action);
+  if (!extra && !advertisedActions(agent).some((a) => a.name === action)) {
     // Pacemaker maps this phrase to "operation not supported".
     return { action, options, errors: [`Failed: Unrecognised action '${action}'`], docOnly: false };
   }
   const exempt = new Set(['action']);
   if (DEVICE_ACTIONS.has(action)) exempt.add('plug');
+  for (const name of extra?.notRequired ?? []) exempt.add(name);
   // A password may come from a script instead.
   if (options.has('password_script')) exempt.add('password');
   errors.push(...missingRequired(options, agent.options, exempt));
-  if (errors.length === 0 && agent.target === 'plugs' && !DEVICE_ACTIONS.has(action) && splitPlugs(agent, options).length === 0) {
+  if (errors.length === 0 && agent.target === 'plugs' && !DEVICE_ACTIONS.has(action) && !extra && splitPlugs(agent, options).length === 0) {
     errors.push(`Failed: option 'plug' names no plug`);
   }
   if (errors.length === 0 && agent.validate) errors.push(...agent.validate(options));
@@ -112,6 +114,8 @@ async function execute(agent: AgentDeclaration, action: string, options: Options
     }
   }
   const loginMs = limitMs(options.number('login_timeout'), timeoutsDisabled(options, io.env));
+  const extra = agent.extraActions?.find((x) => x.name === action);
+  if (extra) return extra.run(options, { deadline: deadlineIn(settings.powerTimeoutMs), logger: log });
   const device = await agent.connect(options, { deadline: deadlineIn(loginMs), logger: log });
   try {
     const engine = new PowerEngine(device, splitPlugs(agent, options), settings, log);
@@ -157,11 +161,16 @@ export async function runAgentWith(agent: AgentDeclaration, io: AgentIo): Promis
     for (const e of errors) io.err(`${e}\n`);
     return EXIT_FAILURE;
   }
-  if (action === 'validate-all') return EXIT_SUCCESS;
+  const advice = agent.advise?.(options, { powerTimeoutMs: engineSettings(options, io.env, false).powerTimeoutMs }) ?? [];
+  if (action === 'validate-all') {
+    for (const line of advice) io.out(`WARNING: ${line}\n`);
+    return EXIT_SUCCESS;
+  }
 
   const verbosity = Math.max(options.count('verbose'), options.number('verbose_level') ?? 0);
   const log = createLogger({ verbosity, quiet, debugFile: options.string('debug_file'), write: io.err });
   for (const spec of agent.options) if (spec.secret) log.addSecret(options.string(spec.name));
+  for (const line of advice) log.warn(line);
 
   try {
     let effective = options;

@@ -68,7 +68,7 @@ export function manPage(agent: AgentDeclaration, version: string): string {
     out.push('.br', `On standard input: \\fB${troff(names)}\\fR`);
   }
   out.push('.SH ACTIONS');
-  for (const a of advertisedActions(agent)) out.push('.TP', `.B ${troff(a.name)}`, troff(ACTION_TEXT[a.name] ?? a.name));
+  for (const a of advertisedActions(agent)) out.push('.TP', `.B ${troff(a.name)}`, troff(ACTION_TEXT[a.name] ?? agent.extraActions?.find((x) => x.name === a.name)?.shortdesc ?? a.name));
   if (agent.symlinks?.length) {
     out.push('.SH ALIASES');
     for (const l of agent.symlinks) {
