@@ -3,12 +3,14 @@
 import type { AgentDeclaration } from '../lib/agent/declaration.js';
 import { ipmiAgent } from './ipmi/agent.js';
 import { sanlockAgent } from './sanlock-watchdog/agent.js';
+import { sanlockAgent } from './sanlock-watchdog/agent.js';
 import { scsiAgent } from './scsi-reservation/agent.js';
 import { switchPortAgent } from './switch-port/agent.js';
 
 /** Agent directory under agents/ → declaration. */
 export const AGENTS: Readonly<Record<string, AgentDeclaration>> = {
   ipmi: ipmiAgent,
+  'sanlock-watchdog': sanlockAgent,
   'sanlock-watchdog': sanlockAgent,
   'scsi-reservation': scsiAgent,
   'switch-port': switchPortAgent,

@@ -1,0 +1,102 @@
+// fence_kit_sanlock: watchdog fencing through sanlock leases on shared storage, for when no BMC or PDU
+// answers. Each node holds its own lease (`on`, run on the node itself); a node that stops renewing is
+// reset by its watchdog, and `off` succeeds only by acquiring the victim's lease, which sanlock grants
+// no earlier than 8 x io_timeout + 60 s after the victim's last renewal, when its watchdog must have fired.
+// Layout and options as fence_sanlock's (lockspace `fence`, lease h<N> at N MiB, path / host_id).
+import type { AgentDeclaration } from '../../lib/agent/declaration.js';
+import { CORE_OPTIONS } from '../../lib/options/common.js';
+import type { OptionSpec } from '../../lib/options/spec.js';
+import type { Options } from '../../lib/options/values.js';
+import { hostDeadSeconds, MAX_HOST_ID, renewalSeconds, usablePath } from '../../lib/sanlock/layout.js';
+
+const SANLOCK_OPTIONS: readonly OptionSpec[] = [
+  { name: 'path', short: 'p', valueName: 'path', type: 'string', required: true, order: 1,
+    shortdesc: 'Path to the shared storage (block device or file) holding the sanlock leases' },
+  { name: 'host_id', short: 'i', valueName: 'id', type: 'integer', required: true, order: 1,
+    shortdesc: `sanlock host_id of the node to operate on (1-${MAX_HOST_ID})`,
+    helpNote: 'Under Pacemaker, map node names to host ids with pcmk_host_map=node1:1;node2:2 and pcmk_host_argument=host_id.' },
+  { name: 'io_timeout', valueName: 'seconds', type: 'integer', default: '10', order: 2,
+    shortdesc: 'sanlock I/O timeout of the lockspace, in seconds (a lease expires 8 x io_timeout + 60 s after its last renewal)' },
+  { name: 'max_host_id', valueName: 'id', type: 'integer', default: '128', order: 2,
+    shortdesc: 'sanlock_init formats the leases of host ids 1 to this' },
+  { name: 'sanlock_path', valueName: 'path', type: 'string', default: '/usr/sbin/sanlock', order: 200,
+    shortdesc: 'Path to the sanlock binary' },
+  ...CORE_OPTIONS,
+];
+
+function validate(options: Options): string[] {
+  const errors: string[] = [];
+  const hostId = options.number('host_id');
+  if (hostId !== undefined && (hostId < 1 || hostId > MAX_HOST_ID)) {
+    errors.push(`Failed: option 'host_id' (-i, --host-id) must be 1-${MAX_HOST_ID}`);
+  }
+  const max = options.number('max_host_id') ?? 128;
+  if (max < 1 || max > MAX_HOST_ID) errors.push(`Failed: option 'max_host_id' (--max-host-id) must be 1-${MAX_HOST_ID}`);
+  const io = options.number('io_timeout') ?? 10;
+  if (io < 1 || io > 300) errors.push("Failed: option 'io_timeout' (--io-timeout) must be 1-300 seconds");
+  const path = options.string('path');
+  if (path !== undefined && !usablePath(path)) {
+    errors.push("Failed: option 'path' (-p, --path) must be a path without ':' or spaces (sanlock splits its arguments on ':')");
+  }
+  return errors;
+}
+
+/** The longest an off can take: lease expiry after the last renewal, one renewal of lag, and slack. */
+export function offBudgetSeconds(ioTimeout: number): number {
+  return hostDeadSeconds(ioTimeout) + renewalSeconds(ioTimeout) + 5;
+}
+
+function advise(options: Options, limits: { readonly powerTimeoutMs: number }): string[] {
+  const need = offBudgetSeconds(options.number('io_timeout') ?? 10);
+  if (!Number.isFinite(limits.powerTimeoutMs) || limits.powerTimeoutMs >= need * 1000) return [];
+  return [
+    `power_timeout ${limits.powerTimeoutMs / 1000} s cannot cover a sanlock fence: the victim's lease expires ` +
+      `${hostDeadSeconds(options.number('io_timeout') ?? 10)} s after its last renewal; allow at least ${need} s ` +
+      `(and pcmk_off_timeout likewise under Pacemaker)`,
+  ];
+}
+
+export const sanlockAgent: AgentDeclaration = {
+  name: 'fence_kit_sanlock',
+  shortdesc: 'Fence agent for watchdog and shared storage (sanlock)',
+  longdesc:
+    'fence_kit_sanlock fences through sanlock leases on shared storage and the watchdog of each node, with no management board or power switch. ' +
+    "`on` runs on the node itself (automatic unfencing): it joins the sanlock lockspace and starts a small holder that keeps the node's own lease; sanlock (with wdmd) arms the watchdog, so a node that stops renewing its lease is reset. " +
+    "`off` acquires the victim's lease: sanlock grants it no earlier than 8 x io_timeout + 60 s after the victim's last renewal, when its watchdog must have reset it. The agent computes that instant and waits for it; a victim still renewing is asked to give up its lease (its holder then stops the local sanlock daemon so that the watchdog fires), and off fails at power_timeout if the lease is never granted. " +
+    'Off is reported only when the lease was acquired, or when the victim took its lease again with a newer generation (it rebooted). A fence takes at least 140 s with the default io_timeout of 10: set power_timeout and pcmk_off_timeout accordingly. Format the storage once with action sanlock_init.',
+  vendorUrl: 'https://pagure.io/sanlock',
+  options: SANLOCK_OPTIONS,
+  defaults: { power_timeout: String(offBudgetSeconds(10) + 15) },
+  target: 'device',
+  // The lease is the fabric: a fenced node must be unfenced (take its lease again) before it rejoins,
+  // and reboot is the watchdog's job, not the agent's.
+  fabric: true,
+  onTarget: true,
+  validate,
+  advise,
+  extraActions: [
+    {
+      name: 'sanlock_init',
+      shortdesc: 'Format the lockspace and the host leases (1 to max_host_id) on the shared storage. Destroys any leases there.',
+      advertised: true,
+      notRequired: ['host_id'],
+      async run(options, ctx) {
+        const { formatStorage } = await import('./device.js');
+        return formatStorage(options, ctx);
+      },
+    },
+    {
+      name: 'hold',
+      shortdesc: "Hold this node's lease until stopped (started by `on`; also usable as a service).",
+      advertised: false,
+      async run(options, ctx) {
+        const { holdLease } = await import('./holder.js');
+        return holdLease(options, ctx.logger);
+      },
+    },
+  ],
+  async connect(options, ctx) {
+    const { connectLeases } = await import('./device.js');
+    return connectLeases(options, ctx);
+  },
+};

@@ -1,0 +1,247 @@
+// The lease area as a power device: status reads the victim's lease, `on` starts this node's lease holder,
+// and off is a takeover that confirms itself (the acquired lease is the proof), waiting for the instant
+// sanlock can grant it rather than polling.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { existsSync, statSync, truncateSync, openSync, closeSync } from 'node:fs';
+import type { ExtraActionResult, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { FenceError } from '../../lib/errors.js';
+import type { Options } from '../../lib/options/values.js';
+import { SANLK, SanlockClient, SanlockError } from '../../lib/sanlock/client.js';
+import {
+  areaBytes,
+  earliestAcquisitionMs,
+  FENCE_LOCKSPACE,
+  hostDeadSeconds,
+  hostLeaseName,
+  hostLeaseSpec,
+  lockspaceSpec,
+  monotonicMs,
+  renewalSeconds,
+  type LeaseArea,
+} from '../../lib/sanlock/layout.js';
+import { PAXOS_DISK_MAGIC, type DaemonStatus, type LeaderRecord } from '../../lib/sanlock/output.js';
+import { remaining, sleep } from '../../lib/timing.js';
+import { countdown, type Countdown } from './countdown.js';
+
+export interface LeaseSettings {
+  readonly area: LeaseArea;
+  readonly hostId: number;
+  readonly ioTimeout: number;
+  readonly client: SanlockClient;
+}
+
+export function leaseSettings(options: Options): LeaseSettings {
+  return {
+    // The daemon opens the path itself, from its own working directory: hand it an absolute one.
+    area: { path: resolve(options.string('path')!) },
+    hostId: options.number('host_id') ?? 0,
+    ioTimeout: options.number('io_timeout') ?? 10,
+    client: new SanlockClient(options.string('sanlock_path') ?? '/usr/sbin/sanlock'),
+  };
+}
+
+/** This node's membership in the fence lockspace on this storage, if it joined. */
+function localMembership(status: DaemonStatus, area: LeaseArea) {
+  return status.lockspaces.find((s) => s.name === FENCE_LOCKSPACE && s.path === area.path && s.transition !== 'REM');
+}
+
+export class LeaseFence implements PowerDevice {
+  constructor(
+    private readonly s: LeaseSettings,
+    private readonly options: Options,
+    private readonly progress: Countdown,
+  ) {}
+
+  private get lease(): string {
+    return hostLeaseSpec(this.s.area, this.s.hostId);
+  }
+
+  private readLease(ctx: OperationContext): Promise<LeaderRecord> {
+    return this.s.client.readLeader('resource', this.lease, PAXOS_DISK_MAGIC, ctx);
+  }
+
+  /**
+   * ON while the host's lease is live: owned by that host in the generation it is still renewing. For
+   * this node's own lease, ON only while a holder process keeps it (an orphaned lease arms nothing).
+   */
+  async getPower(_plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
+    const leader = await this.readLease(ctx);
+    if (leader.timestamp === 0 || leader.ownerId !== this.s.hostId) return 'off';
+    let status: DaemonStatus;
+    try {
+      status = await this.s.client.daemonStatus(ctx);
+    } catch {
+      return 'on'; // no local daemon to ask: an owned lease is taken as live
+    }
+    const local = localMembership(status, this.s.area);
+    if (!local) return 'on';
+    if (local.hostId === this.s.hostId) {
+      const held = status.resources.some((r) => r.lockspace === FENCE_LOCKSPACE && r.name === hostLeaseName(this.s.hostId) && !r.orphan && r.pid > 0);
+      return held ? 'on' : 'off';
+    }
+    const host = (await this.s.client.hostStates(FENCE_LOCKSPACE, ctx)).get(this.s.hostId);
+    if (host && host.generation === leader.ownerGeneration && (host.state === 'DEAD' || host.state === 'FREE')) return 'off';
+    return 'on';
+  }
+
+  /** Only `on` reaches here (off confirms itself): start this node's lease holder. */
+  async setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
+    if (state === 'off') throw new FenceError('internal', 'off is a lease takeover, not a set');
+    const status = await this.s.client.daemonStatus(ctx);
+    const local = localMembership(status, this.s.area);
+    if (local && local.hostId !== this.s.hostId) {
+      throw new FenceError('device-refused', `this node is host_id ${local.hostId} in lockspace ${FENCE_LOCKSPACE}, not ${this.s.hostId}: on must run on the node being unfenced`);
+    }
+    await this.readLease(ctx); // formatted storage, before leaving a holder behind
+    startHolder(this.options, ctx);
+  }
+
+  /**
+   * Fence = take the victim's lease. Wait for the earliest instant sanlock can grant it (from our daemon's
+   * last sight of the victim renewing), acquire, release. A live victim is asked once to give its lease up.
+   */
+  async powerOffConfirmed(_plug: string | undefined, ctx: OperationContext): Promise<void> {
+    const { client, hostId, area } = this.s;
+    const status = await client.daemonStatus(ctx);
+    const local = localMembership(status, area);
+    if (!local || local.transition === 'ADD') {
+      throw new FenceError('device-refused', `this node has not joined lockspace ${FENCE_LOCKSPACE} on ${area.path}: run on (unfence) here first`);
+    }
+    if (local.hostId === hostId) throw new FenceError('device-refused', `refusing to fence host_id ${hostId}: it is this node`);
+    const first = await this.readLease(ctx);
+    const victimGen = first.ownerId === hostId ? first.ownerGeneration : 0;
+    let requested = false;
+    let lastReason = '';
+    try {
+      for (;;) {
+        if (remaining(ctx.deadline) <= 0) break;
+        const leader = await this.readLease(ctx);
+        if (victimGen && leader.ownerId === hostId && leader.ownerGeneration > victimGen && leader.timestamp !== 0) {
+          ctx.logger.info(`host_id ${hostId} took its lease again in generation ${leader.ownerGeneration} (was ${victimGen}): it rebooted`);
+          return;
+        }
+        const seen = await this.sighting(leader, ctx);
+        const at = seen?.live ? undefined : seen?.grantAt;
+        if (at !== undefined && at > monotonicMs()) {
+          const waitMs = at - monotonicMs();
+          if (waitMs > remaining(ctx.deadline)) {
+            lastReason = `its lease cannot be granted for another ${Math.ceil(waitMs / 1000)} s`;
+            await this.waitUntil(monotonicMs() + remaining(ctx.deadline), ctx);
+            break;
+          }
+          ctx.logger.debug(`host_id ${hostId}: lease grantable in ${(waitMs / 1000).toFixed(1)} s`);
+          await this.waitUntil(at, ctx, leader);
+          continue; // re-read: the victim may have renewed meanwhile, moving the instant on
+        }
+        if (remaining(ctx.deadline) <= 0) break;
+        const outcome = await client.acquireAndRelease(this.lease, ctx);
+        if (outcome.acquired) {
+          const after = await this.readLease(ctx).catch(() => undefined);
+          ctx.logger.info(`acquired and released the lease of host_id ${hostId}${after ? ` (now lver ${after.lver}, owner ${after.ownerId})` : ''}`);
+          return;
+        }
+        if (outcome.code === SANLK.ACQUIRE_IDLIVE || outcome.code === SANLK.ACQUIRE_OWNED_RETRY) {
+          lastReason = `host_id ${hostId} is still renewing its lease`;
+          if (!requested && leader.ownerId === hostId && leader.timestamp !== 0) {
+            // fence_sanlock's way: ask the live victim to give its lease up; its holder stops its sanlock
+            // daemon, so its watchdog fires and the lease expires.
+            requested = true;
+            const code = await client.request(this.lease, leader.lver + 1, 2, ctx);
+            ctx.logger.debug(`request for host_id ${hostId}'s lease: ${code}`);
+          }
+        } else if (outcome.code === SANLK.ACQUIRE_OWNED || outcome.code === SANLK.ACQUIRE_OTHER || outcome.code === SANLK.ACQUIRE_LVER) {
+          lastReason = `another host is taking host_id ${hostId}'s lease (sanlock ${outcome.code})`;
+        } else if (outcome.code === SANLK.ACQUIRE_LOCKSPACE) {
+          throw new SanlockError('device-refused', `lockspace ${FENCE_LOCKSPACE} is not joined on this node`, outcome.code);
+        } else {
+          lastReason = `acquire failed: ${outcome.output}`;
+        }
+        ctx.logger.debug(`lease of host_id ${hostId} not granted: ${lastReason}`);
+        if (remaining(ctx.deadline) <= 0) break;
+        // Not grantable yet although the computed instant passed: our daemon saw the victim renew again.
+        await sleep(Math.min(renewalSeconds(this.s.ioTimeout) * 1000, remaining(ctx.deadline)));
+      }
+    } catch (err) {
+      // A command cut short by the deadline is the deadline's failure, reported with what we last knew.
+      if (!(err instanceof FenceError && err.kind === 'timeout' && remaining(ctx.deadline) <= 0)) throw err;
+    } finally {
+      this.progress.done();
+    }
+    throw new FenceError('timeout', `Timed out waiting to power OFF: host_id ${hostId}'s lease was not granted${lastReason ? ` (${lastReason})` : ''}`);
+  }
+
+  /**
+   * What our daemon saw of the victim's delta lease: `live` when its timestamp changed at our daemon's
+   * last check (an acquire fails at once), else `grantAt`, the CLOCK_MONOTONIC ms from which the daemon
+   * grants the lease. Undefined = try now: the lease is free or not the victim's, or our daemon never
+   * saw the victim renew (then sanlock itself waits host_dead_seconds inside the acquire).
+   */
+  private async sighting(leader: LeaderRecord, ctx: OperationContext): Promise<{ live: boolean; grantAt?: number } | undefined> {
+    if (leader.timestamp === 0 || leader.ownerId !== this.s.hostId) return undefined;
+    const seen = (await this.s.client.hostStatus(FENCE_LOCKSPACE, ctx)).get(this.s.hostId);
+    if (!seen || seen.ownerGeneration !== leader.ownerGeneration || !seen.lastLive) return undefined;
+    const grantAt = earliestAcquisitionMs(seen.lastLive, seen.ioTimeout || this.s.ioTimeout);
+    return { live: seen.lastLive === seen.lastCheck, ...(grantAt !== undefined ? { grantAt } : {}) };
+  }
+
+  /**
+   * Sleep until `at` (never past the deadline), with a countdown on a terminal. Every renewal interval the
+   * daemon is asked again: if the victim renewed, `at` has moved and the caller recomputes it.
+   */
+  private async waitUntil(at: number, ctx: OperationContext, leader?: LeaderRecord): Promise<void> {
+    const label = `host_id ${this.s.hostId}: waiting for its lease to expire (last renewal + ${hostDeadSeconds(this.s.ioTimeout)} s)`;
+    const end = Math.min(at, monotonicMs() + remaining(ctx.deadline));
+    this.progress.wait(end - monotonicMs(), label);
+    const recheckMs = renewalSeconds(this.s.ioTimeout) * 1000;
+    while (monotonicMs() < end) {
+      await sleep(Math.min(recheckMs, end - monotonicMs()));
+      if (!leader || monotonicMs() >= end) continue;
+      const seen = await this.sighting(leader, ctx).catch(() => undefined);
+      if (seen && (seen.live || seen.grantAt !== at)) return;
+    }
+  }
+
+  /** The daemon answers, this node joined the lockspace, and the host's lease is readable. */
+  async monitor(ctx: OperationContext): Promise<void> {
+    const status = await this.s.client.daemonStatus(ctx);
+    const local = localMembership(status, this.s.area);
+    if (!local) throw new FenceError('unreachable', `this node has not joined lockspace ${FENCE_LOCKSPACE} on ${this.s.area.path}`);
+    await this.readLease(ctx);
+  }
+
+  async close(): Promise<void> {
+    this.progress.done();
+  }
+}
+
+/** Start `fence_kit_sanlock -o hold` detached: it must outlive this invocation (and Pacemaker's kill of it). */
+function startHolder(options: Options, ctx: OperationContext): void {
+  const script = process.argv[1]!;
+  const args = [script, '-o', 'hold', `--path=${options.string('path')}`, `--host-id=${options.number('host_id')}`,
+    `--io-timeout=${options.number('io_timeout') ?? 10}`, `--sanlock-path=${options.string('sanlock_path') ?? '/usr/sbin/sanlock'}`];
+  const debugFile = options.string('debug_file');
+  if (debugFile) args.push(`--debug-file=${debugFile}`, '-v');
+  ctx.logger.debug(`Starting lease holder: ${process.execPath} ${args.join(' ')}`);
+  const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
+  child.unref();
+}
+
+export async function connectLeases(options: Options, _ctx: OperationContext): Promise<LeaseFence> {
+  const interactive = !!process.stderr.isTTY && !process.env.PCMK_service && !options.flag('quiet');
+  return new LeaseFence(leaseSettings(options), options, countdown(interactive ? process.stderr : undefined));
+}
+
+/** sanlock_init: the lockspace at 0, then host leases 1..max_host_id. A regular file is extended as needed. */
+export async function formatStorage(options: Options, ctx: OperationContext): Promise<ExtraActionResult> {
+  const s = leaseSettings(options);
+  const max = options.number('max_host_id') ?? 128;
+  const path = s.area.path;
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o660));
+  const st = statSync(path);
+  if (st.isFile() && st.size < areaBytes(max)) truncateSync(path, areaBytes(max));
+  else if (!st.isFile() && !st.isBlockDevice()) throw new FenceError('bad-input', `${path} is neither a block device nor a regular file`);
+  await s.client.initLockspace(lockspaceSpec(s.area, 0), s.ioTimeout, ctx);
+  for (let id = 1; id <= max; id++) await s.client.initLease(hostLeaseSpec(s.area, id), ctx);
+  return { exitCode: 0, stdout: [`Success: formatted lockspace ${FENCE_LOCKSPACE} and ${max} host leases on ${path}`] };
+}

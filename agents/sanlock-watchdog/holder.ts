@@ -1,0 +1,74 @@
+// The lease holder (`fence_kit_sanlock -o hold`, started detached by `on`, or run as a service): joins the
+// lockspace, keeps this node's lease through a `sanlock client command` child (persistent, so the lease
+// outlives the child as an orphan owned by this host), and turns the loss of that lease into a reset.
+//
+// The child dies when sanlock kills it: someone is fencing this node (a request on its lease) or the
+// lockspace failed. Then, if sanlock uses the watchdog, the holder SIGKILLs the local sanlock daemon:
+// wdmd keeps the daemon's last expiry and stops petting the watchdog, which resets this node no later
+// than the 8 x io_timeout + 60 s after which the fencer's sanlock grants the lease. Without a watchdog
+// nothing can reset the node, so the holder leaves the daemon renewing: the lease stays owned and every
+// fence of this node fails — a failure, never a false success.
+import { readFileSync } from 'node:fs';
+import type { ExtraActionResult } from '../../lib/agent/declaration.js';
+import { asFenceError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { Options } from '../../lib/options/values.js';
+import { FENCE_LOCKSPACE, hostLeaseName, hostLeaseSpec, lockspaceSpec } from '../../lib/sanlock/layout.js';
+import { PAXOS_DISK_MAGIC } from '../../lib/sanlock/output.js';
+import { deadlineIn, sleep } from '../../lib/timing.js';
+import { leaseSettings } from './device.js';
+
+const RUN_DIR = process.env.SANLOCK_RUN_DIR ?? '/run/sanlock';
+const FOREVER = Number.POSITIVE_INFINITY;
+
+export async function holdLease(options: Options, logger: Logger): Promise<ExtraActionResult> {
+  const s = leaseSettings(options);
+  const ctx = { deadline: FOREVER, logger };
+  const bounded = () => ({ deadline: deadlineIn(30_000), logger });
+  const lease = hostLeaseSpec(s.area, s.hostId);
+  await s.client.readLeader('resource', lease, PAXOS_DISK_MAGIC, bounded());
+  logger.info(`joining lockspace ${FENCE_LOCKSPACE} as host_id ${s.hostId} (io_timeout ${s.ioTimeout})`);
+  await s.client.addLockspace(lockspaceSpec(s.area, s.hostId), s.ioTimeout, ctx);
+  // Without this a clean rem_lockspace would free the host_id while the orphaned lease still exists.
+  await s.client.setUsedByOrphans(FENCE_LOCKSPACE, bounded());
+
+  const child = s.client.spawnLeaseHolder(lease);
+  let stopping = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const stop = () => {
+    stopping = true;
+    child.kill('SIGTERM');
+  };
+  for (const sig of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) process.on(sig, stop);
+  logger.info(`holding lease ${hostLeaseName(s.hostId)} through pid ${child.pid}`);
+
+  const how = await exited;
+  if (stopping) {
+    // A clean stop: the persistent lease is now an orphan; release it, then leave the lockspace.
+    const rel = await s.client.releaseOrphan(lease, bounded()).catch((e) => asFenceError(e).message);
+    const rem = await s.client.removeLockspace(lockspaceSpec(s.area, s.hostId), bounded()).catch((e) => asFenceError(e).message);
+    logger.info(`stopped: lease released (${rel}), lockspace left (${rem})`);
+    return { exitCode: 0, stdout: [] };
+  }
+
+  logger.error(`the holder of lease ${hostLeaseName(s.hostId)} exited (${how.signal ?? `exit ${how.code}`}): this node is being fenced or lost its lease storage`);
+  const status = await s.client.daemonStatus(bounded()).catch(() => undefined);
+  if (status?.useWatchdog) {
+    const pid = daemonPid();
+    logger.error(`stopping the sanlock daemon (pid ${pid}) so that the watchdog resets this node`);
+    if (pid) process.kill(pid, 'SIGKILL');
+  } else {
+    logger.error('sanlock runs without a watchdog (-w 0): this node cannot be reset, its lease stays owned and fencing it will fail');
+  }
+  // Stay: a holder restarted by a service manager must not take the lease again while being fenced.
+  for (;;) await sleep(3_600_000);
+}
+
+function daemonPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(`${RUN_DIR}/sanlock.pid`, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

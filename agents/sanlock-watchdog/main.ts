@@ -1,0 +1,4 @@
+import { runAgent } from '../../lib/agent/run.js';
+import { sanlockAgent } from './agent.js';
+
+runAgent(sanlockAgent);
