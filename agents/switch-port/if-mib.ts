@@ -50,14 +50,6 @@ export function adminStateForList(value: number | undefined): PowerState | 'unkn
   return value === ADMIN.up ? 'on' : value === ADMIN.down ? 'off' : 'unknown';
 }
 
-/** One row of the interface table, as much as the agent reads of it. */
-export interface PortRow {
-  readonly ifIndex: number;
-  readonly descr?: string;
-  readonly name?: string;
-  readonly alias?: string;
-}
-
 /** fence_ifmib: a plug that is all digits is an ifIndex. */
 export function plugAsIfIndex(plug: string): number | undefined {
   if (!/^\d+$/.test(plug)) return undefined;
@@ -65,32 +57,30 @@ export function plugAsIfIndex(plug: string): number | undefined {
   return Number.isSafeInteger(n) && n >= 1 && n <= 2147483647 ? n : undefined;
 }
 
-const COLUMNS = [
-  ['ifDescr', 'descr'],
-  ['ifName', 'name'],
-  ['ifAlias', 'alias'],
+/** The columns a port name is looked up in, in order: fence_ifmib's ifDescr first, so its names keep their meaning. */
+export const NAME_COLUMNS = [
+  { column: 'ifDescr', oid: OID.ifDescr },
+  { column: 'ifName', oid: OID.ifName },
+  { column: 'ifAlias', oid: OID.ifAlias },
 ] as const;
 
+export type NameColumn = (typeof NAME_COLUMNS)[number]['column'];
+
 /**
- * The ifIndex a port name designates: exact match on ifDescr, ifName or ifAlias (fence_ifmib matches
- * ifDescr only). A name that matches rows with different ifIndexes is refused rather than guessed: fencing
+ * The ifIndex a port name designates within one column, or undefined when no row of it matches exactly (the
+ * caller then tries the next column). Two rows with the same name are refused rather than guessed: fencing
  * the wrong port leaves the node running and cuts off a healthy one.
  */
-export function resolvePortName(plug: string, rows: readonly PortRow[]): number {
-  const hits = new Map<number, string[]>();
-  for (const row of rows) {
-    for (const [column, key] of COLUMNS) {
-      if (row[key] !== undefined && row[key] === plug) hits.set(row.ifIndex, [...(hits.get(row.ifIndex) ?? []), column]);
-    }
+export function matchPortName(plug: string, column: NameColumn, values: ReadonlyMap<number, string>): number | undefined {
+  const hits = [...values].filter(([, v]) => v !== '' && v === plug).map(([i]) => i);
+  if (hits.length > 1) {
+    throw new FenceError('bad-input', `port name "${plug}" is ambiguous: ${column} of ifIndex ${hits.join(' and ')}; use the ifIndex`);
   }
-  if (hits.size === 0) {
-    throw new FenceError('no-such-plug', `no port named "${plug}" (no exact ifDescr, ifName or ifAlias match among ${rows.length} interfaces)`);
-  }
-  if (hits.size > 1) {
-    const which = [...hits].map(([i, cols]) => `ifIndex ${i} (${cols.join(', ')})`).join(', ');
-    throw new FenceError('bad-input', `port name "${plug}" is ambiguous: it matches ${which}; use the ifIndex`);
-  }
-  return [...hits.keys()][0]!;
+  return hits[0];
+}
+
+export function noSuchPortName(plug: string, interfaces: number): FenceError {
+  return new FenceError('no-such-plug', `no port named "${plug}" (no exact ifDescr, ifName or ifAlias match among ${interfaces} interfaces)`);
 }
 
 /** ipAdEntIfIndex is indexed by the address itself: .A.B.C.D. Undefined for anything but dotted IPv4. */

@@ -13,9 +13,10 @@ import {
   managementPortRefusal,
   operLinkDown,
   operName,
+  matchPortName,
+  NAME_COLUMNS,
+  noSuchPortName,
   plugAsIfIndex,
-  resolvePortName,
-  type PortRow,
 } from './if-mib.js';
 
 export interface SwitchSettings {
@@ -52,7 +53,7 @@ export class SwitchPorts implements PowerDevice {
   readonly #logger: Logger;
   /** plug → ifIndex, resolved once per invocation. */
   readonly #ifIndex = new Map<string, number>();
-  #rows: PortRow[] | undefined;
+  readonly #columns = new Map<string, Map<number, string>>();
   #guardChecked = false;
 
   constructor(client: IfMibClient, settings: SwitchSettings, logger: Logger) {
@@ -66,29 +67,35 @@ export class SwitchPorts implements PowerDevice {
     return new SwitchPorts(client, settings, ctx.logger);
   }
 
-  /** ifDescr, ifName and ifAlias of every interface: read once, only when a plug is a name. */
-  async #portRows(ctx: OperationContext): Promise<PortRow[]> {
-    if (this.#rows) return this.#rows;
-    // One after the other: concurrent first requests would each run SNMPv3 engine discovery.
-    const descr = byIndex(OID.ifDescr, await this.#client.subtree(OID.ifDescr, call(ctx)));
-    const name = byIndex(OID.ifName, await this.#client.subtree(OID.ifName, call(ctx)));
-    const alias = byIndex(OID.ifAlias, await this.#client.subtree(OID.ifAlias, call(ctx)));
-    const indexes = [...new Set([...descr.keys(), ...name.keys(), ...alias.keys()])].sort((a, b) => a - b);
-    this.#rows = indexes.map((ifIndex) => ({
-      ifIndex,
-      descr: text(descr.get(ifIndex)),
-      name: text(name.get(ifIndex)),
-      alias: text(alias.get(ifIndex)) || undefined, // an empty ifAlias names nothing
-    }));
-    return this.#rows;
+  /** One name column, read once per invocation (a walk of the interface table). */
+  async #column(oid: string, ctx: OperationContext): Promise<Map<number, string>> {
+    let values = this.#columns.get(oid);
+    if (!values) {
+      values = new Map();
+      for (const [i, v] of byIndex(oid, await this.#client.subtree(oid, call(ctx)))) {
+        const s = text(v);
+        if (s !== undefined) values.set(i, s);
+      }
+      this.#columns.set(oid, values);
+    }
+    return values;
   }
 
   async #resolve(plug: string | undefined, ctx: OperationContext): Promise<number> {
     if (plug === undefined) throw new FenceError('bad-input', 'a switch port must be named with plug');
     const known = this.#ifIndex.get(plug);
     if (known !== undefined) return known;
-    const index = plugAsIfIndex(plug) ?? resolvePortName(plug, await this.#portRows(ctx));
-    if (String(index) !== plug) this.#logger.debug(`port "${plug}" is ifIndex ${index}`);
+    let index = plugAsIfIndex(plug);
+    let interfaces = 0;
+    // Column by column, so the common case (an ifDescr, as fence_ifmib takes) costs one walk.
+    for (const { column, oid } of NAME_COLUMNS) {
+      if (index !== undefined) break;
+      const values = await this.#column(oid, ctx);
+      interfaces = Math.max(interfaces, values.size);
+      index = matchPortName(plug, column, values);
+      if (index !== undefined) this.#logger.debug(`port "${plug}" is the ${column} of ifIndex ${index}`);
+    }
+    if (index === undefined) throw noSuchPortName(plug, interfaces);
     this.#ifIndex.set(plug, index);
     return index;
   }
@@ -152,12 +159,14 @@ export class SwitchPorts implements PowerDevice {
   }
 
   async list(ctx: OperationContext): Promise<PlugInfo[]> {
-    const rows = await this.#portRows(ctx);
+    // fence_ifmib's listing: ifDescr as the plug, ifAlias beside it; and the state it never shows.
+    const descr = await this.#column(OID.ifDescr, ctx);
+    const alias = await this.#column(OID.ifAlias, ctx);
     const admin = byIndex(OID.ifAdminStatus, await this.#client.subtree(OID.ifAdminStatus, call(ctx)));
-    return rows.map((row) => ({
-      id: row.descr ?? row.name ?? String(row.ifIndex),
-      alias: row.alias ?? '',
-      state: adminStateForList(int(admin.get(row.ifIndex))),
+    return [...descr].map(([ifIndex, name]) => ({
+      id: name,
+      alias: alias.get(ifIndex) ?? '',
+      state: adminStateForList(int(admin.get(ifIndex))),
     }));
   }
 

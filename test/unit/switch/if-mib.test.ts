@@ -9,9 +9,10 @@ import {
   ipAdEntIfIndexOid,
   managementPortRefusal,
   operLinkDown,
+  matchPortName,
+  NAME_COLUMNS,
+  noSuchPortName,
   plugAsIfIndex,
-  resolvePortName,
-  type PortRow,
 } from '../../../agents/switch-port/if-mib.js';
 
 const kindOf = (f: () => unknown) => {
@@ -47,14 +48,8 @@ describe('ifAdminStatus as a power state', () => {
 });
 
 describe('plug → ifIndex', () => {
-  const rows: PortRow[] = [
-    { ifIndex: 1, descr: 'lo', name: 'lo' },
-    { ifIndex: 11, descr: 'GigabitEthernet1/0/1', name: 'Gi1/0/1', alias: 'node1-iscsi' },
-    { ifIndex: 12, descr: 'GigabitEthernet1/0/2', name: 'Gi1/0/2', alias: 'node2-iscsi' },
-    { ifIndex: 13, descr: 'GigabitEthernet1/0/3', name: 'Gi1/0/3', alias: 'Gi1/0/2' },
-    { ifIndex: 14, descr: 'GigabitEthernet1/0/4', name: 'Gi1/0/4', alias: 'spare' },
-    { ifIndex: 15, descr: 'GigabitEthernet1/0/5', name: 'Gi1/0/5', alias: 'spare' },
-  ];
+  const descr = new Map([[1, 'lo'], [11, 'GigabitEthernet1/0/1'], [12, 'GigabitEthernet1/0/2']]);
+  const alias = new Map([[1, ''], [11, 'node1-iscsi'], [12, ''], [14, 'spare'], [15, 'spare']]);
 
   it('takes an all-digit plug as the ifIndex, as fence_ifmib does', () => {
     expect(plugAsIfIndex('11')).toBe(11);
@@ -63,20 +58,24 @@ describe('plug → ifIndex', () => {
     expect(plugAsIfIndex('99999999999')).toBeUndefined();
   });
 
-  it('matches ifDescr, ifName or ifAlias exactly', () => {
-    expect(resolvePortName('GigabitEthernet1/0/1', rows)).toBe(11);
-    expect(resolvePortName('Gi1/0/1', rows)).toBe(11);
-    expect(resolvePortName('node2-iscsi', rows)).toBe(12);
+  it('matches a column exactly, and looks in ifDescr before ifName and ifAlias', () => {
+    expect(NAME_COLUMNS.map((c) => c.column)).toEqual(['ifDescr', 'ifName', 'ifAlias']);
+    expect(matchPortName('GigabitEthernet1/0/2', 'ifDescr', descr)).toBe(12);
+    expect(matchPortName('node1-iscsi', 'ifAlias', alias)).toBe(11);
+    expect(matchPortName('gigabitethernet1/0/2', 'ifDescr', descr)).toBeUndefined();
+  });
+
+  it('never matches an empty ifAlias', () => {
+    expect(matchPortName('', 'ifAlias', alias)).toBeUndefined();
+  });
+
+  it('refuses a name two ports carry instead of guessing one', () => {
+    expect(kindOf(() => matchPortName('spare', 'ifAlias', alias))).toBe('bad-input');
+    expect(() => matchPortName('spare', 'ifAlias', alias)).toThrow(/ifAlias of ifIndex 14 and 15/);
   });
 
   it('reports a name no column has as no-such-plug', () => {
-    expect(kindOf(() => resolvePortName('gi1/0/1', rows))).toBe('no-such-plug');
-    expect(kindOf(() => resolvePortName('Gi1/0/9', rows))).toBe('no-such-plug');
-  });
-
-  it('refuses a name that designates two ports instead of guessing one', () => {
-    expect(kindOf(() => resolvePortName('Gi1/0/2', rows))).toBe('bad-input');
-    expect(() => resolvePortName('spare', rows)).toThrow(/ifIndex 14 \(ifAlias\), ifIndex 15 \(ifAlias\)/);
+    expect(noSuchPortName('Gi1/0/9', 5).kind).toBe('no-such-plug');
   });
 });
 

@@ -96,6 +96,15 @@ describe('fence_kit_switch device', () => {
     expect(sw.sets).toEqual([`${OID.ifAdminStatus}.11=2`, `${OID.ifAdminStatus}.12=2`]);
   });
 
+  it('takes an ifDescr match over an ifAlias match elsewhere, and refuses a name two ports carry', async () => {
+    const sw = switchWith({ 11: { descr: 'p1', admin: 1, alias: 'p2' }, 12: { descr: 'p2', admin: 1, alias: 'spare' }, 13: { descr: 'p3', admin: 1, alias: 'spare' } });
+    await engine(sw, ['p2']).off();
+    expect(sw.sets).toEqual([`${OID.ifAdminStatus}.12=2`]);
+    const err = await failure(engine(sw, ['spare']).off());
+    expect(err.kind).toBe('bad-input');
+    expect(err.message).toMatch(/ambiguous/);
+  });
+
   it('refuses the management port before any port of the node goes down', async () => {
     const sw = switchWith({ 10: { descr: 'mgmt', admin: 1 }, 11: { descr: 'p1', admin: 1 } }, { mgmtOn: 10 });
     const err = await failure(engine(sw, ['11', 'mgmt']).off());
