@@ -59,4 +59,19 @@ program
     exitWith(openTopology(topologyPath(globals().topology)).then((t) => exportCommand(t, format, !!o.withSecrets))),
   );
 
+program
+  .command('install')
+  .description('install launchers of every fence_kit_* agent and alias where pacemaker-fenced runs agents from')
+  .option('--prefix <dir>', 'directory pacemaker-fenced runs agents from', '/usr/sbin')
+  .option('--node <path>', 'Node binary the launchers run', process.execPath)
+  .action((o: { prefix: string; node: string }) =>
+    // dist/ is where this bundle (dist/fencekit.mjs) lives: the launchers run this checkout's agents.
+    exitWith(import('./install.js').then(async (m) => m.installCommand({ prefix: o.prefix, nodePath: o.node, distDir: (await import('node:url')).fileURLToPath(new URL('.', import.meta.url)) }))),
+  );
+program
+  .command('uninstall')
+  .description('remove the launchers `fencekit install` wrote, and nothing else')
+  .option('--prefix <dir>', 'directory to clean', '/usr/sbin')
+  .action((o: { prefix: string }) => exitWith(import('./install.js').then((m) => m.uninstallCommand({ prefix: o.prefix }))));
+
 await program.parseAsync(process.argv);
