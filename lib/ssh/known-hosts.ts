@@ -1,0 +1,110 @@
+// Host key checking as OpenSSH does it, over the same known_hosts file: plain and hashed (|1|salt|hmac)
+// host patterns, [host]:port for other ports than 22, * and ? wildcards, !negation, @revoked. Pure except
+// for the file read and the append, so the matching rules are unit-tested on their own.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** OpenSSH's fingerprint form: "SHA256:" + unpadded base64 of the SHA-256 of the key blob. */
+export function sha256Fingerprint(keyBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The key type named inside an SSH public key blob (its first string), e.g. "ssh-ed25519". */
+export function keyTypeOf(keyBlob: Buffer): string {
+  if (keyBlob.length < 4) return 'unknown';
+  const len = keyBlob.readUInt32BE(0);
+  return len > 0 && len < 64 && keyBlob.length >= 4 + len ? keyBlob.subarray(4, 4 + len).toString('latin1') : 'unknown';
+}
+
+/** How known_hosts names a host: bare on port 22, [host]:port otherwise. */
+export function hostKeyName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+export interface KnownHostEntry {
+  readonly marker?: 'revoked' | 'cert-authority';
+  readonly patterns: string;
+  readonly keyType: string;
+  readonly key: Buffer;
+  readonly line: number;
+}
+
+export function parseKnownHosts(text: string): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const fields = line.split(/\s+/);
+    let marker: KnownHostEntry['marker'];
+    if (fields[0] === '@revoked' || fields[0] === '@cert-authority') marker = fields.shift()!.slice(1) as KnownHostEntry['marker'];
+    const [patterns, keyType, key] = fields;
+    if (!patterns || !keyType || !key || !/^[A-Za-z0-9+/]+=*$/.test(key)) return;
+    entries.push({ ...(marker ? { marker } : {}), patterns, keyType, key: Buffer.from(key, 'base64'), line: i + 1 });
+  });
+  return entries;
+}
+
+function wildcard(pattern: string, name: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return re.test(name);
+}
+
+function hashedMatch(pattern: string, name: string): boolean {
+  const [, magic, salt, hash] = pattern.split('|');
+  if (magic !== '1' || !salt || !hash) return false;
+  return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
+}
+
+/** Whether a host-pattern list names `name` (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"). */
+export function patternsMatch(patterns: string, name: string): boolean {
+  if (patterns.startsWith('|')) return hashedMatch(patterns, name);
+  let matched = false;
+  for (const p of patterns.split(',')) {
+    if (p.startsWith('!')) {
+      if (wildcard(p.slice(1), name)) return false;
+    } else if (wildcard(p, name)) {
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+export type HostKeyVerdict =
+  | { readonly result: 'match'; readonly line: number }
+  | { readonly result: 'mismatch'; readonly lines: readonly number[] }
+  | { readonly result: 'revoked'; readonly line: number }
+  | { readonly result: 'unknown' };
+
+/**
+ * What known_hosts says of this key for this host. A host listed with other keys only is a mismatch, as in
+ * OpenSSH with StrictHostKeyChecking=yes: a changed key is never accepted silently.
+ */
+export function checkKnownHosts(entries: readonly KnownHostEntry[], host: string, port: number, keyBlob: Buffer): HostKeyVerdict {
+  const name = hostKeyName(host, port);
+  const forHost = entries.filter((e) => e.marker !== 'cert-authority' && patternsMatch(e.patterns, name));
+  const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(keyBlob));
+  if (revoked) return { result: 'revoked', line: revoked.line };
+  const match = forHost.find((e) => !e.marker && e.key.equals(keyBlob));
+  if (match) return { result: 'match', line: match.line };
+  const others = forHost.filter((e) => !e.marker);
+  return others.length > 0 ? { result: 'mismatch', lines: others.map((e) => e.line) } : { result: 'unknown' };
+}
+
+export function readKnownHosts(file: string): KnownHostEntry[] {
+  return existsSync(file) ? parseKnownHosts(readFileSync(file, 'utf8')) : [];
+}
+
+/** A hashed line, as OpenSSH writes with HashKnownHosts: the file does not list the PDUs it knows. */
+export function knownHostsLine(host: string, port: number, keyBlob: Buffer): string {
+  const salt = randomBytes(20);
+  const hash = createHmac('sha1', salt).update(hostKeyName(host, port)).digest('base64');
+  return `|1|${salt.toString('base64')}|${hash} ${keyTypeOf(keyBlob)} ${keyBlob.toString('base64')}`;
+}
+
+export function appendKnownHost(file: string, host: string, port: number, keyBlob: Buffer): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  appendFileSync(file, `${sep}${knownHostsLine(host, port, keyBlob)}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,112 @@
+// fence-agents' `ssh_options` is a string of OpenSSH client arguments. fencekit has no ssh child process,
+// so only the arguments that mean something to its own client are taken, and every other one is refused
+// by name: an option silently ignored (a cipher, a host key policy) would be a surprise on the day of a fence.
+import { FenceError } from '../errors.js';
+import { splitCommand } from '../secrets.js';
+
+export type HostKeyPolicy = 'strict' | 'accept-new';
+
+/** ssh2's algorithm lists: a full list, or changes to its defaults (OpenSSH's +, - and ^ prefixes). */
+export type AlgorithmList = string[] | { append?: string[]; prepend?: string[]; remove?: string[] };
+
+export interface SshClientOptions {
+  hostKeyPolicy?: HostKeyPolicy;
+  /** undefined: not given; null: `none` / `/dev/null` (no file, so every key is unknown). */
+  knownHostsFile?: string | null;
+  identityFile?: string;
+  family?: 4 | 6;
+  algorithms?: { cipher?: AlgorithmList; kex?: AlgorithmList; serverHostKey?: AlgorithmList; hmac?: AlgorithmList };
+  /** Options taken but meaningless here (kept for the debug log). */
+  ignored: string[];
+}
+
+const IGNORED_FLAGS = new Set(['-2', '-q', '-t', '-T', '-x', '-a', '-C', '-n', '-N']);
+const IGNORED_KEYWORDS = new Set(['connecttimeout', 'serveraliveinterval', 'serveralivecountmax', 'loglevel', 'batchmode', 'forwardagent', 'forwardx11', 'compression', 'requesttty', 'passwordauthentication', 'pubkeyauthentication', 'preferredauthentications', 'numberofpasswordprompts']);
+
+function algorithmList(value: string): AlgorithmList {
+  const names = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (value.startsWith('+')) return { append: names(value.slice(1)) };
+  if (value.startsWith('-')) return { remove: names(value.slice(1)) };
+  if (value.startsWith('^')) return { prepend: names(value.slice(1)) };
+  return names(value);
+}
+
+function refuse(what: string, why: string): never {
+  throw new FenceError('bad-input', `ssh_options: ${what} ${why}`);
+}
+
+function keyword(options: SshClientOptions, raw: string): void {
+  const eq = raw.search(/[=\s]/);
+  if (eq < 1) refuse(`"-o ${raw}"`, 'is not KEYWORD=VALUE');
+  const key = raw.slice(0, eq).toLowerCase();
+  const value = raw.slice(eq + 1).trim();
+  switch (key) {
+    case 'stricthostkeychecking': {
+      const v = value.toLowerCase();
+      if (v === 'yes' || v === 'ask') options.hostKeyPolicy = 'strict';
+      else if (v === 'accept-new') options.hostKeyPolicy = 'accept-new';
+      else refuse(`StrictHostKeyChecking=${value}`, 'would accept a changed host key: fencekit never does; use accept-new to record unknown keys');
+      return;
+    }
+    case 'userknownhostsfile': {
+      const file = value.split(/\s+/)[0]!;
+      options.knownHostsFile = file === 'none' || file === '/dev/null' ? null : file;
+      return;
+    }
+    case 'identityfile':
+      options.identityFile = value;
+      return;
+    case 'ciphers':
+      (options.algorithms ??= {}).cipher = algorithmList(value);
+      return;
+    case 'kexalgorithms':
+      (options.algorithms ??= {}).kex = algorithmList(value);
+      return;
+    case 'hostkeyalgorithms':
+      (options.algorithms ??= {}).serverHostKey = algorithmList(value);
+      return;
+    case 'macs':
+      (options.algorithms ??= {}).hmac = algorithmList(value);
+      return;
+    case 'addressfamily':
+      if (value === 'inet') options.family = 4;
+      else if (value === 'inet6') options.family = 6;
+      return;
+    case 'port':
+      refuse('Port', "is set with the 'ipport' option");
+      return;
+    default:
+      if (IGNORED_KEYWORDS.has(key)) {
+        options.ignored.push(`-o ${raw}`);
+        return;
+      }
+      refuse(`"-o ${raw}"`, "is not supported by fencekit's built-in SSH client");
+  }
+}
+
+/** Parse fence-agents' ssh_options for the built-in client. Throws 'bad-input' naming what it cannot honour. */
+export function parseSshOptions(text: string | undefined): SshClientOptions {
+  const options: SshClientOptions = { ignored: [] };
+  const args = splitCommand(text ?? '');
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = () => {
+      const attached = arg.length > 2 ? arg.slice(2) : undefined;
+      if (attached !== undefined) return attached;
+      const next = args[++i];
+      if (next === undefined) refuse(arg, 'needs a value');
+      return next;
+    };
+    if (arg === '-1') refuse('-1', 'asks for SSH protocol 1, which no maintained client speaks (fence_apc\'s old default "-1 -c blowfish"); APC cards with AOS 5 or later speak SSH 2');
+    if (IGNORED_FLAGS.has(arg)) options.ignored.push(arg);
+    else if (arg === '-4') options.family = 4;
+    else if (arg === '-6') options.family = 6;
+    else if (arg.startsWith('-o')) keyword(options, value());
+    else if (arg.startsWith('-c')) (options.algorithms ??= {}).cipher = algorithmList(value());
+    else if (arg.startsWith('-m')) (options.algorithms ??= {}).hmac = algorithmList(value());
+    else if (arg.startsWith('-i')) options.identityFile = value();
+    else if (arg.startsWith('-p')) refuse('-p', "is set with the 'ipport' option");
+    else refuse(`"${arg}"`, "is not supported by fencekit's built-in SSH client");
+  }
+  return options;
+}
