@@ -2,7 +2,7 @@
 // declarations only through here. Importing it loads declarations only, never protocol code.
 import type { AgentDeclaration } from '../lib/agent/declaration.js';
 import { ipmiAgent } from './ipmi/agent.js';
-import { sanlockAgent } from './sanlock-watchdog/agent.js';
+import { apcAgent } from './pdu-apc/agent.js';
 import { sanlockAgent } from './sanlock-watchdog/agent.js';
 import { scsiAgent } from './scsi-reservation/agent.js';
 import { switchPortAgent } from './switch-port/agent.js';
@@ -10,7 +10,7 @@ import { switchPortAgent } from './switch-port/agent.js';
 /** Agent directory under agents/ → declaration. */
 export const AGENTS: Readonly<Record<string, AgentDeclaration>> = {
   ipmi: ipmiAgent,
-  'sanlock-watchdog': sanlockAgent,
+  'pdu-apc': apcAgent,
   'sanlock-watchdog': sanlockAgent,
   'scsi-reservation': scsiAgent,
   'switch-port': switchPortAgent,

@@ -1,0 +1,183 @@
+// An APC PDU over SNMP as a fencing device: each plug is an outlet, read from the family's status column
+// and switched through its control column. Loaded only by connect(): it pulls in the SNMP client and with
+// it net-snmp.
+import type { OperationContext, PlugInfo, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { FenceError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { SnmpClient, SnmpNoSuchObjectError, oidSuffix, type SnmpTarget, type SnmpValue } from '../../lib/snmp/index.js';
+import {
+  FAMILIES,
+  RPDU2_PROBE_COLUMN,
+  SYS_OBJECT_ID,
+  addressOfRow,
+  describeAddress,
+  familyForSysObjectId,
+  instanceOf,
+  outletState,
+  outletStateForList,
+  parsePlug,
+  resolveName,
+  type NameRow,
+  type OutletAddress,
+  type PduFamily,
+} from './powernet.js';
+
+/** What the device needs of the SNMP client (a fake MIB in unit tests, SnmpClient otherwise). */
+export type PduSnmpClient = Pick<SnmpClient, 'get' | 'getInt' | 'set' | 'subtree' | 'close'>;
+
+export interface SnmpPduSettings {
+  readonly target: SnmpTarget;
+  /** fence-agents' `switch` option (MasterSwitch Plus), default 1. */
+  readonly switchId?: string;
+}
+
+/** A finite bound for the client; each call is bounded by the engine's own, shorter deadline. */
+const CLIENT_LIFETIME_MS = 24 * 3600_000;
+
+const call = (ctx: OperationContext) => (Number.isFinite(ctx.deadline) ? { deadline: ctx.deadline } : undefined);
+
+function rowsBelow(prefix: string, values: readonly SnmpValue[]): { suffix: number[]; value: SnmpValue }[] {
+  const rows: { suffix: number[]; value: SnmpValue }[] = [];
+  for (const value of values) {
+    const suffix = oidSuffix(prefix, value.oid);
+    if (suffix && suffix.length > 0) rows.push({ suffix, value });
+  }
+  return rows;
+}
+
+export class SnmpPdu implements PowerDevice {
+  readonly #client: PduSnmpClient;
+  readonly #family: PduFamily;
+  readonly #switchId: string | undefined;
+  readonly #logger: Logger;
+  /** plug → outlet, resolved once per invocation. */
+  readonly #addresses = new Map<string, OutletAddress>();
+  #names: NameRow[] | undefined;
+
+  constructor(client: PduSnmpClient, family: PduFamily, switchId: string | undefined, logger: Logger) {
+    this.#client = client;
+    this.#family = family;
+    this.#switchId = switchId;
+    this.#logger = logger;
+  }
+
+  get family(): PduFamily {
+    return this.#family;
+  }
+
+  /**
+   * Open the client and learn the family: sysObjectID, then for rack PDUs whether the rPDU2 outlet tables
+   * are there. This is the first packet, so a PDU that does not answer (wrong community, wrong address)
+   * fails here, inside the login budget.
+   */
+  static async open(settings: SnmpPduSettings, ctx: OperationContext): Promise<SnmpPdu> {
+    const client = await SnmpClient.open(settings.target, { deadline: Date.now() + CLIENT_LIFETIME_MS, logger: ctx.logger });
+    try {
+      const family = await SnmpPdu.detectFamily(client, ctx);
+      ctx.logger.debug(`PDU family: ${family.label}`);
+      return new SnmpPdu(client, family, settings.switchId, ctx.logger);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+  }
+
+  static async detectFamily(client: PduSnmpClient, ctx: OperationContext): Promise<PduFamily> {
+    let sysObjectId: string | undefined;
+    try {
+      const [value] = await client.get([SYS_OBJECT_ID], call(ctx));
+      sysObjectId = typeof value?.value === 'string' ? value.value : undefined;
+    } catch (err) {
+      if (!(err instanceof SnmpNoSuchObjectError)) throw err;
+    }
+    const id = familyForSysObjectId(sysObjectId);
+    if (id !== 'rpdu') return FAMILIES[id];
+    // Newer rack PDUs keep both table sets; the rPDU2 one is the maintained one. Its index starts at 1.
+    try {
+      await client.get([`${RPDU2_PROBE_COLUMN}.1`], call(ctx));
+      return FAMILIES.rpdu2;
+    } catch (err) {
+      if (err instanceof SnmpNoSuchObjectError) return FAMILIES.rpdu;
+      throw err;
+    }
+  }
+
+  async #nameRows(ctx: OperationContext): Promise<NameRow[]> {
+    if (this.#names) return this.#names;
+    const values = await this.#client.subtree(this.#family.namesColumn, call(ctx));
+    this.#names = rowsBelow(this.#family.namesColumn, values)
+      .filter((r) => typeof r.value.value === 'string')
+      .map((r) => ({ suffix: r.suffix, name: r.value.value as string }));
+    return this.#names;
+  }
+
+  async #resolve(plug: string | undefined, ctx: OperationContext): Promise<OutletAddress> {
+    if (plug === undefined) throw new FenceError('bad-input', 'an outlet must be named with plug');
+    const known = this.#addresses.get(plug);
+    if (known) return known;
+    const spec = parsePlug(plug, this.#family, this.#switchId);
+    const address = spec.kind === 'number' ? spec.address : resolveName(this.#family, spec.name, await this.#nameRows(ctx));
+    if (spec.kind === 'name') this.#logger.debug(`outlet "${plug}" is ${describeAddress(this.#family, address)}`);
+    this.#addresses.set(plug, address);
+    return address;
+  }
+
+  async getPower(plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
+    const address = await this.#resolve(plug, ctx);
+    const oid = `${this.#family.statusColumn}.${instanceOf(this.#family, address)}`;
+    let value: number;
+    try {
+      value = await this.#client.getInt(oid, call(ctx));
+    } catch (err) {
+      if (err instanceof SnmpNoSuchObjectError) {
+        // fence_apc_snmp reads a missing outlet as "off" and reports a node fenced that it never touched.
+        throw new FenceError('no-such-plug', `the PDU has no outlet ${describeAddress(this.#family, address)} (${err.message})`, { cause: err });
+      }
+      throw err;
+    }
+    return outletState(this.#family, value, plug!);
+  }
+
+  async setPower(plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
+    const address = await this.#resolve(plug, ctx);
+    const oid = `${this.#family.controlColumn}.${instanceOf(this.#family, address)}`;
+    const value = state === 'on' ? this.#family.write.on : this.#family.write.off;
+    try {
+      await this.#client.set([{ oid, type: 'integer', value }], call(ctx));
+    } catch (err) {
+      if (err instanceof SnmpNoSuchObjectError) {
+        throw new FenceError('no-such-plug', `the PDU has no outlet ${describeAddress(this.#family, address)} (${err.message})`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Names and states, each one table read (GETBULK from v2c on), joined on the outlet index. */
+  async list(ctx: OperationContext): Promise<PlugInfo[]> {
+    const names = await this.#nameRows(ctx);
+    const states = new Map<string, number>();
+    for (const row of rowsBelow(this.#family.statusColumn, await this.#client.subtree(this.#family.statusColumn, call(ctx)))) {
+      if (typeof row.value.value === 'number') states.set(row.suffix.join('.'), row.value.value);
+    }
+    const plugs: PlugInfo[] = [];
+    for (const row of names) {
+      const address = addressOfRow(this.#family, row.suffix);
+      if (!address) continue;
+      plugs.push({
+        id: describeAddress(this.#family, address),
+        alias: row.name,
+        state: outletStateForList(this.#family, states.get(row.suffix.join('.'))),
+      });
+    }
+    return plugs;
+  }
+
+  /** Pacemaker's monitor: the PDU answers with these credentials (the family read at open proved it). */
+  async monitor(ctx: OperationContext): Promise<void> {
+    await this.#client.get([SYS_OBJECT_ID], call(ctx));
+  }
+
+  async close(): Promise<void> {
+    this.#client.close();
+  }
+}

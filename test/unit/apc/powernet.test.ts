@@ -1,0 +1,106 @@
+// PowerNet-MIB rules of fence_kit_apc: family by sysObjectID (fence_apc_snmp's table), OIDs per family,
+// state values (rPDU2's reversed numbering), plug syntax, name resolution. No network.
+import { describe, expect, it } from 'vitest';
+import { FenceError } from '../../../lib/errors.js';
+import {
+  FAMILIES,
+  addressOfRow,
+  familyForSysObjectId,
+  instanceOf,
+  outletState,
+  outletStateForList,
+  parsePlug,
+  resolveName,
+} from '../../../agents/pdu-apc/powernet.js';
+
+const kind = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as FenceError).kind;
+  }
+  return 'no error';
+};
+
+describe('family by sysObjectID, as fence_apc_snmp', () => {
+  it.each([
+    ['.1.3.6.1.4.1.318.1.3.4.5', 'rpdu'],
+    ['1.3.6.1.4.1.318.1.3.4.5', 'rpdu'],
+    ['.1.3.6.1.4.1.318.1.3.4.4', 'msp'],
+    ['.1.3.6.1.4.1.318.1.3.4.6', 'ms6'],
+    ['.1.3.6.1.4.1.318.1.3.4.2', 'ms'],
+    ['.1.3.6.1.4.1.8072.3.2.10', 'ms'],
+    [undefined, 'ms'],
+  ])('%s -> %s', (oid, family) => {
+    expect(familyForSysObjectId(oid)).toBe(family);
+  });
+
+  it('uses the reference OIDs and values for each family', () => {
+    expect(FAMILIES.rpdu.statusColumn).toBe('1.3.6.1.4.1.318.1.1.12.3.5.1.1.4');
+    expect(FAMILIES.rpdu.controlColumn).toBe('1.3.6.1.4.1.318.1.1.12.3.3.1.1.4');
+    expect(FAMILIES.msp.write).toEqual({ on: 1, off: 3 });
+    expect(FAMILIES.ms6.statusColumn).toBe('1.3.6.1.4.1.318.1.1.4.4.2.1.3');
+    expect(FAMILIES.ms6.controlColumn).toBe(FAMILIES.rpdu.controlColumn);
+    expect(FAMILIES.ms.controlColumn).toBe(FAMILIES.ms.statusColumn);
+    // PowerNet-MIB rPDU2OutletSwitchedStatusState: off(1), on(2); the command column keeps immediateOn(1).
+    expect(FAMILIES.rpdu2.read).toEqual({ on: 2, off: 1 });
+    expect(FAMILIES.rpdu2.write).toEqual({ on: 1, off: 2 });
+    expect(FAMILIES.rpdu2.statusColumn).toBe('1.3.6.1.4.1.318.1.1.26.9.2.3.1.5');
+    expect(FAMILIES.rpdu2.controlColumn).toBe('1.3.6.1.4.1.318.1.1.26.9.2.4.1.5');
+  });
+
+  it('addresses MasterSwitch Plus outlets as switch.1.outlet', () => {
+    expect(instanceOf(FAMILIES.msp, { outlet: 5, switchId: 2 })).toBe('2.1.5');
+    expect(instanceOf(FAMILIES.rpdu, { outlet: 5 })).toBe('5');
+  });
+});
+
+describe('outlet state values', () => {
+  it('maps only the family\'s on and off values', () => {
+    expect(outletState(FAMILIES.rpdu, 1, '3')).toBe('on');
+    expect(outletState(FAMILIES.rpdu, 2, '3')).toBe('off');
+    expect(outletState(FAMILIES.rpdu2, 2, '3')).toBe('on');
+    expect(outletState(FAMILIES.rpdu2, 1, '3')).toBe('off');
+  });
+
+  it.each([0, 3, 4, 5, 7, -1])('refuses %i (sPDUOutletCtl 4 = outletUnknown; fence_apc_snmp says "off")', (v) => {
+    expect(kind(() => outletState(FAMILIES.ms, v, '3'))).toBe('unconfirmed');
+    expect(outletStateForList(FAMILIES.ms, v)).toBe('unknown');
+  });
+
+  it('never reads an MSP command value 3 (immediateOffMSP) as a status', () => {
+    expect(kind(() => outletState(FAMILIES.msp, 3, '1:3'))).toBe('unconfirmed');
+  });
+});
+
+describe('plugs', () => {
+  it('reads numbers, switch:outlet and names', () => {
+    expect(parsePlug('4', FAMILIES.rpdu)).toEqual({ kind: 'number', address: { outlet: 4 } });
+    expect(parsePlug('1:4', FAMILIES.rpdu)).toEqual({ kind: 'number', address: { outlet: 4 } });
+    expect(parsePlug('2:4', FAMILIES.msp)).toEqual({ kind: 'number', address: { outlet: 4, switchId: 2 } });
+    expect(parsePlug('4', FAMILIES.msp)).toEqual({ kind: 'number', address: { outlet: 4, switchId: 1 } });
+    expect(parsePlug('4', FAMILIES.msp, '3')).toEqual({ kind: 'number', address: { outlet: 4, switchId: 3 } });
+    expect(parsePlug('db 1', FAMILIES.rpdu)).toEqual({ kind: 'name', name: 'db 1' });
+    expect(parsePlug('a:b', FAMILIES.rpdu)).toEqual({ kind: 'name', name: 'a:b' });
+  });
+
+  it('refuses another switch than 1 on a PDU without switches', () => {
+    expect(kind(() => parsePlug('2:4', FAMILIES.rpdu))).toBe('no-such-plug');
+    expect(kind(() => parsePlug('4', FAMILIES.msp, 'x'))).toBe('bad-input');
+  });
+
+  it('resolves names exactly and once', () => {
+    const rows = [
+      { suffix: [1], name: 'web1' },
+      { suffix: [2], name: '"node1"' },
+      { suffix: [3], name: 'twin' },
+      { suffix: [4], name: 'twin' },
+    ];
+    expect(resolveName(FAMILIES.rpdu, 'web1', rows)).toEqual({ outlet: 1 });
+    expect(resolveName(FAMILIES.rpdu, 'node1', rows)).toEqual({ outlet: 2 });
+    expect(kind(() => resolveName(FAMILIES.rpdu, 'Web1', rows))).toBe('no-such-plug');
+    expect(kind(() => resolveName(FAMILIES.rpdu, 'twin', rows))).toBe('bad-input');
+    expect(resolveName(FAMILIES.msp, 'x', [{ suffix: [2, 1, 7], name: 'x' }])).toEqual({ outlet: 7, switchId: 2 });
+    expect(addressOfRow(FAMILIES.rpdu, [1, 2])).toBeUndefined();
+  });
+});
