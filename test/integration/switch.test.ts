@@ -89,7 +89,7 @@ describe.runIf(canRun)('fence_kit_switch against snmpd managing a namespace brid
     expect(await lab.nodesTalk({ count: 3 })).toBe(true);
   });
 
-  it('two ports of one node (plug=a,b) are both down before Success, and both up after on', async () => {
+  it('two ports of one node (plug=a,b) are both down before Success and both up after on; fence_ifmib downs only the first', async () => {
     const plug = `${lab.ports.node1.name},${lab.ports.node2.ifIndex}`;
     const off = await run(AGENT, v2c({ action: 'off', plug }));
     expect([off.code, off.stdout]).toEqual([0, 'Success: Powered OFF\n']);
@@ -101,6 +101,11 @@ describe.runIf(canRun)('fence_kit_switch against snmpd managing a namespace brid
     const on = await run(AGENT, v2c({ action: 'on', plug }));
     expect([on.code, on.stdout]).toEqual([0, 'Success: Powered ON\n']);
     expect([lab.kernelAdminUp(lab.ports.node1), lab.kernelAdminUp(lab.ports.node2)]).toEqual([true, true]);
+
+    // fence_ifmib caches the first plug's ifIndex in a global: it reports the node fenced, second port still up.
+    const peer = await run(FENCE_IFMIB, v2c({ action: 'off', plug: '11,12' }));
+    expect([peer.code, peer.stdout]).toEqual([0, 'Success: Powered OFF\n']);
+    expect([lab.kernelAdminUp(lab.ports.node1), lab.kernelAdminUp(lab.ports.node2)]).toEqual([false, true]);
   });
 
   it('list and list-status show ifDescr, ifAlias and the real admin state', async () => {
