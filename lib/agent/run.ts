@@ -9,7 +9,7 @@ import { metadataXml } from '../options/metadata.js';
 import { parseArgv, parseStdin, type RawInput } from '../options/parse.js';
 import { missingRequired, resolveValues, type Options } from '../options/values.js';
 import { describeOption } from '../options/values.js';
-import { deadlineIn, sleep } from '../timing.js';
+import { deadlineIn, retryUntil, sleep } from '../timing.js';
 import { runSecretScript } from '../secrets.js';
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from './declaration.js';
 import { VERSION } from '../version.js';
@@ -27,6 +27,7 @@ const DOC_ACTIONS = new Set(['metadata', 'manpage']);
 /** Actions that may run without a plug: they address the device, not a target. */
 const DEVICE_ACTIONS = new Set(['list', 'list-status', 'monitor', 'validate-all']);
 const FENCING_ACTIONS = new Set(['off', 'reboot', 'diag']);
+const POWER_ACTIONS = new Set(['on', 'off', 'reboot', 'diag']);
 
 function normaliseAction(agent: AgentDeclaration, action: string): string {
   const a = action.trim().toLowerCase();
@@ -116,7 +117,14 @@ async function execute(agent: AgentDeclaration, action: string, options: Options
   const loginMs = limitMs(options.number('login_timeout'), timeoutsDisabled(options, io.env));
   const extra = agent.extraActions?.find((x) => x.name === action);
   if (extra) return extra.run(options, { deadline: deadlineIn(settings.powerTimeoutMs), logger: log });
-  const device = await agent.connect(options, { deadline: deadlineIn(loginMs), logger: log });
+  // A fence must not give up on a lossy network after one login attempt: a login that times out is tried
+  // again within login_timeout + power_timeout. Refusals (wrong password) still fail at once, and queries
+  // (status, monitor, list) get one login_timeout, so Pacemaker's monitors stay quick.
+  const connectBudget = POWER_ACTIONS.has(action) ? deadlineIn(loginMs + settings.powerTimeoutMs) : deadlineIn(loginMs);
+  const device = await retryUntil(
+    () => agent.connect(options, { deadline: Math.min(connectBudget, deadlineIn(loginMs)), logger: log }),
+    { deadline: connectBudget, intervalMs: 100, logger: log, what: 'login' },
+  );
   try {
     const engine = new PowerEngine(device, splitPlugs(agent, options), settings, log);
     const separator = options.string('separator') ?? ',';
