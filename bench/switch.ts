@@ -27,7 +27,7 @@ try {
     const oursMs: number[] = [];
     const peerMs: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      oursMs.push(...(await sample(1, prepare, inManager(OURS, action, plug), `fence_kit_switch ${name}`, codes)));
+      oursMs.push(...(await sample(1, prepare, inManager(OURS, action, plug), `fencekit ${name}`, codes)));
       peerMs.push(...(await sample(1, prepare, inManager(PEER, action, plug), `fence_ifmib ${name}`, codes)));
     }
     rows.push({ name, oursMs, peerMs, ...(target !== undefined ? { target } : {}) });
