@@ -1,0 +1,47 @@
+// fence_kit_apc vs Debian's fence_apc_snmp on the same 24-outlet PDU in one run: net-snmp's snmpd with the
+// PowerNet emulator (test/peers/snmpd-pdu.ts), outlets powering real processes. Both agents run on stdin
+// with NODE_EXTRA_CA_CERTS unset, SNMP v1 and community private (fence_apc_snmp's defaults), each at its
+// defaults otherwise (power_wait 0). Runs alternate between the two agents so drift hits both alike.
+import { join } from 'node:path';
+import { startPdu } from '../test/peers/snmpd-pdu.js';
+import { median, report, timeCommand, failures, type Comparison } from './harness.js';
+
+const ROOT = join(import.meta.dirname ?? '.', '..');
+const OURS = join(ROOT, 'bin', 'fence_kit_apc');
+const PEER = '/usr/sbin/fence_apc_snmp';
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const OUTLET = 7;
+
+const pdu = await startPdu({ outlets: 24 });
+try {
+  const stdin = (action: string) => [`ip=${pdu.host}`, `ipport=${pdu.port}`, `plug=${OUTLET}`, `action=${action}`].join('\n') + '\n';
+  const setOutlet = (on: boolean) => async () => {
+    if (pdu.isOutletPowered(OUTLET) !== on) pdu.setOutletState(OUTLET, on);
+  };
+  const rows: Comparison[] = [];
+  const both = async (name: string, action: string, prepare: () => Promise<void>, check: () => boolean, target?: number, codes = [0]) => {
+    const oursMs: number[] = [];
+    const peerMs: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      for (const [agent, into, label] of [[OURS, oursMs, 'fencekit'], [PEER, peerMs, 'fence_apc_snmp']] as const) {
+        await prepare();
+        const t = await timeCommand(agent, [], stdin(action));
+        if (!codes.includes(t.code ?? -1) || !check()) {
+          if (label === 'fencekit') throw new Error(`fence_kit_apc ${name}: exit ${t.code}: ${t.stderr.trim().split('\n').pop()}`);
+          failures.set(`${label} ${name}`, (failures.get(`${label} ${name}`) ?? 0) + 1);
+        }
+        into.push(t.ms);
+      }
+    }
+    rows.push({ name, oursMs, peerMs, ...(target !== undefined ? { target } : {}) });
+  };
+  await both('status (outlet on)', 'status', setOutlet(true), () => true, 0.3);
+  await both('off', 'off', setOutlet(true), () => !pdu.isOutletPowered(OUTLET), 0.2);
+  await both('on', 'on', setOutlet(false), () => pdu.isOutletPowered(OUTLET));
+  await both('reboot', 'reboot', setOutlet(true), () => pdu.isOutletPowered(OUTLET));
+  await both('list-status (24 outlets)', 'list-status', async () => undefined, () => true);
+  console.log(report(`fence_kit_apc vs fence_apc_snmp, SNMP v1, snmpd + PowerNet emulator, 24 outlets (median of ${RUNS})`, rows));
+  for (const r of rows) console.log(`${r.name}: fencekit min ${Math.min(...r.oursMs).toFixed(1)} / median ${median(r.oursMs).toFixed(1)} ms; fence_apc_snmp min ${Math.min(...r.peerMs).toFixed(1)} / median ${median(r.peerMs).toFixed(1)} ms`);
+} finally {
+  await pdu.stop();
+}
