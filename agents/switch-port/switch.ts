@@ -1,5 +1,7 @@
 // A managed switch as a fencing device: each plug is a port, fenced by ifAdminStatus down(2) and unfenced by
 // up(1). Loaded only by connect(): it pulls in the SNMP client and with it net-snmp.
+import { lookup } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
 import type { OperationContext, PlugInfo, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -137,7 +139,7 @@ export class SwitchPorts implements PowerDevice {
    */
   async #guardManagementPort(ctx: OperationContext): Promise<void> {
     if (this.#guardChecked) return;
-    const address = this.#settings.target.host;
+    const address = await this.#peerAddress();
     const oid = ipAdEntIfIndexOid(address);
     let mgmtIfIndex: number | undefined;
     if (oid === undefined) {
@@ -156,6 +158,17 @@ export class SwitchPorts implements PowerDevice {
       if (refusal) throw refusal;
     }
     this.#guardChecked = true;
+  }
+
+  /** The IPv4 address requests go to: a host name is resolved as the UDP socket resolves it (dns.lookup). */
+  async #peerAddress(): Promise<string> {
+    const { host, transport } = this.#settings.target;
+    if (transport === 'udp6' || isIPv4(host)) return host;
+    try {
+      return (await lookup(host, { family: 4 })).address;
+    } catch {
+      return host;
+    }
   }
 
   async list(ctx: OperationContext): Promise<PlugInfo[]> {

@@ -55,8 +55,8 @@ function switchWith(ports: Record<number, { descr: string; admin: number; alias?
   return new FakeSwitch(table, opts.operLags);
 }
 
-function engine(sw: FakeSwitch, plugs: string[], confirmOperStatus = false) {
-  const device = new SwitchPorts(sw, { target: { host: MGMT, auth: { version: '2c', community: 'x' } }, plugs, confirmOperStatus }, silentLogger);
+function engine(sw: FakeSwitch, plugs: string[], confirmOperStatus = false, host = MGMT) {
+  const device = new SwitchPorts(sw, { target: { host, auth: { version: '2c', community: 'x' } }, plugs, confirmOperStatus }, silentLogger);
   return new PowerEngine(device, plugs, FAST, silentLogger);
 }
 
@@ -111,6 +111,13 @@ describe('fence_kit_switch device', () => {
     expect(err.kind).toBe('bad-input');
     expect(err.message).toMatch(/refusing to shut port mgmt \(ifIndex 10\).*management address 198\.19\.0\.1/);
     expect(sw.sets).toEqual([]);
+  });
+
+  it('places a switch named by host name through the address the name resolves to', async () => {
+    const sw = switchWith({ 10: { descr: 'mgmt', admin: 1 } });
+    sw.table.set(`${OID.ipAdEntIfIndex}.127.0.0.1`, 10);
+    const err = await failure(engine(sw, ['mgmt'], false, 'localhost').off());
+    expect(err.message).toMatch(/management address 127\.0\.0\.1/);
   });
 
   it('fences normally when the switch does not place its management address', async () => {
