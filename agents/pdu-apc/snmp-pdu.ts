@@ -41,6 +41,8 @@ const CLIENT_LIFETIME_MS = 24 * 3600_000;
  */
 const PER_REQUEST_TIMEOUT_MS = 400;
 const RETRIES = 6;
+/** Varbinds per GET when reading states for list: 24 outlets' worth fits one datagram well under 1 500 bytes. */
+const STATES_PER_GET = 24;
 
 const call = (ctx: OperationContext) => (Number.isFinite(ctx.deadline) ? { deadline: ctx.deadline } : undefined);
 
@@ -165,13 +167,36 @@ export class SnmpPdu implements PowerDevice {
     }
   }
 
-  /** Names and states, each one table read (GETBULK from v2c on), joined on the outlet index. */
-  async list(ctx: OperationContext): Promise<PlugInfo[]> {
-    const names = await this.#nameRows(ctx);
+  /**
+   * The states of the listed outlets: one GET of all of them (SNMP v1 has no GETBULK, and a walk costs a
+   * round trip per outlet), or a walk of the column if the PDU lacks one of them.
+   */
+  async #states(names: readonly NameRow[], ctx: OperationContext): Promise<Map<string, number>> {
     const states = new Map<string, number>();
-    for (const row of rowsBelow(this.#family.statusColumn, await this.#client.subtree(this.#family.statusColumn, call(ctx)))) {
+    const column = this.#family.statusColumn;
+    try {
+      for (let i = 0; i < names.length; i += STATES_PER_GET) {
+        const oids = names.slice(i, i + STATES_PER_GET).map((r) => `${column}.${r.suffix.join('.')}`);
+        for (const v of await this.#client.get(oids, call(ctx))) {
+          if (typeof v.value === 'number') states.set(v.oid.slice(column.length + 1), v.value);
+        }
+      }
+      return states;
+    } catch (err) {
+      if (!(err instanceof SnmpNoSuchObjectError)) throw err;
+      this.#logger.debug(`not every listed outlet has a state (${err.message}): reading the state column`);
+    }
+    states.clear();
+    for (const row of rowsBelow(column, await this.#client.subtree(column, call(ctx)))) {
       if (typeof row.value.value === 'number') states.set(row.suffix.join('.'), row.value.value);
     }
+    return states;
+  }
+
+  /** Names from the names column (GETBULK from v2c on), states read for those outlets, joined on the index. */
+  async list(ctx: OperationContext): Promise<PlugInfo[]> {
+    const names = await this.#nameRows(ctx);
+    const states = await this.#states(names, ctx);
     const plugs: PlugInfo[] = [];
     for (const row of names) {
       const address = addressOfRow(this.#family, row.suffix);

@@ -107,6 +107,22 @@ describe('under the power engine', () => {
     );
   });
 
+  it('list reads all states in one GET, and falls back to the state column when an outlet has no state', async () => {
+    const fake = pduOf(FAMILIES.rpdu, '1.3.6.1.4.1.318.1.3.4.5', 3);
+    let gets = 0;
+    const get = fake.get.bind(fake);
+    fake.get = async (oids) => {
+      gets++;
+      return get(oids);
+    };
+    const device = new SnmpPdu(fake, FAMILIES.rpdu, undefined, silentLogger);
+    expect((await device.list(ctx)).map((p) => p.state)).toEqual(['on', 'on', 'on']);
+    expect(gets).toBe(1);
+    fake.table.delete(`${FAMILIES.rpdu.statusColumn}.2`);
+    const again = new SnmpPdu(fake, FAMILIES.rpdu, undefined, silentLogger);
+    expect((await again.list(ctx)).map((p) => `${p.id}:${p.state}`)).toEqual(['1:on', '2:unknown', '3:on']);
+  });
+
   it('reports a missing outlet as no-such-plug, never off', async () => {
     const fake = pduOf(FAMILIES.rpdu, '1.3.6.1.4.1.318.1.3.4.5', 2);
     const device = new SnmpPdu(fake, FAMILIES.rpdu, undefined, silentLogger);
