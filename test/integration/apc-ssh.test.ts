@@ -195,6 +195,29 @@ describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a rea
     expect(r.ms).toBeLessThan(3_000);
   });
 
+  it('Debian\'s fence_apc (pexpect over OpenSSH) drives the fixture: status, off, list-status, and two plugs (its CLI path switches both: the two-plug defect is fence_apc_snmp\'s)', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const env = { ...process.env };
+        delete env.NODE_EXTRA_CA_CERTS;
+        execFile('/usr/sbin/fence_apc', [
+          `--ip=${card.host}`, `--ipport=${card.port}`, '--ssh', '--username=apc', `--password=${PASSWORD}`,
+          `--ssh-options=-o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -F /dev/null`, ...args,
+        ], { env, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }));
+      });
+    const status = await run(['--plug=1', '-o', 'status']);
+    expect(status.stdout.trim(), status.stderr).toBe('Status: ON');
+    const off = await run(['--plug=1', '-o', 'off']);
+    expect(off.code, off.stderr).toBe(0);
+    expect(pdu.isOutletPowered(1)).toBe(false);
+    const ls = await run(['-o', 'list-status']);
+    expect(ls.stdout.trim().split('\n')).toEqual(['1,web1,Off', '2,node1-psu-a,On', '3,node1-psu-b,On', '4,db1,On']);
+    const two = await run(['--plug=2,3', '-o', 'off']);
+    expect(two.code, two.stderr).toBe(0);
+    expect(pdu.isOutletPowered(2)).toBe(false);
+    expect(pdu.isOutletPowered(3)).toBe(false);
+  });
+
   it('the fixture speaks real SSH: OpenSSH\'s ssh client runs olStatus all on it with key auth and a strict known_hosts', async () => {
     // Asynchronously: the fixture runs in this process and must keep answering while ssh waits.
     const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
