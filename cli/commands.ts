@@ -54,7 +54,7 @@ export async function fenceCommand(topology: Topology, node: string, opts: Fence
     const outcome = await fenceThroughLevels(levels, opts.action, levelDeviceRunner(BIN_DIR, topology.devices, node), deadline, opts.json ? undefined : progressPrinter(p, node));
     const ms = Date.now() - started;
     if (opts.json) {
-      p.line(JSON.stringify({ node, action: opts.action, ok: outcome.ok, level: outcome.level ?? null, ms, warnings: outcome.warnings, steps: outcome.events.filter((e) => e.type === 'device-end') }));
+      p.line(JSON.stringify({ node, action: opts.action, ok: outcome.ok, level: outcome.level ?? null, startedAt: started, ms, warnings: outcome.warnings, steps: outcome.events.filter((e) => e.type === 'device-end') }));
     } else {
       for (const w of outcome.warnings) p.line(p.style('yellow', `warning: ${w}`));
       p.line(outcome.ok ? p.style('green', `${node}: ${opts.action} succeeded at level ${outcome.level} in ${(ms / 1000).toFixed(2)} s`) : p.style('red', `${node}: ${opts.action} FAILED: every level failed`));

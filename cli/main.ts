@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../lib/version.js';
 import { checkCommand, exportCommand, fenceCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
+import { demo, labDirectory, labDown, labServe, labStatus, labUp } from './lab.js';
 
 const program = new Command('fencekit')
   .description('Fence cluster nodes through ordered levels of fence_kit agents, and try it on a built-in lab')
@@ -58,6 +59,24 @@ program
   .action((format: string, o: { withSecrets?: boolean }) =>
     exitWith(openTopology(topologyPath(globals().topology)).then((t) => exportCommand(t, format, !!o.withSecrets))),
   );
+
+const lab = program.command('lab').description('a built-in lab of simulated BMCs and PDUs on loopback, with a topology for it');
+lab
+  .command('up')
+  .description('start the lab in the background and write its topology')
+  .option('--nodes <n>', 'simulated nodes', '3')
+  .action((o: { nodes: string }) => exitWith(labUp(labDirectory(), Number(o.nodes), process.argv[1]!)));
+lab.command('down').description('stop the lab').action(() => exitWith(labDown(labDirectory())));
+lab.command('status').description('the lab\'s simulators and every node\'s power').action(() => exitWith(labStatus(labDirectory(), !!globals().json)));
+lab
+  .command('serve', { hidden: true })
+  .option('--nodes <n>', 'simulated nodes', '3')
+  .action((o: { nodes: string }) => labServe(labDirectory(), Number(o.nodes)));
+
+program
+  .command('demo')
+  .description('fence a simulated node whose BMC has just died, through its PDUs, on a lab of its own')
+  .action(() => exitWith(demo(`${labDirectory()}-demo-${process.pid}`)));
 
 program
   .command('install')

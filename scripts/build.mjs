@@ -2,7 +2,7 @@
 // split so that protocol clients (IPMI, SNMP, SSH) sit in chunks loaded only by `await import()`. What the
 // metadata / validate-all path loads is what Pacemaker pays on every device registration and monitor.
 import { build } from 'esbuild';
-import { readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,11 +17,14 @@ for (const dir of readdirSync(join(root, 'agents'))) {
 entryPoints['registry'] = join(root, 'agents/registry.ts');
 if (existsSync(join(root, 'cli/main.ts'))) entryPoints['fencekit'] = join(root, 'cli/main.ts');
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
+// Build beside dist/ and swap it in, so agents being run by a test while someone rebuilds never find a
+// half-written or empty dist/.
+const staging = join(root, `dist.${process.pid}`);
+rmSync(staging, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints,
-  outdir: 'dist',
+  outdir: staging,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   splitting: true,
@@ -35,6 +38,11 @@ await build({
   sourcemap: false,
   logLevel: 'warning',
 });
+
+const retired = join(root, `dist.old.${process.pid}`);
+if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), retired);
+renameSync(staging, join(root, 'dist'));
+rmSync(retired, { recursive: true, force: true });
 
 // Man pages come from the same declarations as the metadata.
 const { writeManPages } = await import('./man.mjs');

@@ -4,16 +4,16 @@
 //
 // Everything this starts is stopped by PID (snmpd, its emulator, the outlet processes, each checked
 // against its recorded start time so a recycled PID is never hit) and its temp dir is removed.
+import { labAsset } from '../../lib/lab/assets.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export const PYTHON = '/usr/bin/python3';
 export const SNMPD = '/usr/sbin/snmpd';
-export const EMULATOR = fileURLToPath(new URL('./powernet-emulator.py', import.meta.url));
+export const EMULATOR = labAsset('powernet-emulator.py');
 
 /** sysObjectID values that select an APC family in fence_apc_snmp (reference §4.2). */
 export const APC_SYS_OBJECT_ID = {

@@ -1,0 +1,167 @@
+// `fencekit lab` and `fencekit demo`: the built-in lab on loopback, for trying fencekit on a fresh machine.
+// `lab up` leaves a small supervisor running (it owns the simulators and stops them on SIGTERM);
+// `lab down` stops it by the PID it recorded. `demo` runs its own lab and stops it when done.
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLab, type Lab } from '../lib/lab/lab.js';
+import { sleep } from '../lib/timing.js';
+import { checkCommand, fenceCommand, openTopology, statusCommand } from './commands.js';
+import { Printer } from './output.js';
+
+export function labDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FENCEKIT_LAB_DIR ?? '/run/fencekit-lab';
+}
+
+interface LabRecord {
+  supervisorPid: number;
+  topology: string;
+  nodes: { name: string; bmcPort: number; bmcPid: number }[];
+  pdus: { name: string; port: number; snmpdPid: number }[];
+}
+
+const recordPath = (dir: string) => join(dir, 'lab.json');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readRecord(dir: string): LabRecord | undefined {
+  try {
+    const r = JSON.parse(readFileSync(recordPath(dir), 'utf8')) as LabRecord;
+    return alive(r.supervisorPid) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The supervisor: start the lab, record it, stop it on SIGTERM/SIGINT. */
+export async function labServe(dir: string, nodes: number): Promise<void> {
+  const lab = await startLab({ dir, nodes });
+  const record: LabRecord = {
+    supervisorPid: process.pid,
+    topology: lab.topologyPath,
+    nodes: lab.nodes.map((n) => ({ name: n.name, bmcPort: n.bmc.port, bmcPid: n.bmc.bmcPid })),
+    pdus: lab.pdus.map((p, i) => ({ name: `pdu-${'ab'[i]}`, port: p.port, snmpdPid: p.snmpdPid })),
+  };
+  writeFileSync(recordPath(dir), JSON.stringify(record, null, 2));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await lab.stop();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  setInterval(() => undefined, 1 << 30);
+}
+
+export async function labUp(dir: string, nodes: number, cliPath: string, p = new Printer()): Promise<number> {
+  const existing = readRecord(dir);
+  if (existing) {
+    p.line(`the lab is already up (supervisor PID ${existing.supervisorPid}); topology: ${existing.topology}`);
+    return 0;
+  }
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, '..', `${dir.split('/').pop()}.log`);
+  const log = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [cliPath, 'lab', 'serve', '--nodes', String(nodes)], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, FENCEKIT_LAB_DIR: dir },
+  });
+  child.unref();
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    const r = readRecord(dir);
+    if (r) {
+      p.line(p.style('green', `lab up: ${r.nodes.length} nodes, 2 PDUs (supervisor PID ${r.supervisorPid})`));
+      p.line(`topology: ${r.topology}`);
+      p.line(`try: fencekit -t ${r.topology} status`);
+      return 0;
+    }
+    if (child.exitCode !== null || !alive(child.pid!)) break;
+    await sleep(100);
+  }
+  p.line(p.style('red', `the lab did not come up; see ${logFile}`));
+  return 1;
+}
+
+export async function labDown(dir: string, p = new Printer()): Promise<number> {
+  const r = readRecord(dir);
+  if (!r) {
+    p.line('the lab is not running');
+    return 0;
+  }
+  process.kill(r.supervisorPid, 'SIGTERM');
+  const until = Date.now() + 20_000;
+  while (alive(r.supervisorPid) && Date.now() < until) await sleep(100);
+  if (alive(r.supervisorPid)) {
+    p.line(p.style('red', `the lab supervisor (PID ${r.supervisorPid}) did not stop`));
+    return 1;
+  }
+  p.line('lab down');
+  return 0;
+}
+
+export async function labStatus(dir: string, json: boolean, p = new Printer()): Promise<number> {
+  const r = readRecord(dir);
+  if (!r) {
+    p.line(json ? JSON.stringify({ up: false }) : 'the lab is not running');
+    return 1;
+  }
+  if (json) {
+    p.line(JSON.stringify({ up: true, ...r }));
+    return 0;
+  }
+  p.line(`lab up (supervisor PID ${r.supervisorPid}); topology ${r.topology}`);
+  for (const n of r.nodes) p.line(`  ${n.name}: BMC 127.0.0.1:${n.bmcPort} (${alive(n.bmcPid) ? 'answering' : p.style('red', 'dead')})`);
+  for (const d of r.pdus) p.line(`  ${d.name}: SNMP 127.0.0.1:${d.port} (${alive(d.snmpdPid) ? 'answering' : p.style('red', 'dead')})`);
+  return statusCommand(await openTopology(r.topology), [], false, 30, p);
+}
+
+/**
+ * The demo: fence a node whose BMC has just died. Level 1 (the BMC) fails fast, level 2 switches both PDU
+ * outlets off, confirms, and switches them on again. The power model's own log shows the order.
+ */
+export async function demo(dir: string, p = new Printer()): Promise<number> {
+  p.line(p.style('bold', 'fencekit demo') + ': three simulated nodes on loopback, each a real process powered by a BMC (ipmi_sim) and two PDUs (snmpd).');
+  let lab: Lab | undefined;
+  try {
+    lab = await startLab({ dir, nodes: 3 });
+    const topology = await openTopology(lab.topologyPath);
+    p.line(`\n${p.style('bold', '1. every fence device answers')} (fencekit check)`);
+    if ((await checkCommand(topology, false, 60, 8, p)) !== 0) return 1;
+    const victim = lab.nodes[0]!;
+    const before = victim.pid();
+    p.line(`\n${p.style('bold', `2. ${victim.name} runs as PID ${before}; its BMC dies`)}`);
+    await lab.killBmc(victim.name);
+    p.line(`\n${p.style('bold', `3. fencekit fence ${victim.name}`)} (reboot through the topology)`);
+    const code = await fenceCommand(topology, victim.name, { action: 'reboot', timeoutSeconds: 90, json: false }, p);
+    const after = victim.pid();
+    const events = victim.events().trim().split('\n').slice(-4).map((l) => l.replace(/^\S+ /, ''));
+    p.line(`\n${p.style('bold', '4. what the node saw')} (its power model, newest last):`);
+    for (const e of events) p.line(`   ${e}`);
+    const rebooted = before !== undefined && after !== undefined && after !== before;
+    const sawOff = victim.events().includes('psu-a=0 psu-b=0 running=0');
+    if (code === 0 && rebooted && sawOff) {
+      p.line(p.style('green', `\n${victim.name} was really powered off (both supplies cut, process ${before} gone) and came back as PID ${after}.`));
+      p.line('To keep a lab running and try it yourself: fencekit lab up');
+      return 0;
+    }
+    p.line(p.style('red', `\nthe demo did not go as expected (fence exit ${code}, rebooted ${rebooted}, off observed ${sawOff})`));
+    return 1;
+  } finally {
+    if (lab) {
+      await lab.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,59 @@
+#!/bin/bash
+# The power model of one simulated lab node: a real process that runs only while its chassis is on (the
+# BMC's view) AND at least one of its two power supplies has power (the PDUs' view). The BMC's
+# chassis_control hook and both PDU outlet hooks call this script, so fencing through either path is
+# observable on the same process.
+#   node-power.sh NODEDIR set chassis|psu-a|psu-b 0|1
+#   node-power.sh NODEDIR get chassis            -> power:0|1 (what the BMC reports)
+#   node-power.sh NODEDIR running                -> exit 0 while the node process runs
+#   node-power.sh NODEDIR stop                   -> kill the node process (lab teardown)
+set -u
+dir=$1
+shift
+exec 9>>"$dir/lock"
+flock 9
+
+state() { cat "$dir/$1" 2>/dev/null || echo 1; }
+
+alive() {
+  local pid st
+  pid=$(cat "$dir/pid" 2>/dev/null) || return 1
+  [[ -n $pid ]] || return 1
+  st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [[ -n $st && $st != Z ]]
+}
+
+node_stop() {
+  local pid
+  alive || return 0
+  pid=$(cat "$dir/pid")
+  kill -KILL "$pid" 2>/dev/null
+  for _ in $(seq 1 500); do alive || return 0; sleep 0.01; done
+}
+
+reconcile() {
+  if [[ $(state chassis) == 1 && ( $(state psu-a) == 1 || $(state psu-b) == 1 ) ]]; then
+    if ! alive; then
+      # Fully detached (own session, no inherited fds): ipmi_sim reads this script's output through popen.
+      setsid sleep 2147483647 </dev/null >/dev/null 2>&1 9>&- &
+      echo $! > "$dir/pid"
+    fi
+  else
+    node_stop
+  fi
+  echo "$(date +%s.%N) chassis=$(state chassis) psu-a=$(state psu-a) psu-b=$(state psu-b) running=$(alive && echo 1 || echo 0)" >> "$dir/events.log"
+}
+
+case "${1:-}" in
+  set)
+    echo "$3" > "$dir/$2"
+    reconcile
+    ;;
+  get)
+    # A BMC reports its chassis on only while the node really has power.
+    if [[ $(state chassis) == 1 ]] && alive; then echo "power:1"; else echo "power:0"; fi
+    ;;
+  running) alive ;;
+  stop) node_stop ;;
+  *) echo "usage: $0 NODEDIR set|get|running|stop ..." >&2; exit 2 ;;
+esac

@@ -1,0 +1,145 @@
+// The built-in lab: a few simulated cluster nodes on loopback, each a real process powered the way a
+// server is: its chassis through a BMC (OpenIPMI's ipmi_sim) and its two power supplies through two
+// switched PDUs (real snmpd serving the APC PowerNet-MIB). Fencing through either path is observable on
+// the same process. The lab also writes the topology that fences each node: level 1 its BMC, level 2
+// both PDU outlets.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { labAsset } from './assets.js';
+import { startIpmiSim, type IpmiSim } from '../../test/peers/ipmi-sim.js';
+import { startPdu, type PduPeer } from '../../test/peers/snmpd-pdu.js';
+
+export interface LabNode {
+  readonly name: string;
+  readonly dir: string;
+  readonly bmc: IpmiSim;
+  readonly outlet: number;
+  isRunning(): boolean;
+  /** The node's process, while it runs. */
+  pid(): number | undefined;
+  /** Power-supply and chassis changes, one line each, as the power model saw them. */
+  events(): string;
+}
+
+export interface Lab {
+  readonly dir: string;
+  readonly topologyPath: string;
+  readonly nodes: readonly LabNode[];
+  readonly pdus: readonly [PduPeer, PduPeer];
+  /** The BMC of `node` dies (its simulator stops): nothing answers at its port any more. */
+  killBmc(node: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface LabOptions {
+  nodes?: number;
+  dir: string;
+}
+
+
+export async function startLab(opts: LabOptions): Promise<Lab> {
+  const count = opts.nodes ?? 3;
+  const nodePower = labAsset('node-power.sh');
+  rmSync(opts.dir, { recursive: true, force: true });
+  mkdirSync(join(opts.dir, 'secrets'), { recursive: true, mode: 0o700 });
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+  };
+  try {
+    const names = Array.from({ length: count }, (_, i) => `node${i + 1}`);
+    const nodeDirs = names.map((n) => {
+      const d = join(opts.dir, 'nodes', n);
+      mkdirSync(d, { recursive: true });
+      for (const f of ['chassis', 'psu-a', 'psu-b']) writeFileSync(join(d, f), '1\n');
+      return d;
+    });
+    // Both PDUs first (they power the supplies), then the BMCs switch each chassis on.
+    const pduFor = (psu: 'psu-a' | 'psu-b') =>
+      startPdu({ outlets: Math.max(8, count), names: names.map((n) => `${n}-${psu}`), outletHooks: nodeDirs.map((d) => [nodePower, d, 'set', psu]) });
+    const pduA = await pduFor('psu-a');
+    started.push(pduA);
+    const pduB = await pduFor('psu-b');
+    started.push(pduB);
+    const nodes: LabNode[] = [];
+    for (const [i, name] of names.entries()) {
+      const dir = nodeDirs[i]!;
+      const chassisScript = `#!/bin/bash\n# ipmi_sim chassis_control for lab ${name}\n[[ $1 == 0x* ]] && shift\ncase "$1 $2" in\n  "get power") exec ${nodePower} ${dir} get chassis ;;\n  "set power") exec ${nodePower} ${dir} set chassis "$3" ;;\n  "set reset") ${nodePower} ${dir} set chassis 0; exec ${nodePower} ${dir} set chassis 1 ;;\nesac\n`;
+      const bmc = await startIpmiSim({ hostOn: true, chassisScript });
+      started.push({
+        stop: async () => {
+          await bmc.stop();
+          execFileSync(nodePower, [dir, 'stop']);
+        },
+      });
+      const running = () => {
+        try {
+          execFileSync(nodePower, [dir, 'running']);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      nodes.push({
+        name,
+        dir,
+        bmc,
+        outlet: i + 1,
+        isRunning: running,
+        pid: () => (running() ? Number(readFileSync(join(dir, 'pid'), 'utf8').trim()) : undefined),
+        events: () => (existsSync(join(dir, 'events.log')) ? readFileSync(join(dir, 'events.log'), 'utf8') : ''),
+      });
+    }
+    const passwordFile = join(opts.dir, 'secrets', 'bmc.pw');
+    writeFileSync(passwordFile, `${nodes[0]!.bmc.users.admin.password}\n`, { mode: 0o600 });
+    chmodSync(passwordFile, 0o600);
+    const topologyPath = join(opts.dir, 'topology.yaml');
+    const communityFile = join(opts.dir, 'secrets', 'pdu.community');
+    writeFileSync(communityFile, `${pduA.communities.rw}\n`, { mode: 0o600 });
+    writeFileSync(topologyPath, labTopology(nodes, [pduA, pduB], passwordFile, communityFile));
+    return {
+      dir: opts.dir,
+      topologyPath,
+      nodes,
+      pdus: [pduA, pduB],
+      killBmc: async (node) => {
+        const n = nodes.find((x) => x.name === node);
+        if (!n) throw new Error(`no lab node ${node}`);
+        // Stop only the simulator; the node's own process keeps running on PDU power.
+        await n.bmc.stop().catch(() => undefined);
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function labTopology(nodes: readonly LabNode[], pdus: readonly PduPeer[], passwordFile: string, communityFile: string): string {
+  const lines = [
+    '# Written by fencekit lab: level 1 is each node\'s BMC, level 2 both of its PDU outlets (one per power supply).',
+    'devices:',
+  ];
+  for (const n of nodes) {
+    lines.push(
+      `  ${n.name}-bmc:`,
+      '    agent: fence_kit_ipmi',
+      `    ip: ${n.bmc.host}`,
+      `    ipport: ${n.bmc.port}`,
+      `    username: ${n.bmc.users.admin.name}`,
+      `    password: { file: ${passwordFile} }`,
+      '    lanplus: 1',
+      // A dead BMC should cost the fence seconds, not the default 25.
+      '    login_timeout: 2',
+      '    power_timeout: 10',
+    );
+  }
+  for (const [i, p] of pdus.entries()) {
+    lines.push(`  pdu-${'ab'[i]}:`, '    agent: fence_kit_apc', `    ip: ${p.host}`, `    ipport: ${p.port}`, '    snmp_version: 2c', `    community: { file: ${communityFile} }`, '    power_timeout: 10');
+  }
+  lines.push('nodes:');
+  for (const n of nodes) lines.push(`  ${n.name}:`, `    - [${n.name}-bmc]`, `    - [pdu-a:${n.outlet}, pdu-b:${n.outlet}]`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,187 @@
+// The fencekit CLI over the built-in lab's real peers: ipmi_sim BMCs and two snmpd PDUs whose outlets feed
+// each node's two power supplies. Every fence is checked on the node's own process and power-model log.
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLab, type Lab } from '../../lib/lab/lab.js';
+import { BIN } from '../support/run-agent.js';
+
+let lab: Lab;
+let work: string;
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function fencekit(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(join(BIN, 'fencekit'), args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FENCEKIT_LOCK_DIR: join(work, 'locks'), ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** Power-model lines after `mark`: "chassis=1 psu-a=0 psu-b=1 running=1". */
+function eventsSince(node: Lab['nodes'][number], mark: number): string[] {
+  return node.events().trim().split('\n').slice(mark).map((l) => l.replace(/^\S+ /, ''));
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'fk-cli-'));
+  lab = await startLab({ dir: join(work, 'lab'), nodes: 3 });
+}, 60_000);
+afterAll(async () => {
+  await lab?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('fencekit over the lab (real ipmi_sim and snmpd peers)', () => {
+  it('check: every device validates and answers', async () => {
+    const r = await fencekit(['-t', lab.topologyPath, 'check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^ok /gm)).toHaveLength(5);
+  });
+
+  it('status: every device reports each node ON', async () => {
+    const r = await fencekit(['-t', lab.topologyPath, '--json', 'status']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { node: string; state: string }[];
+    expect(rows).toHaveLength(9);
+    expect(rows.every((x) => x.state === 'on')).toBe(true);
+  });
+
+  it('fence off through level 1: the BMC powers the node off', async () => {
+    const node = lab.nodes[2]!;
+    const r = await fencekit(['-t', lab.topologyPath, '--json', 'fence', node.name, '--action', 'off']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, level: 1 });
+    expect(node.isRunning()).toBe(false);
+    const on = await fencekit(['-t', lab.topologyPath, 'fence', node.name, '--action', 'on']);
+    expect(on.code).toBe(0);
+    expect(node.isRunning()).toBe(true);
+  });
+
+  it('a dead BMC: level 1 fails fast, level 2 cuts both supplies, confirms both, then restores them', async () => {
+    const node = lab.nodes[0]!;
+    const pid = node.pid();
+    const mark = node.events().trim().split('\n').length;
+    await lab.killBmc(node.name);
+    const r = await fencekit(['-t', lab.topologyPath, 'fence', node.name]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/level 1 failed/);
+    expect(r.stdout).toMatch(/reboot succeeded at level 2/);
+    expect(node.pid()).toBeDefined();
+    expect(node.pid()).not.toBe(pid);
+    // Observed from the PDU side: both outlets off (node dead) before either comes back on.
+    expect(eventsSince(node, mark)).toEqual([
+      'chassis=1 psu-a=0 psu-b=1 running=1',
+      'chassis=1 psu-a=0 psu-b=0 running=0',
+      'chassis=1 psu-a=1 psu-b=0 running=1',
+      'chassis=1 psu-a=1 psu-b=1 running=1',
+    ]);
+  });
+
+  it('a PDU that refuses one outlet fails the level, and the fence fails while the node still runs', async () => {
+    const node = lab.nodes[0]!; // its BMC is dead since the previous test
+    lab.pdus[1].setFault(node.outlet, { kind: 'refuse' });
+    try {
+      const r = await fencekit(['-t', lab.topologyPath, '--json', 'fence', node.name, '--action', 'off']);
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false });
+      expect(node.isRunning()).toBe(true);
+    } finally {
+      lab.pdus[1].setFault(node.outlet, null);
+      lab.pdus[0].setOutletState(node.outlet, true);
+    }
+  });
+
+  it('respects the total deadline: a frozen BMC and a frozen PDU cannot hold the fence past --timeout', async () => {
+    const node = lab.nodes[1]!;
+    node.bmc.freeze();
+    lab.pdus[0].freeze();
+    try {
+      const r = await fencekit(['-t', lab.topologyPath, 'fence', node.name, '--action', 'off', '--timeout', '3']);
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(5000);
+      expect(node.isRunning()).toBe(true);
+    } finally {
+      node.bmc.thaw();
+      lab.pdus[0].thaw();
+    }
+  });
+
+  it('two concurrent fences of one node do not interleave: the second waits for the first', async () => {
+    const node = lab.nodes[1]!;
+    const [a, b] = await Promise.all([
+      fencekit(['-t', lab.topologyPath, '--json', 'fence', node.name]),
+      fencekit(['-t', lab.topologyPath, '--json', 'fence', node.name]),
+    ]);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    const [ra, rb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)].sort((x, y) => x.startedAt - y.startedAt);
+    expect(rb.startedAt).toBeGreaterThanOrEqual(ra.startedAt + ra.ms);
+    expect(node.isRunning()).toBe(true);
+  });
+
+  it('export pcs names every device, host map and level; export cib keeps the password file a script and asks before writing other secrets', async () => {
+    const pcs = await fencekit(['-t', lab.topologyPath, 'export', 'pcs']);
+    expect(pcs.code).toBe(0);
+    expect(pcs.stdout).toMatch(/pcs stonith create node1-bmc fence_kit_ipmi/);
+    expect(pcs.stdout).toMatch(/pcmk_host_map=.?node1:1;node2:2;node3:3/);
+    expect(pcs.stdout).toContain('pcs stonith level add 2 node1 pdu-a,pdu-b');
+    // The PDU community has no *_script option, so the CIB can only hold it with --with-secrets.
+    const refused = await fencekit(['-t', lab.topologyPath, 'export', 'cib']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/"community".*--with-secrets/);
+    const cib = await fencekit(['-t', lab.topologyPath, 'export', 'cib', '--with-secrets']);
+    expect(cib.code).toBe(0);
+    expect(cib.stdout).toMatch(/name="password_script" value="\/bin\/cat [^"]+bmc.pw"/);
+    expect(cib.stdout).not.toMatch(/name="password"/);
+  });
+
+  it('a topology error names the file and line; a world-readable secret file is refused', async () => {
+    const bad = join(work, 'bad.yaml');
+    writeFileSync(bad, 'devices:\n  d:\n    agent: fence_kit_ipmi\n    ip: 127.0.0.1\n    ipport: many\nnodes:\n  n1: [d]\n');
+    const r = await fencekit(['-t', bad, 'check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.yaml:5: .*'ipport'/);
+    const pw = join(work, 'open.pw');
+    writeFileSync(pw, 'x\n');
+    chmodSync(pw, 0o644);
+    const open = join(work, 'open.yaml');
+    writeFileSync(open, `devices:\n  d:\n    agent: fence_kit_ipmi\n    ip: 127.0.0.1\n    password: { file: ${pw} }\nnodes:\n  n1: [d]\n`);
+    const s = await fencekit(['-t', open, 'fence', 'n1', '--action', 'off', '--timeout', '5']);
+    expect(s.code).toBe(1);
+    expect(s.stdout + s.stderr).toMatch(/readable by others/);
+  });
+});
+
+describe('fencekit lab and demo', () => {
+  it('demo fences a node whose BMC died, through both PDUs, and exits 0', async () => {
+    const r = await fencekit(['demo'], { FENCEKIT_LAB_DIR: join(work, 'demo-lab') });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/level 1 failed; trying the next level/);
+    expect(r.stdout).toMatch(/was really powered off \(both supplies cut/);
+  });
+
+  it('lab up / status / down leave nothing running', async () => {
+    const env = { FENCEKIT_LAB_DIR: join(work, 'bg-lab') };
+    const up = await fencekit(['lab', 'up', '--nodes', '2'], env);
+    expect(up.code).toBe(0);
+    const status = await fencekit(['--json', 'lab', 'status'], env);
+    const rec = JSON.parse(status.stdout.split('\n')[0]!);
+    expect(rec.up).toBe(true);
+    const down = await fencekit(['lab', 'down'], env);
+    expect(down.code).toBe(0);
+    for (const pid of [rec.supervisorPid, ...rec.nodes.map((n: { bmcPid: number }) => n.bmcPid), ...rec.pdus.map((p: { snmpdPid: number }) => p.snmpdPid)]) {
+      expect(() => process.kill(pid, 0), `PID ${pid} still runs`).toThrow();
+    }
+  });
+});
