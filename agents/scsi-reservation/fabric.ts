@@ -6,7 +6,6 @@ import { FenceError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import type { Options } from '../../lib/options/values.js';
 import { parseDeviceList, parseSharedVolumeGroupPvs, scsiPaths, VGS_ARGS } from '../../lib/scsi/devices.js';
-import { keyFromNodeName, keyFromPosition, nodePosition, parseClusterName } from '../../lib/scsi/keys.js';
 import { SgClient, SgCommandError } from '../../lib/scsi/sg-persist.js';
 import { normaliseKey, type PrState, type ReservationKey } from '../../lib/scsi/sg-output.js';
 import { remaining } from '../../lib/timing.js';
@@ -27,6 +26,8 @@ export async function targetKey(options: Options, ctx: OperationContext): Promis
   if (given) return normaliseKey(given);
   const node = options.string('nodename') || options.string('plug');
   if (!node) throw new FenceError('bad-input', 'nodename or key is required');
+  // Imported here, not at the top: node:crypto is slow to load and an explicit key does not need it.
+  const { keyFromNodeName, keyFromPosition, nodePosition, parseClusterName } = await import('../../lib/scsi/keys.js');
   const cluster = parseClusterName(await cmap(options, 'totem.cluster_name', ctx));
   if (!cluster) throw new FenceError('bad-input', 'cannot get cluster name');
   if (options.string('key_value') === 'hash') return keyFromNodeName(cluster, node);

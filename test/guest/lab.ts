@@ -202,13 +202,14 @@ export interface GuestResult {
   readonly bootSeconds: number | null;
   readonly wallMs: number;
   readonly timedOut: boolean;
-  /** A file the job wrote to $FK_OUT, or undefined. */
+  /** A file the job wrote to $FK_OUT (path relative to it, e.g. results/x.rc), or undefined. */
   file(name: string): string | undefined;
 }
 
 export interface RunGuestsOptions {
   /** Every guest is killed (by its PID) after this long. */
   readonly timeoutMs: number;
+  /** Keep each guest's output folder (also with FENCEKIT_GUEST_KEEP=1 in the environment, for debugging). */
   readonly keepOutput?: boolean;
   /** Live console lines, e.g. for debugging a job. */
   readonly onConsole?: (name: string, text: string) => void;
@@ -269,14 +270,14 @@ function runOne(kernel: GuestKernel, spec: GuestSpec, index: number, opts: RunGu
       const exit = read('exit');
       const boot = read('stage2-uptime');
       const files = new Map<string, string>();
-      for (const f of readdirSync(outDir)) {
+      for (const f of readdirSync(outDir, { recursive: true }) as string[]) {
         try {
           files.set(f, readFileSync(join(outDir, f), 'utf8'));
         } catch {
           // a directory or an unreadable file: not a result
         }
       }
-      if (!opts.keepOutput) rmSync(outDir, { recursive: true, force: true });
+      if (!(opts.keepOutput ?? process.env.FENCEKIT_GUEST_KEEP)) rmSync(outDir, { recursive: true, force: true });
       resolve({
         name,
         exitCode: exit === undefined || exit.trim() === '' ? null : Number(exit.trim()),
