@@ -242,17 +242,17 @@ export async function startApcSsh(options: ApcSshOptions = {}): Promise<ApcSshPe
               }
               const line = pending;
               pending = '';
-              stream.write(line + '\r\n'); // the card echoes what was typed
+              const echo = line + '\r\n'; // the card echoes what was typed
               const cmd = line.trim().toLowerCase();
               if (cmd === 'exit' || cmd === 'quit' || cmd === 'bye') {
-                stream.write('Bye.\r\n');
+                stream.write(echo + 'Bye.\r\n');
                 stream.exit(0);
                 stream.end();
                 return;
               }
               if (line.trim() !== '') commands.push(line.trim());
               const text = answer(line, backend, user!);
-              stream.write((text ? text + '\r\n' : '') + PROMPT.replace(/^\r\n/, ''));
+              stream.write(echo + (text ? text + '\r\n' : '') + PROMPT.replace(/^\r\n/, ''));
             }
           });
         });
@@ -260,6 +260,9 @@ export async function startApcSsh(options: ApcSshOptions = {}): Promise<ApcSshPe
     });
   });
 
+  // Nagle off on the card's side too: the echo and the answer are separate writes, and a delayed ACK would
+  // hold the answer back 40 ms, a delay of this fixture and not of the agent under test.
+  (server as unknown as { _srv: import('node:net').Server })._srv.prependListener('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
