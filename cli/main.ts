@@ -1,7 +1,7 @@
 // fencekit: the admin's CLI over a topology file, plus a built-in lab of simulated BMCs and PDUs.
 import { Command, Option } from 'commander';
 import { VERSION } from '../lib/version.js';
-import { checkCommand, exportCommand, fenceCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
+import { checkCommand, exportCommand, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
 import { demo, labDirectory, labDown, labServe, labStatus, labUp } from './lab.js';
 
 const program = new Command('fencekit')
@@ -25,12 +25,12 @@ const exitWith = (p: Promise<number> | number) =>
 
 program
   .command('fence')
-  .description('fence NODE through its levels: the first level whose devices all succeed wins')
-  .argument('<node>')
+  .description('fence NODEs (concurrently) through their levels: the first level whose devices all succeed wins')
+  .argument('<nodes...>')
   .addOption(new Option('-a, --action <action>', 'what to do').choices(['reboot', 'off', 'on']).default('reboot'))
   .option('--timeout <seconds>', 'deadline for the whole operation', '120')
-  .action((node: string, o: { action: 'reboot' | 'off' | 'on'; timeout: string }) =>
-    exitWith(openTopology(topologyPath(globals().topology)).then((t) => fenceCommand(t, node, { action: o.action, timeoutSeconds: Number(o.timeout), json: !!globals().json }))),
+  .action((nodes: string[], o: { action: 'reboot' | 'off' | 'on'; timeout: string }) =>
+    exitWith(openTopology(topologyPath(globals().topology)).then((t) => fenceNodesCommand(t, nodes, { action: o.action, timeoutSeconds: Number(o.timeout), json: !!globals().json }))),
   );
 
 program
@@ -46,7 +46,7 @@ program
   .command('check')
   .description('validate every device and check that it answers (monitor), a few at a time')
   .option('--timeout <seconds>', 'deadline', '60')
-  .option('--concurrency <n>', 'devices checked at once', '8')
+  .option('--concurrency <n>', 'devices checked at once', '16')
   .action((o: { timeout: string; concurrency: string }) =>
     exitWith(openTopology(topologyPath(globals().topology)).then((t) => checkCommand(t, !!globals().json, Number(o.timeout), Number(o.concurrency)))),
   );

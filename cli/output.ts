@@ -11,14 +11,21 @@ export class Printer {
     private readonly write: (s: string) => void = (s) => process.stdout.write(s),
     isTTY = !!process.stdout.isTTY,
     env: NodeJS.ProcessEnv = process.env,
+    private readonly prefix = '',
   ) {
     this.colour = isTTY && !env.NO_COLOR && env.TERM !== 'dumb';
+  }
+  /** The same output, each line prefixed (several nodes fenced at once). */
+  prefixed(prefix: string): Printer {
+    const p = new Printer(this.write, false, {}, prefix);
+    (p as { colour: boolean }).colour = this.colour;
+    return p;
   }
   style(s: Style, text: string): string {
     return this.colour ? styleText(s, text) : text;
   }
   line(text = ''): void {
-    this.write(`${text}\n`);
+    this.write(`${this.prefix}${text}\n`);
   }
 }
 
