@@ -93,12 +93,17 @@ export class RmcpPlusFraming implements SessionFraming {
   }
 
   unwrap(datagram: Buffer): Buffer {
+    return this.unwrapPayload(datagram, PAYLOAD.ipmi);
+  }
+
+  /** Like unwrap, for another payload type: ipmi_sim answers a repeated RAKP 3 with a RAKP 4 inside the session. */
+  unwrapPayload(datagram: Buffer, payloadType: number): Buffer {
     const { suite, k1, k2, consoleSessionId } = this.keys;
     if (peekAuthType(datagram) !== AUTH_TYPE.rmcpPlus) throw new IpmiDecodeError('not an RMCP+ packet');
     const wantsIntegrity = suite.integrity !== 'none';
     const packet = decodeRmcpPlus(datagram, integrityCodeLength(suite.integrity));
     const h = packet.header;
-    if (h.payloadType !== PAYLOAD.ipmi) throw new IpmiDecodeError(`payload type 0x${h.payloadType.toString(16)} in session`);
+    if (h.payloadType !== payloadType) throw new IpmiDecodeError(`payload type 0x${h.payloadType.toString(16)} in session`);
     if (h.sessionId !== consoleSessionId) throw new IpmiDecodeError(`session id 0x${h.sessionId.toString(16)} is not ours`);
     // A downgrade (an unauthenticated or clear packet in a protected session) is as bad as a forged one.
     if (h.authenticated !== wantsIntegrity) throw new IpmiDecodeError('integrity flag does not match the session');

@@ -132,7 +132,7 @@ export class IpmiSession {
         return await this.handshake(deadline);
       } catch (err) {
         const echo = err instanceof RetransmitEcho && restart < MAX_HANDSHAKE_RESTARTS;
-        const stepTimedOut = err instanceof FenceError && (err.kind === 'timeout' || err.kind === 'unreachable') && Date.now() < deadline;
+        const stepTimedOut = err instanceof FenceError && !err.final && (err.kind === 'timeout' || err.kind === 'unreachable') && Date.now() < deadline;
         if (!echo && !stepTimedOut) {
           this.enter('closed');
           throw err instanceof RetransmitEcho ? new FenceError('auth', err.message) : err;
@@ -320,23 +320,35 @@ export class IpmiSession {
     const x = ctx.exchange!;
     const kuid = Buffer.from(p.password, 'utf8');
     const tag = this.nextTag();
+    const sik = sessionIntegrityKey(suite.auth, p.kg ?? kuid, x);
+    const { k1, k2 } = additionalKeys(suite.auth, sik);
+    const framing = new RmcpPlusFraming({ suite, k1, k2, bmcSessionId: x.bmcSessionId, consoleSessionId: x.consoleSessionId });
     const request = encodeRakp3({ messageTag: tag, statusCode: 0, bmcSessionId: x.bmcSessionId, authCode: rakp3AuthCode(suite.auth, kuid, x) });
-    const res = await this.preSession(PAYLOAD.rakp3, request, PAYLOAD.rakp4, deadline, 'RAKP 3', (payload) => {
-      const r = decodeRakp4(payload);
-      return r.messageTag === tag && r.consoleSessionId === x.consoleSessionId ? r : undefined;
-    });
+    const res = await this.preSession(
+      PAYLOAD.rakp3,
+      request,
+      PAYLOAD.rakp4,
+      deadline,
+      'RAKP 3',
+      (payload) => {
+        const r = decodeRakp4(payload);
+        return r.messageTag === tag && r.consoleSessionId === x.consoleSessionId ? r : undefined;
+      },
+      // When the first RAKP 4 is lost, ipmi_sim (whose session is already active) answers our repeated RAKP 3
+      // with a RAKP 4 signed and encrypted with the new session keys; its integrity code proves the same as
+      // the RAKP 4 check value does: the BMC derived the same SIK.
+      (datagram) => decodeRakp4(framing.unwrapPayload(datagram, PAYLOAD.rakp4)),
+    );
     if (res.statusCode !== 0) {
       const failure = rakpFailure('RAKP 4', res.statusCode, suite.id);
       // The BMC may be answering our retransmitted RAKP 3 for a session it already activated.
       if (this.retransmitted) throw new RetransmitEcho(failure.message);
       throw failure;
     }
-    const sik = sessionIntegrityKey(suite.auth, p.kg ?? kuid, x);
     if (!sameBytes(rakp4IntegrityCheck(suite.auth, sik, x), res.integrityCheck)) {
       throw new FenceError('auth', 'RAKP 4 integrity check does not verify: the BMC key (Kg) differs from ours');
     }
-    const { k1, k2 } = additionalKeys(suite.auth, sik);
-    this.framing = new RmcpPlusFraming({ suite, k1, k2, bmcSessionId: x.bmcSessionId, consoleSessionId: x.consoleSessionId });
+    this.framing = framing;
     this.closeSessionId = x.bmcSessionId;
   }
 
@@ -427,7 +439,15 @@ export class IpmiSession {
   }
 
   /** An RMCP+ handshake message: session 0, sequence 0, neither signed nor encrypted (spec §13.17). */
-  private preSession<T>(payloadType: number, payload: Buffer, answerType: number, deadline: number, what: string, match: (payload: Buffer) => T | undefined): Promise<T> {
+  private preSession<T>(
+    payloadType: number,
+    payload: Buffer,
+    answerType: number,
+    deadline: number,
+    what: string,
+    match: (payload: Buffer) => T | undefined,
+    matchInSession?: (datagram: Buffer) => T | undefined,
+  ): Promise<T> {
     const datagram = encodeRmcpPlus({ payloadType, encrypted: false, authenticated: false, sessionId: 0, sequence: 0 }, payload);
     return this.channel.exchange(
       (attempt) => {
@@ -436,6 +456,7 @@ export class IpmiSession {
       },
       (d) => {
         if (peekAuthType(d) !== AUTH_TYPE.rmcpPlus) throw new IpmiDecodeError('not an RMCP+ packet');
+        if (matchInSession && d.length > 5 && (d[5]! & 0x40) !== 0) return matchInSession(d);
         const packet = decodeRmcpPlus(d, 0);
         return packet.header.payloadType === answerType ? match(packet.payload) : undefined;
       },

@@ -35,11 +35,22 @@ export interface RetransmitPolicy {
 // shorter first wait recovers sooner. The cap keeps a late BMC from stretching one exchange past a few tries.
 export const DEFAULT_RETRANSMIT: RetransmitPolicy = { initialMs: 300, jitterMs: 150, backoff: 1.5, maxMs: 1000 };
 
+/**
+ * Once this BMC's round trip is known, the first wait of an exchange is derived from it (RFC 6298: smoothed
+ * RTT + 4 x variation), never above the policy's start and never below this floor. A lossy link then costs
+ * ~100 ms per lost packet instead of 300-1000 ms; a slow command (Chassis Control on some BMCs) is merely sent
+ * again, which is harmless for every command we send, and backoff still reaches the 1 s cap.
+ */
+const MIN_ADAPTIVE_WAIT_MS = 100;
+
 export class UdpTransport implements DatagramExchange {
   private received = false;
   private portUnreachable = false;
   private pending: ((datagram: Buffer) => void) | undefined;
+  private onPortUnreachable: (() => void) | undefined;
   private closed = false;
+  private smoothedRttMs: number | undefined;
+  private rttVariationMs = 0;
 
   private constructor(
     private readonly socket: Socket,
@@ -53,8 +64,11 @@ export class UdpTransport implements DatagramExchange {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       // A connected UDP socket reports an ICMP port unreachable as ECONNREFUSED: nothing listens there (yet).
-      if (err.code === 'ECONNREFUSED') this.portUnreachable = true;
       this.logger.debug(`IPMI ${this.peer}: socket error ${err.code ?? err.message}`);
+      if (err.code === 'ECONNREFUSED') {
+        this.portUnreachable = true;
+        this.onPortUnreachable?.();
+      }
     });
   }
 
@@ -108,16 +122,22 @@ export class UdpTransport implements DatagramExchange {
     if (this.pending) return Promise.reject(new FenceError('internal', `IPMI ${what}: another exchange is in progress`));
     return new Promise<T>((resolve, reject) => {
       let attempt = 0;
-      let waitMs = this.policy.initialMs;
+      let waitMs = this.firstWaitMs();
       let retransmitTimer: NodeJS.Timeout | undefined;
+      let firstSentAt = 0;
       const finish = (err: FenceError | undefined, value?: T) => {
         clearTimeout(retransmitTimer);
         clearTimeout(deadlineTimer);
         this.pending = undefined;
+        this.onPortUnreachable = undefined;
         if (err) reject(err);
         else resolve(value as T);
       };
       const deadlineTimer = setTimeout(() => finish(this.deadlineError(what, attempt)), Math.max(0, deadline - Date.now()));
+      // The kernel's ICMP port unreachable before any answer ever came: nothing listens, no point waiting.
+      this.onPortUnreachable = () => {
+        if (!this.received) finish(this.deadlineError(what, attempt));
+      };
       this.pending = (datagram) => {
         let value: T | undefined;
         try {
@@ -128,7 +148,11 @@ export class UdpTransport implements DatagramExchange {
           else this.logger.debug(`IPMI ${this.peer}: ignoring datagram during ${what}: ${(err as Error).message}`);
           return;
         }
-        if (value !== undefined) finish(undefined, value);
+        if (value !== undefined) {
+          // Karn's rule: only an exchange answered at the first try gives an unambiguous round trip.
+          if (attempt === 1) this.sampleRtt(Date.now() - firstSentAt);
+          finish(undefined, value);
+        }
       };
       const transmit = () => {
         if (this.closed) return;
@@ -140,10 +164,11 @@ export class UdpTransport implements DatagramExchange {
           return;
         }
         if (attempt > 0) this.logger.debug(`IPMI ${this.peer}: retransmitting ${what} (attempt ${attempt + 1})`);
+        else firstSentAt = Date.now();
         this.sendOnly(datagram);
         attempt += 1;
         const remaining = deadline - Date.now();
-        const wait = Math.min(waitMs + Math.random() * this.policy.jitterMs, this.policy.maxMs);
+        const wait = Math.min(waitMs + Math.random() * Math.min(this.policy.jitterMs, waitMs / 2), this.policy.maxMs);
         waitMs = Math.min(waitMs * this.policy.backoff, this.policy.maxMs);
         if (remaining > 0) retransmitTimer = setTimeout(transmit, Math.min(wait, remaining));
       };
@@ -153,6 +178,22 @@ export class UdpTransport implements DatagramExchange {
       }
       transmit();
     });
+  }
+
+  private firstWaitMs(): number {
+    if (this.smoothedRttMs === undefined) return this.policy.initialMs;
+    const rto = this.smoothedRttMs + 4 * this.rttVariationMs;
+    return Math.min(this.policy.initialMs, Math.max(MIN_ADAPTIVE_WAIT_MS, rto));
+  }
+
+  private sampleRtt(rttMs: number): void {
+    if (this.smoothedRttMs === undefined) {
+      this.smoothedRttMs = rttMs;
+      this.rttVariationMs = rttMs / 2;
+    } else {
+      this.rttVariationMs = 0.75 * this.rttVariationMs + 0.25 * Math.abs(this.smoothedRttMs - rttMs);
+      this.smoothedRttMs = 0.875 * this.smoothedRttMs + 0.125 * rttMs;
+    }
   }
 
   private deadlineError(what: string, attempts: number): FenceError {
