@@ -54,6 +54,8 @@ describe('fence_kit_apc against snmpd + PowerNet emulator (rack PDU, rPDU tables
       const s1 = await agent({ ...cfg, action: 'status' });
       expect(s1.stdout.trim(), s1.stderr).toBe('Status: ON');
       expect(s1.code).toBe(0);
+      const monitor = await agent({ ...creds(pdu), action: 'monitor' });
+      expect(monitor.code, monitor.stderr).toBe(0);
 
       const off = await agent({ ...cfg, action: 'off' });
       expect(off.code, off.stderr).toBe(0);
@@ -140,6 +142,8 @@ describe('fence_kit_apc against snmpd + PowerNet emulator (rack PDU, rPDU tables
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.ms).toBeLessThan(8_000);
+    const monitor = await agent({ ...v1(pdu, { community: 'not-the-community' }), action: 'monitor' });
+    expect(monitor.code).toBe(1);
     const off = await agent({ ...v1(pdu, { community: 'not-the-community' }), plug: 1, action: 'off', power_timeout: 3 });
     expect(off.code).toBe(1);
     expect(off.ms).toBeLessThan(5_000 + 3_000 + 3_000);

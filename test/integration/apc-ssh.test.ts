@@ -68,8 +68,12 @@ const ssh = (extra: Cfg = {}): Cfg => ({
 
 describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a real PowerNet emulator)', () => {
   it('status, off, on, reboot through olStatus / olOff / olOn with password auth', async () => {
-    const s = await agent({ ...ssh(), plug: 4, action: 'status' });
+    const s = await agent({ ...ssh(), plug: 4, action: 'status', verbose: 1 });
     expect(s.stdout.trim(), s.stderr).toBe('Status: ON');
+    expect(s.stderr).toContain('(TCP_NODELAY)');
+    expect(s.stderr).not.toContain(PASSWORD);
+    const monitor = await agent({ ...ssh(), action: 'monitor' });
+    expect(monitor.code, monitor.stderr).toBe(0);
     const off = await agent({ ...ssh(), plug: 4, action: 'off' });
     expect(off.code, off.stderr).toBe(0);
     expect(pdu.isOutletPowered(4)).toBe(false);

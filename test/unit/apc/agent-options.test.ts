@@ -1,0 +1,45 @@
+// fence_kit_apc's options: fence_apc_snmp's defaults, fence_apc's SSH options, and the checks that run
+// before anything is contacted (validate-all). No network.
+import { describe, expect, it } from 'vitest';
+import { readOptions } from '../../../lib/agent/run.js';
+import { parseStdin } from '../../../lib/options/parse.js';
+import { metadataXml } from '../../../lib/options/metadata.js';
+import { apcAgent } from '../../../agents/pdu-apc/agent.js';
+
+const check = (stdin: string) => readOptions(apcAgent, parseStdin(`${stdin}\naction=status\n`, apcAgent.options), 'fence_kit_apc');
+const FP = `SHA256:${'a'.repeat(43)}`;
+
+describe('fence_kit_apc options', () => {
+  it('has fence_apc_snmp\'s defaults: version 1, community private, port 161', () => {
+    const { options, errors } = check('ip=pdu1\nplug=3');
+    expect(errors).toEqual([]);
+    expect(options.string('snmp_version')).toBe('1');
+    expect(options.string('community')).toBe('private');
+    expect(options.number('ipport')).toBe(161);
+    const xml = metadataXml(apcAgent, 'fence_kit_apc');
+    for (const name of ['ssh', 'secure', 'identity_file', 'command_prompt', 'cmd_prompt', 'ssh_options', 'switch', 'snmp_version', 'community', 'snmp_priv_passwd']) {
+      expect(xml).toContain(`name="${name}"`);
+    }
+  });
+
+  it('accepts fence_apc\'s SSH configuration, with the deprecated names', () => {
+    expect(check('ip=pdu1\nplug=3\nsecure=1\nlogin=apc\npasswd=x\ncmd_prompt=apc>').errors).toEqual([]);
+    expect(check(`ip=pdu1\nplug=3\nssh=1\nusername=apc\nidentity_file=/root/.ssh/id\nssh_host_key_fingerprint=${FP}`).errors).toEqual([]);
+  });
+
+  it.each([
+    ['ssh=1\npassword=x', "needs 'username'"],
+    ['ssh=1\nusername=apc', "needs 'password'"],
+    ['ssh=1\nusername=apc\npassword=x\ncommunity=private', "'community' apply to SNMP only"],
+    ['ssh=1\nusername=apc\npassword=x\nssh_options=-1 -c blowfish', 'SSH protocol 1'],
+    ['ssh=1\nusername=apc\npassword=x\nssh_options=-o StrictHostKeyChecking=no', 'changed host key'],
+    ['ssh=1\nusername=apc\npassword=x\nssh_host_key_fingerprint=MD5:aa:bb', 'SHA256:'],
+    ['ssh=1\nusername=apc\npassword=x\ncommand_prompt=apc(', 'not a valid regular expression'],
+    ['identity_file=/root/.ssh/id', 'apply with ssh=1 only'],
+    ['snmp_version=3', "needs 'username'"],
+    ['snmp_version=3\nusername=u\npassword=authpass1\nsnmp_sec_level=authPriv', "needs 'snmp_priv_passwd'"],
+  ])('refuses %j before contacting anything', (stdin, message) => {
+    const { errors } = check(`ip=pdu1\nplug=3\n${stdin}`);
+    expect(errors.join('\n')).toContain(message);
+  });
+});
