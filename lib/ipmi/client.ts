@@ -134,6 +134,11 @@ export class IpmiClient {
 
   private async callNow(what: string, netFn: number, cmd: number, data: Buffer, needed: number): Promise<IpmiResponse> {
     if (this.closed) throw new FenceError('internal', `IPMI ${what}: client already closed`);
+    if (this.session.state !== 'active') {
+      // An earlier call lost the session and could not get a new one in its time; this call has its own.
+      this.session = this.newSession();
+      await this.session.establish(this.deadline);
+    }
     if (this.session.privilege < needed) {
       throw new FenceError('privilege', `${what} needs ${privilegeName(needed)} privilege; the session has ${privilegeName(this.session.privilege)}`);
     }
