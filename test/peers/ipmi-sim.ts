@@ -210,6 +210,20 @@ async function stopPid(pid: number, graceMs = 2000): Promise<void> {
   if (processAlive(pid)) signal(pid, 'SIGKILL');
 }
 
+/** Simulators still running, stopped synchronously if the test process exits without stopping them. */
+const running = new Set<() => void>();
+let exitHookInstalled = false;
+function stopAllOnExit(kill: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const k of running) k();
+    });
+  }
+  running.add(kill);
+  return () => running.delete(kill);
+}
+
 export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> {
   const dir = mkdtempSync(join(tmpdir(), 'fk-ipmi-sim-'));
   const stateDir = join(dir, 'state');
@@ -267,6 +281,13 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   setDelays({ powerOnDelayMs: opts.powerOnDelayMs ?? 0, powerOffDelayMs: opts.powerOffDelayMs ?? 0 });
   const bmcPid = child.pid;
   let stopped = false;
+  // A test process that dies (an uncaught error, a closed stdout) must not leave a BMC and a host behind.
+  const forget = stopAllOnExit(() => {
+    signal(bmcPid, 'SIGKILL');
+    const pid = hostPid();
+    if (pid) signal(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   return {
     host: '127.0.0.1',
@@ -288,6 +309,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      forget();
       await stopPid(bmcPid);
       const helpers = join(dir, 'helpers.pids');
       if (existsSync(helpers)) {
