@@ -15,9 +15,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const STAGE2 = join(HERE, 'stage2.sh');
-export const REPO = join(HERE, '..', '..');
+/** The repository, found upwards from this module (which may be bundled elsewhere, e.g. into bench/out). */
+function findRepo(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'test', 'guest', 'stage2.sh'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no test/guest/stage2.sh above ${start}`);
+  }
+}
+export const REPO = process.env.FENCEKIT_REPO ?? findRepo(import.meta.dirname ?? dirname(fileURLToPath(import.meta.url)));
+export const STAGE2 = join(REPO, 'test', 'guest', 'stage2.sh');
 export const CACHE_DIR = process.env.FENCEKIT_GUEST_CACHE ?? '/var/cache/fencekit-guest';
 const QEMU = '/usr/bin/qemu-system-x86_64';
 const BUSYBOX = '/bin/busybox';
@@ -183,6 +189,12 @@ export interface GuestSpec {
   readonly netdev?: { readonly listen: number } | { readonly connect: number };
   /** qemu's i6300esb watchdog; the guest powers off when it fires (with -no-reboot qemu then exits). */
   readonly watchdog?: boolean;
+  /**
+   * A host folder shared writable by every guest that names it ($FK_SHARED in the job), for guests to
+   * coordinate and for the host to watch while they run. Not cached in the guests: what one guest writes,
+   * the others and the host see at once, and a file's mtime is the host's clock at the write.
+   */
+  readonly shared?: string;
   readonly memoryMb?: number;
   /** Extra words appended to the kernel command line. */
   readonly append?: string;
@@ -201,6 +213,9 @@ export interface GuestResult {
   /** Guest uptime (s) when stage2 started, and host wall time (ms) from qemu start to qemu exit. */
   readonly bootSeconds: number | null;
   readonly wallMs: number;
+  /** Host wall-clock ms (Date.now()) when qemu started and when it exited (powered off, reset or killed). */
+  readonly startedAt: number;
+  readonly exitedAt: number;
   readonly timedOut: boolean;
   /** A file the job wrote to $FK_OUT (path relative to it, e.g. results/x.rc), or undefined. */
   file(name: string): string | undefined;
@@ -217,7 +232,7 @@ export interface RunGuestsOptions {
 
 function qemuArgs(kernel: GuestKernel, spec: GuestSpec, outDir: string): string[] {
   const append = [
-    'console=ttyS0', 'quiet', 'panic=-1', 'oops=panic', `fk.stage2=${STAGE2}`, `fk.modules=${kernel.modulesDir}`, `fk.repo=${REPO}`, spec.append ?? '',
+    'console=ttyS0', 'quiet', 'panic=-1', 'oops=panic', `fk.stage2=${STAGE2}`, `fk.modules=${kernel.modulesDir}`, `fk.repo=${REPO}`, spec.shared ? 'fk.shared=1' : '', spec.append ?? '',
   ].filter(Boolean).join(' ');
   const args = [
     '-accel', 'tcg', '-M', 'q35', '-cpu', 'max', '-m', String(spec.memoryMb ?? 1024), '-smp', '1',
@@ -226,6 +241,7 @@ function qemuArgs(kernel: GuestKernel, spec: GuestSpec, outDir: string): string[
     '-virtfs', 'local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${outDir},mount_tag=out,security_model=none,multidevs=remap`,
   ];
+  if (spec.shared) args.push('-virtfs', `local,path=${spec.shared},mount_tag=shared,security_model=none,multidevs=remap`);
   if (spec.disk) {
     args.push('-drive', `file=${spec.disk},if=none,id=d0,format=raw,cache=none,file.locking=off`, '-device', 'virtio-blk-pci,drive=d0,share-rw=on');
   }
@@ -265,6 +281,7 @@ function runOne(kernel: GuestKernel, spec: GuestSpec, index: number, opts: RunGu
       reject(err);
     });
     child.on('close', () => {
+      const exitedAt = Date.now();
       clearTimeout(timer);
       const read = (f: string) => (existsSync(join(outDir, f)) ? readFileSync(join(outDir, f), 'utf8') : undefined);
       const exit = read('exit');
@@ -285,7 +302,9 @@ function runOne(kernel: GuestKernel, spec: GuestSpec, index: number, opts: RunGu
         log: files.get('job.log') ?? '',
         outDir,
         bootSeconds: boot ? Number.parseFloat(boot) : null,
-        wallMs: Date.now() - started,
+        wallMs: exitedAt - started,
+        startedAt: started,
+        exitedAt,
         timedOut,
         file: (f) => files.get(f),
       });

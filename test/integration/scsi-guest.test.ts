@@ -55,7 +55,7 @@ describe.skipIf(unavailable)('fence_kit_scsi on an LIO iSCSI LUN in a guest', ()
     expect(file('node2.key').trim()).toBe(NODE2); // written by fence_scsi
     expect(file('node1.dev').trim().split('\n')).toHaveLength(2);
     for (const lun of ['pr-after-on-lun0', 'pr-after-on-lun1']) {
-      expect(pr(lun).keys.sort()).toEqual([NODE1, NODE2].sort());
+      expect([...pr(lun).keys].sort()).toEqual([NODE1, NODE2].sort());
       expect(pr(lun).reservation?.type).toBe('Write Exclusive, registrants only');
     }
     expect(rc('write-node2-unfenced')).toBe(0);
@@ -93,7 +93,7 @@ describe.skipIf(unavailable)('fence_kit_scsi on an LIO iSCSI LUN in a guest', ()
 
   it('on unfences the victim again (after "registrations preempted"): its writes work', () => {
     expect(rc('our-on-node2')).toBe(0);
-    expect(pr('pr-after-our-on-node2').keys.sort()).toEqual([NODE1, NODE2].sort());
+    expect([...pr('pr-after-our-on-node2').keys].sort()).toEqual([NODE1, NODE2].sort());
     expect(rc('write-node2-unfenced-again')).toBe(0);
     expect(rc('our-check-node2-unfenced')).toBe(0);
   });
