@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync }
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { labAsset } from './assets.js';
-import { startIpmiSim, type IpmiSim } from '../../test/peers/ipmi-sim.js';
+import { startIpmiSim, type IpmiSim } from './ipmi-sim.js';
 import { startPdu, type PduPeer } from '../../test/peers/snmpd-pdu.js';
 
 export interface LabNode {
