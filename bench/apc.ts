@@ -15,6 +15,19 @@ const PEER = '/usr/sbin/fence_apc_snmp';
 const CLI_PEER = '/usr/sbin/fence_apc';
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const OUTLET = 7;
+const TIME = '/usr/bin/time';
+
+/**
+ * Run under /usr/bin/time (for both agents alike) to also get the CPU time the whole process tree used:
+ * on a shared 2-core machine wall time carries other people's load, CPU time is the agent's own cost.
+ */
+async function timed(agent: string, input: string) {
+  const t = await timeCommand(TIME, ['-f', 'FKCPU %U %S', agent], input);
+  const m = /FKCPU ([\d.]+) ([\d.]+)\s*$/.exec(t.stderr);
+  const cpuMs = m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN;
+  return { ...t, stderr: t.stderr.replace(/FKCPU .*\s*$/, ''), cpuMs };
+}
+const cpuRows: { name: string; ours: number[]; peer: number[] }[] = [];
 
 const pdu = await startPdu({ outlets: 24 });
 try {
@@ -26,10 +39,12 @@ try {
   const both = async (name: string, action: string, prepare: () => Promise<void>, check: () => boolean, target?: number, codes = [0]) => {
     const oursMs: number[] = [];
     const peerMs: number[] = [];
+    const cpu = { name, ours: [] as number[], peer: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
       for (const [agent, into, label] of [[OURS, oursMs, 'fencekit'], [PEER, peerMs, 'fence_apc_snmp']] as const) {
         await prepare();
-        const t = await timeCommand(agent, [], stdin(action));
+        const t = await timed(agent, stdin(action));
+        (label === 'fencekit' ? cpu.ours : cpu.peer).push(t.cpuMs);
         if (!codes.includes(t.code ?? -1) || !check()) {
           if (label === 'fencekit') throw new Error(`fence_kit_apc ${name}: exit ${t.code}: ${t.stderr.trim().split('\n').pop()}`);
           failures.set(`${label} ${name}`, (failures.get(`${label} ${name}`) ?? 0) + 1);
@@ -38,6 +53,7 @@ try {
       }
     }
     rows.push({ name, oursMs, peerMs, ...(target !== undefined ? { target } : {}) });
+    cpuRows.push(cpu);
   };
   await both('status (outlet on)', 'status', setOutlet(true), () => true, 0.3);
   await both('off', 'off', setOutlet(true), () => !pdu.isOutletPowered(OUTLET), 0.2);
@@ -45,6 +61,12 @@ try {
   await both('reboot', 'reboot', setOutlet(true), () => pdu.isOutletPowered(OUTLET));
   await both('list-status (24 outlets)', 'list-status', async () => undefined, () => true);
   console.log(report(`fence_kit_apc vs fence_apc_snmp, SNMP v1, snmpd + PowerNet emulator, 24 outlets (median of ${RUNS})`, rows));
+  console.log(`CPU time (user + sys of the whole process tree, median of ${RUNS}): the same cases, free of other load`);
+  for (const r of cpuRows) {
+    const o = median(r.ours);
+    const p = median(r.peer);
+    console.log(`${r.name.padEnd(34)} ${o.toFixed(0).padStart(12)} ${p.toFixed(0).padStart(10)} ${`${(o / p).toFixed(2)}x`.padStart(7)}`);
+  }
   for (const r of rows) console.log(`${r.name}: fencekit min ${Math.min(...r.oursMs).toFixed(1)} / median ${median(r.oursMs).toFixed(1)} ms; fence_apc_snmp min ${Math.min(...r.peerMs).toFixed(1)} / median ${median(r.peerMs).toFixed(1)} ms`);
 
   // The card's SSH command line (ssh2 fixture over the same outlets): ours with ssh=1 vs fence_apc --ssh
