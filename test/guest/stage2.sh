@@ -12,11 +12,16 @@ mount -t tmpfs tmp /tmp
 mkdir -p /run/fk/out /run/lock
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out /run/fk/out
 export FK_OUT=/run/fk/out
+if grep -qw 'fk\.shared=1' /proc/cmdline; then
+  mkdir -p /run/fk/shared && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 shared /run/fk/shared && export FK_SHARED=/run/fk/shared
+fi
 cut -d' ' -f1 /proc/uptime > "$FK_OUT/stage2-uptime"
 modules=$(sed -n 's/.*fk\.modules=\([^ ]*\).*/\1/p' /proc/cmdline)
 # Module auto-loading (modprobe, request_module) looks under /lib/modules/$(uname -r).
 mkdir -p /lib/modules && ln -sfn "$modules" "/lib/modules/$(uname -r)"
 echo /sbin/modprobe > /proc/sys/kernel/modprobe
+# No udev here to load drivers for the devices found: a shared disk (GuestSpec.disk) needs virtio_blk for /dev/vda.
+modprobe -q virtio_blk
 ip link set lo up
 hostname fk-guest
 export HOME=/root FK_REPO=$(sed -n "s/.*fk\.repo=\([^ ]*\).*/\1/p" /proc/cmdline)
