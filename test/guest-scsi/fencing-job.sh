@@ -74,6 +74,11 @@ dmesg | grep -c 'reservation conflict' > "$R/dmesg-conflicts"
 step our-status-node2 node1 /tmp/ours -o status -n node2 -d "$D1"
 step our-status-node1 node1 /tmp/ours -o status -n node1 -d "$D1"
 step fs-status-node2 node1 /tmp/theirs -o status -n node2 -d "$D1"
+# Devices discovered from shared LVM volume groups (vgs stands in: lvm2 and lvmlockd are not in the lab)
+printf '#!/bin/sh\necho "$@" > /tmp/vgs.args\nprintf "  wz--ns:%%s\\n  wz--n-:/dev/vda2\\n  wz--ns:%%s\\n" %s %s\n' "$N1_LUN0" "$N1_LUN1" > /tmp/vgs
+chmod +x /tmp/vgs
+step our-status-node1-discovered node1 /tmp/ours -o status -n node1 --vgs-path=/tmp/vgs -v
+cp /tmp/vgs.args "$R/vgs.args"
 step our-check-node2 node2 "$OURS_CHECK"
 step our-check-node1 node1 "$OURS_CHECK"
 step fs-check-node2 node2 /usr/share/cluster/fence_scsi_check
