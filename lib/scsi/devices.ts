@@ -42,7 +42,10 @@ export function scsiPaths(device: string, sysBlock = '/sys/block'): string[] {
     return [device];
   }
   const name = basename(real);
-  if (!name.startsWith('dm-')) return [device];
-  const below = readdirSync(`${sysBlock}/${name}/slaves`).filter((s) => !s.startsWith('.')).sort();
-  return below.flatMap((s) => (s.startsWith('dm-') ? scsiPaths(`/dev/${s}`, sysBlock) : [`/dev/${s}`]));
+  return name.startsWith('dm-') ? pathsBelow(name, sysBlock) : [device];
+}
+
+function pathsBelow(dm: string, sysBlock: string): string[] {
+  const below = readdirSync(`${sysBlock}/${dm}/slaves`).filter((s) => !s.startsWith('.')).sort();
+  return below.flatMap((s) => (s.startsWith('dm-') ? pathsBelow(s, sysBlock) : [`/dev/${s}`]));
 }
