@@ -1,0 +1,181 @@
+// Secret hygiene, measured: every network agent runs off and on at maximum verbosity (verbose=1,
+// verbose_level=9) with debug_file and its secrets from password_script (and snmp_priv_passwd_script),
+// against its real peer. Captured: stdout, stderr, the debug file, and the argv and environment of every
+// descendant process, sampled from /proc every 2 ms while it runs (test/faults/proc-watch.ts). The secret
+// may appear in exactly one place: the IPMI_PASSWORD environment variable of ipmitool with
+// transport=ipmitool (ipmitool -E reads it there; it is never in argv). The agents log nothing to syslog.
+// fence_kit_scsi and fence_kit_sanlock take no secret (local devices): nothing to leak.
+// Peers: ipmi_sim; snmpd + PowerNet emulator; the ssh2 APC card fixture; snmpd in a switch namespace.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runAgentBinary, type AgentRun } from '../support/run-agent.js';
+import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
+import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
+import { pduOutlets, startApcSsh, type ApcSshPeer } from '../peers/apc-ssh.js';
+import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
+import { watchDescendants, type SeenProcess } from '../faults/proc-watch.js';
+
+let work: string;
+let bmc: IpmiSim;
+let pdu: PduPeer;
+let card: ApcSshPeer;
+let lab: SwitchLab;
+const SSH_PASSWORD = 'apc-Hyg13ne-pw';
+
+const stdinOf = (o: Record<string, string | number>) => Object.entries(o).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+
+/** A script that prints `secret`: the secret is in the script's output only, never in its argv. */
+function scriptFor(name: string, secret: string): string {
+  const file = join(work, `${name}.sh`);
+  // It lingers 50 ms so that the /proc sampler sees it run (proof that the secret came this way).
+  writeFileSync(file, `#!/bin/sh\nsleep 0.05\ncat ${join(work, `${name}.value`)}\n`);
+  writeFileSync(join(work, `${name}.value`), `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o755);
+  return file;
+}
+
+interface Audit {
+  run: AgentRun;
+  debug: string;
+  processes: SeenProcess[];
+}
+
+async function audited(name: string, agent: string | ((stdin: string) => Promise<AgentRun>), options: Record<string, string | number>): Promise<Audit> {
+  const debugFile = join(work, `${name}-${options.action}.debug`);
+  const stdin = stdinOf({ ...options, verbose: 1, verbose_level: 9, debug_file: debugFile });
+  const runner = typeof agent === 'string' ? (s: string) => runAgentBinary(agent, { stdin: s, timeoutMs: 60_000 }) : agent;
+  const { result, processes } = await watchDescendants(() => runner(stdin));
+  return { run: result, debug: existsSync(debugFile) ? readFileSync(debugFile, 'utf8') : '', processes };
+}
+
+/** Every place the secret is found, as "where: what". */
+function leaks(a: Audit, secret: string): string[] {
+  const found: string[] = [];
+  if (a.run.stdout.includes(secret)) found.push('stdout');
+  if (a.run.stderr.includes(secret)) found.push('stderr');
+  if (a.debug.includes(secret)) found.push('debug_file');
+  for (const p of a.processes) {
+    if (p.argv.some((x) => x.includes(secret))) found.push(`argv of ${p.argv.slice(0, 2).join(' ')}`);
+    for (const e of p.env) if (e.includes(secret)) found.push(`env ${e.split('=')[0]} of ${p.argv[0]}`);
+  }
+  return [...new Set(found)];
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'fk-secrets-'));
+  bmc = await startIpmiSim({ hostOn: true });
+  pdu = await startPdu({ outlets: 4 });
+  card = await startApcSsh({ outlets: pduOutlets(pdu), users: [{ username: 'apc', password: SSH_PASSWORD }] });
+  lab = await startSwitchLab();
+});
+afterAll(async () => {
+  await card?.stop();
+  await pdu?.stop();
+  await bmc?.stop();
+  await lab?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('no secret anywhere but where it must be (every agent, maximum verbosity, debug_file, password_script)', () => {
+  it.each(['off', 'on'])('fence_kit_ipmi native, %s: the password is in no output, file, argv or environment', async (action) => {
+    const secret = bmc.users.operator.password;
+    const a = await audited('ipmi-native', 'fence_kit_ipmi', {
+      action, ip: bmc.host, ipport: bmc.port, lanplus: 1, username: bmc.users.operator.name,
+      privlvl: 'operator', password_script: scriptFor('ipmi', secret),
+    });
+    expect(a.run.code, a.run.stderr).toBe(0);
+    expect(a.debug).toMatch(/DEBUG/); // the debug file was written at full verbosity
+    expect(a.processes.some((p) => p.argv.some((x) => x.endsWith('ipmi.sh')))).toBe(true); // the script was seen
+    expect(leaks(a, secret)).toEqual([]);
+  });
+
+  it.each(['off', 'on'])('fence_kit_ipmi transport=ipmitool, %s: the password only in ipmitool\'s IPMI_PASSWORD', async (action) => {
+    const secret = bmc.users.operator.password;
+    const a = await audited('ipmi-ipmitool', 'fence_kit_ipmi', {
+      action, transport: 'ipmitool', ip: bmc.host, ipport: bmc.port, lanplus: 1, cipher: 3,
+      username: bmc.users.operator.name, privlvl: 'operator', password_script: scriptFor('ipmi', secret),
+    });
+    expect(a.run.code, a.run.stderr).toBe(0);
+    const ipmitool = a.processes.filter((p) => p.argv[0]?.endsWith('ipmitool'));
+    expect(ipmitool.length).toBeGreaterThan(0);
+    expect(ipmitool.every((p) => p.env.includes(`IPMI_PASSWORD=${secret}`))).toBe(true);
+    expect(leaks(a, secret)).toEqual(['env IPMI_PASSWORD of /usr/bin/ipmitool']);
+  });
+
+  it.each(['off', 'on'])('fence_kit_apc SNMPv3, %s: neither the auth nor the privacy passphrase leaks', async (action) => {
+    const u = pdu.v3.rw;
+    const a = await audited('apc-v3', 'fence_kit_apc', {
+      action, ip: pdu.host, ipport: pdu.port, plug: 2, snmp_version: 3, username: u.username,
+      snmp_sec_level: 'authPriv', snmp_auth_prot: u.authProtocol, snmp_priv_prot: u.privProtocol,
+      password_script: scriptFor('auth', u.authPassword), snmp_priv_passwd_script: scriptFor('priv', u.privPassword),
+    });
+    expect(a.run.code, a.run.stderr).toBe(0);
+    expect(pdu.isOutletPowered(2)).toBe(action === 'on');
+    expect(leaks(a, u.authPassword)).toEqual([]);
+    expect(leaks(a, u.privPassword)).toEqual([]);
+  });
+
+  it.each(['off', 'on'])('fence_kit_apc SNMPv1, %s: the community leaks nowhere', async (action) => {
+    const community = pdu.communities.rw;
+    const a = await audited('apc-v1', 'fence_kit_apc', {
+ action, ip: pdu.host, ipport: pdu.port, plug: 3, community });
+    expect(a.run.code, a.run.stderr).toBe(0);
+    expect(leaks(a, community)).toEqual([]);
+  });
+
+  it.each(['off', 'on'])('fence_kit_apc ssh=1, %s: the password leaks nowhere', async (action) => {
+    const a = await audited('apc-ssh', 'fence_kit_apc', {
+      action, ssh: 1, ip: card.host, ipport: card.port, ssh_host_key_fingerprint: card.hostKey.fingerprint,
+      username: 'apc', plug: 4, password_script: scriptFor('ssh', SSH_PASSWORD),
+    });
+    expect(a.run.code, a.run.stderr).toBe(0);
+    expect(leaks(a, SSH_PASSWORD)).toEqual([]);
+  });
+
+  it.each(['off', 'on'])('fence_kit_switch SNMPv3 and v2c, %s: passphrases and community leak nowhere', async (action) => {
+    const inManager = (stdin: string) => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.NODE_EXTRA_CA_CERTS;
+      return lab.inManager([join(BIN, 'fence_kit_switch')], { input: stdin, timeoutMs: 60_000, env });
+    };
+    const v3 = await audited('switch-v3', inManager, {
+      action, ip: lab.mgmtAddress, plug: lab.ports.node2.ifIndex, snmp_version: 3, username: lab.v3.username,
+      snmp_sec_level: 'authPriv', snmp_auth_prot: lab.v3.authProtocol, snmp_priv_prot: lab.v3.privProtocol,
+      password_script: scriptFor('sw-auth', lab.v3.authPassword), snmp_priv_passwd_script: scriptFor('sw-priv', lab.v3.privPassword),
+    });
+    expect(v3.run.code, v3.run.stderr).toBe(0);
+    expect(lab.kernelAdminUp(lab.ports.node2)).toBe(action === 'on');
+    expect(leaks(v3, lab.v3.authPassword)).toEqual([]);
+    expect(leaks(v3, lab.v3.privPassword)).toEqual([]);
+    const v2 = await audited('switch-v2c', inManager, { action, ip: lab.mgmtAddress, plug: lab.ports.node2.ifIndex, snmp_version: '2c', community: lab.community.rw });
+    expect(v2.run.code, v2.run.stderr).toBe(0);
+    expect(leaks(v2, lab.community.rw)).toEqual([]);
+  });
+
+  it('a failing login (wrong password from password_script) does not echo the password either', async () => {
+    const wrong = 'Wr0ng-still-secr3t'; // IPMI 2.0 passwords are at most 20 bytes
+    const a = await audited('ipmi-wrong', 'fence_kit_ipmi', {
+      action: 'off', ip: bmc.host, ipport: bmc.port, lanplus: 1, username: bmc.users.admin.name, password_script: scriptFor('wrong', wrong),
+    });
+    expect(a.run.code).toBe(1);
+    expect(a.run.stderr).toMatch(/Unable to login/);
+    expect(leaks(a, wrong)).toEqual([]);
+  });
+});
+
+describe('IPMI cipher suite 0 (no authentication at all) is refused unless allow_insecure is set', () => {
+  it.each(['native', 'ipmitool'])('transport=%s: cipher=0 fails before contacting the BMC; with allow_insecure=1 it runs', async (transport) => {
+    const base = { action: 'status', ip: bmc.host, ipport: bmc.port, lanplus: 1, username: bmc.users.admin.name, password: 'any-pw-at-all', transport };
+    const callsBefore = readFileSync(join(bmc.dir, 'calls.log'), 'utf8').length;
+    const refused = await runAgentBinary('fence_kit_ipmi', { stdin: stdinOf({ ...base, cipher: 0 }), timeoutMs: 30_000 });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cipher.*allow_insecure|allow_insecure.*cipher|cipher suite 0/i);
+    expect(readFileSync(join(bmc.dir, 'calls.log'), 'utf8').length).toBe(callsBefore); // the chassis was never asked
+    // ipmi_sim itself accepts cipher 0 with any password (test-peers.md): the guard is ours alone.
+    const allowed = await runAgentBinary('fence_kit_ipmi', { stdin: stdinOf({ ...base, cipher: 0, allow_insecure: 1 }), timeoutMs: 30_000 });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toBe('Status: ON\n');
+  });
+});
