@@ -11,7 +11,7 @@ export function packageRoot(from: string = fileURLToPath(import.meta.url)): stri
   throw new Error('fencekit package root not found');
 }
 
-const ASSET_DIRS = ['lib/lab/assets', 'test/peers'];
+const ASSET_DIRS = ['lib/lab/assets'];
 
 export function labAsset(name: string): string {
   const root = packageRoot();
@@ -19,5 +19,5 @@ export function labAsset(name: string): string {
     const p = join(root, d, name);
     if (existsSync(p)) return p;
   }
-  throw new Error(`lab asset ${name} not found under ${ASSET_DIRS.join(' or ')}`);
+  throw new Error(`lab asset ${name} not found under ${ASSET_DIRS.join(', ')}`);
 }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { labAsset } from './assets.js';
 import { startIpmiSim, type IpmiSim } from './ipmi-sim.js';
-import { startPdu, type PduPeer } from '../../test/peers/snmpd-pdu.js';
+import { startPdu, type PduPeer } from './snmpd-pdu.js';
 
 export interface LabNode {
   readonly name: string;

@@ -4,7 +4,7 @@
 //
 // Everything this starts is stopped by PID (snmpd, its emulator, the outlet processes, each checked
 // against its recorded start time so a recycled PID is never hit) and its temp dir is removed.
-import { labAsset } from '../../lib/lab/assets.js';
+import { labAsset } from './assets.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';

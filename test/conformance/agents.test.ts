@@ -199,7 +199,7 @@ describe.each(agents)('$name', ({ name, meta }) => {
     expect(v.stdout).toContain('fencekit');
   });
 
-  it.runIf(has('password'))('fails an unreachable device with exit 1 within its bounds and leaks no secret at -vvv', async () => {
+  if (has('password')) it('fails an unreachable device with exit 1 within its bounds and leaks no secret at -vvv', async () => {
     const debugFile = join(work, `${name}.debug`);
     const r = await runAgentBinary(name, { stdin: `${stdinOf(cfg)}verbose_level=3\ndebug_file=${debugFile}\naction=status\n`, timeoutMs: 30_000 });
     expect(r.code).toBe(1);
@@ -210,7 +210,7 @@ describe.each(agents)('$name', ({ name, meta }) => {
     for (const text of [r.stdout, r.stderr, debug]) expect(text).not.toContain(SECRET);
   });
 
-  it.runIf(has('password_script'))('reads the password from password_script, run without a shell, and never prints it', async () => {
+  if (has('password_script')) it('reads the password from password_script, run without a shell, and never prints it', async () => {
     const script = join(work, 'pw.sh');
     writeFileSync(script, `#!/bin/sh\necho '${SECRET}-from-script'\n`);
     chmodSync(script, 0o700);
@@ -221,7 +221,7 @@ describe.each(agents)('$name', ({ name, meta }) => {
     expect(r.stderr).toMatch(/Running command: .*pw\.sh/);
   });
 
-  it.runIf(has('password_script'))('refuses password together with password_script (a conflicting pair)', async () => {
+  if (has('password_script')) it('refuses password together with password_script (a conflicting pair)', async () => {
     const r = await runUntouched({ stdin: `${stdinOf(cfg)}password_script=/bin/true\naction=status\n` });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/'password'.*conflicts with.*'password_script'/);
