@@ -101,7 +101,9 @@ export class PowerEngine {
       }
       if (remaining(deadline) <= 0) break;
       await sleepUntil(deadline, this.settings.statusSleepMs);
-      if (remaining(deadline) <= 0 && unsent.size > 0) break;
+      // A read started at the deadline could only fail for lack of time and would hide what the device
+      // last said ("plug 5 still on"): stop with that instead.
+      if (remaining(deadline) <= 0) break;
     }
     throw new FenceError('timeout', `Timed out waiting to power ${upper(want)}${lastProblem ? ` (${lastProblem})` : ''}`);
   }

@@ -125,3 +125,11 @@ describe('final errors', () => {
     expect(attempts).toBeGreaterThan(3);
   });
 });
+
+describe('timeout messages', () => {
+  it('name the plug the device last reported in the wrong state, not the deadline', async () => {
+    const dev = new ScriptedDevice({ a: 'on', b: 'on' }, { lies: new Set(['b']) });
+    const err = await new PowerEngine(dev, ['a', 'b'], { ...FAST, statusSleepMs: 150 }, silentLogger).off().catch((e) => e);
+    expect(err.message).toMatch(/Timed out waiting to power OFF \(plug b still on\)/);
+  });
+});
