@@ -119,11 +119,11 @@ export class ReservationFabric implements PowerDevice {
     await this.registerEveryPath(device, this.key, ctx);
     if (before.keys.includes(this.key)) {
       // The key was already there, perhaps from an earlier I_T nexus (a new iSCSI session has a new ISID):
-      // preempting one's own key replaces those registrations (fence-agents #529). Without a reservation
-      // the preempt removes ours too, so register once more.
+      // preempting one's own key replaces those registrations (fence-agents #529). It also removes the
+      // other paths' registrations of this node (and ours, if nobody holds the reservation), so register
+      // every path once more: REGISTER AND IGNORE is harmless where the registration survived.
       await this.client.preempt(device, this.key, this.key, ctx);
-      const after = await this.read(device, ctx);
-      if (after.reservation?.key !== this.key) await this.registerEveryPath(device, this.key, ctx);
+      await this.registerEveryPath(device, this.key, ctx);
     }
     let now = await this.read(device, ctx);
     if (!now.keys.includes(this.key)) throw new FenceError('unconfirmed', `key ${this.key} is not registered on ${device} after registering it`);

@@ -1,7 +1,6 @@
 // Which SCSI devices to act on: an explicit list, or the physical volumes of shared/clustered LVM volume
 // groups (as fence_scsi finds them), and for a device-mapper multipath device the SCSI paths under it.
-import { readdirSync, realpathSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
 
 /** `devices=` as fence_scsi accepts it: comma- or space-separated. */
 export function parseDeviceList(value: string | undefined): string[] {
@@ -29,23 +28,39 @@ export function parseSharedVolumeGroupPvs(vgsOutput: string): string[] {
   return pvs;
 }
 
+/** Linux dev_t → "major:minor", as /sys/dev/block names it. */
+export function devNumber(rdev: number): string {
+  const major = Number((BigInt(rdev) >> 8n) & 0xfffn) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
+  const minor = Number(BigInt(rdev) & 0xffn) | Number((BigInt(rdev) >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
+
 /**
- * The SCSI paths beneath a device-mapper device (/sys/block/dm-N/slaves, recursively), or the device itself
- * when it is not a dm device. A key must be registered on every path of a multipath LUN: the target keeps
- * one registration per I_T nexus.
+ * The SCSI paths beneath a device-mapper (multipath) device, recursively, or the device itself when nothing
+ * is beneath it. A key must be registered on every path of a multipath LUN: the target keeps one
+ * registration per I_T nexus. Found by device number (/sys/dev/block/M:m/slaves), so that /dev/mapper/NAME
+ * works whether it is a symlink to ../dm-N (udev) or a device node of its own (fence_scsi only sees the former).
  */
-export function scsiPaths(device: string, sysBlock = '/sys/block'): string[] {
-  let real: string;
+export function scsiPaths(device: string, sys = '/sys', rdevOf: (d: string) => number = (d) => statSync(d).rdev): string[] {
+  let rdev: number;
   try {
-    real = realpathSync(device);
+    rdev = rdevOf(device);
   } catch {
     return [device];
   }
-  const name = basename(real);
-  return name.startsWith('dm-') ? pathsBelow(name, sysBlock) : [device];
+  const below = slaves(`${sys}/dev/block/${devNumber(rdev)}`);
+  return below.length === 0 ? [device] : below.flatMap((s) => pathsBelow(s, sys));
 }
 
-function pathsBelow(dm: string, sysBlock: string): string[] {
-  const below = readdirSync(`${sysBlock}/${dm}/slaves`).filter((s) => !s.startsWith('.')).sort();
-  return below.flatMap((s) => (s.startsWith('dm-') ? pathsBelow(s, sysBlock) : [`/dev/${s}`]));
+function slaves(sysDevice: string): string[] {
+  try {
+    return readdirSync(`${sysDevice}/slaves`).filter((s) => !s.startsWith('.')).sort();
+  } catch {
+    return [];
+  }
+}
+
+function pathsBelow(name: string, sys: string): string[] {
+  const below = slaves(`${sys}/block/${name}`);
+  return below.length === 0 ? [`/dev/${name}`] : below.flatMap((s) => pathsBelow(s, sys));
 }

@@ -2,7 +2,7 @@
 # Guest job for test/integration/scsi-guest.test.ts: one boot, every scenario. One LIO iSCSI target with two
 # LUNs; two node identities (iSCSI initiators node1, node2) in this one guest, each running its agents in its
 # own mount namespace whose /run holds that node's key and device files (/var/run/cluster.key, .dev), as two
-# machines would. Each step NAME leaves NAME.rc, NAME.out, NAME.err and NAME.ms in $FK_OUT/results.
+# machines would. A third LUN is seen by node1 through two sessions (two I_T nexuses) under dm-multipath. Each step NAME leaves NAME.rc, NAME.out, NAME.err and NAME.ms in $FK_OUT/results.
 . "$FK_REPO/test/guest/lio-iscsi.sh"
 R=$FK_OUT/results
 mkdir -p "$R" /tmp/nodes/node1 /tmp/nodes/node2
@@ -44,8 +44,9 @@ CMAP
 chmod +x /tmp/cmapctl
 
 t0=$(now_ms)
-fk_lio_target 2 16 node1 node2 || exit 10
-fk_iscsi_login node1 node2 || exit 11
+fk_lio_target 3 16 node1 node2 || exit 10
+fk_iscsi_login node1 node2 node1b:node1 || exit 11
+fk_multipath mpatha "$(fk_disk node1 2)" "$(fk_disk node1b 2)" || exit 12
 echo $(($(now_ms) - t0)) > "$R/setup.ms"
 D1="$(fk_disk node1 0),$(fk_disk node1 1)" # node1's view of the two LUNs
 D2="$(fk_disk node2 0),$(fk_disk node2 1)"
@@ -115,6 +116,20 @@ done
 # aptpl: registrations that persist through a power loss
 step our-on-node2-aptpl node2 /tmp/ours -o on -n node2 -d "$D2" --aptpl
 sg_persist -n -i -c -d "$N1_LUN0" > "$R/caps-aptpl.out" 2>&1
+
+# Multipath: node1 reaches LUN 2 through two paths; its key must be registered on both, and preempted on both
+MP_PATHS="$(fk_disk node1 2) $(fk_disk node1b 2)" N2_LUN2=$(fk_disk node2 2)
+echo "$MP_PATHS" > "$R/mp-paths"
+step mp-on-node1 node1 /tmp/ours -o on -n node1 -d /dev/mapper/mpatha -v
+pr pr-mp-after-on "$N2_LUN2"
+step mp-on-node2 node2 /tmp/ours -o on -n node2 -d "$N2_LUN2"
+step mp-off-node1 node2 /tmp/ours -o off -n node1 -d "$N2_LUN2"
+pr pr-mp-after-off "$N2_LUN2"
+write mp-write-fenced node1 /dev/mapper/mpatha
+for p in $MP_PATHS; do write "mp-write-fenced-$(basename "$p")" node1 "$p"; done
+step mp-on-node1-again node1 /tmp/ours -o on -n node1 -d /dev/mapper/mpatha
+pr pr-mp-after-on-again "$N2_LUN2"
+write mp-write-unfenced node1 /dev/mapper/mpatha
 
 # The trap: the target cannot store its PR state (no /etc/target/pr) and answers REGISTER with NOT READY,
 # although it registers the key. Unfencing must fail; fence_scsi reports success.

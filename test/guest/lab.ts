@@ -219,6 +219,8 @@ export interface GuestResult {
   readonly timedOut: boolean;
   /** A file the job wrote to $FK_OUT (path relative to it, e.g. results/x.rc), or undefined. */
   file(name: string): string | undefined;
+  /** Every file the job wrote to $FK_OUT, as paths relative to it. */
+  files(): string[];
 }
 
 export interface RunGuestsOptions {
@@ -307,6 +309,7 @@ function runOne(kernel: GuestKernel, spec: GuestSpec, index: number, opts: RunGu
         exitedAt,
         timedOut,
         file: (f) => files.get(f),
+        files: () => [...files.keys()],
       });
     });
   });

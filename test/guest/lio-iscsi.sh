@@ -39,21 +39,24 @@ fk_lio_target() {
   echo 1 > "$tpg/enable"
 }
 
-# fk_iscsi_login IDENTITY...   logs every identity in; then fk_disk IDENTITY LUN prints /dev/sdX
+# fk_iscsi_login IDENTITY[:INITIATOR]...   logs every identity in; then fk_disk IDENTITY LUN prints /dev/sdX.
+# IDENTITY:INITIATOR logs in iface IDENTITY with the initiator name of INITIATOR: a second session (another
+# ISID, another I_T nexus) of the same node, i.e. a second path for multipath.
 fk_iscsi_login() {
   modprobe iscsi_tcp && modprobe sd_mod && modprobe sg || return 1
   mkdir -p /etc/iscsi /var/lib/iscsi /run/lock/iscsi
   echo "InitiatorName=$FK_IQN_BASE:default" > /etc/iscsi/initiatorname.iscsi
   iscsid || return 1
-  local id ifaces=()
-  for id in "$@"; do
+  local arg id ifaces=()
+  for arg in "$@"; do
+    id=${arg%%:*}
     iscsiadm -m iface -I "$id" -o new > /dev/null || return 1
-    iscsiadm -m iface -I "$id" -o update -n iface.initiatorname -v "$FK_IQN_BASE:$id" > /dev/null || return 1
+    iscsiadm -m iface -I "$id" -o update -n iface.initiatorname -v "$FK_IQN_BASE:${arg#*:}" > /dev/null || return 1
     ifaces+=(-I "$id")
   done
   iscsiadm -m discovery -t st -p "$FK_PORTAL" "${ifaces[@]}" > /dev/null || return 1
-  for id in "$@"; do
-    iscsiadm -m node -T "$FK_TARGET_IQN" -p "$FK_PORTAL,1" -I "$id" --login > /dev/null || return 1
+  for arg in "$@"; do
+    iscsiadm -m node -T "$FK_TARGET_IQN" -p "$FK_PORTAL,1" -I "${arg%%:*}" --login > /dev/null || return 1
   done
   udevadm settle 2> /dev/null
   local tries want=$(($# * $(ls -d $FK_CFS/core/fileio_* 2> /dev/null | wc -l)))
@@ -71,6 +74,16 @@ fk_disk() {
     /Iface Name:/ { cur = $3 }
     /scsi[0-9]+ Channel [0-9]+ Id [0-9]+ Lun:/ { l = $NF }
     /Attached scsi disk/ { if (cur == id && l == lun) { print "/dev/" $4; exit } }'
+}
+
+# fk_multipath NAME PATH...   a dm-multipath device /dev/mapper/NAME over PATHs of one LUN (no multipathd)
+fk_multipath() {
+  local name=$1 p table; shift
+  modprobe dm_multipath && modprobe dm_round_robin || return 1
+  table="0 $(blockdev --getsz "$1") multipath 0 0 1 1 round-robin 0 $# 1"
+  for p in "$@"; do table+=" $p 1"; done
+  # No udev in the guest: dmsetup makes the /dev/mapper node itself.
+  dmsetup create --noudevsync "$name" --table "$table" > /dev/null && dmsetup mknodes "$name" && [ -b "/dev/mapper/$name" ]
 }
 
 # fk_iscsi_logout: end every session (before powering off keeps the console free of connection errors)

@@ -2,7 +2,7 @@
 // TCG), two node identities as open-iscsi initiators, and Debian's fence_scsi on the same LUNs in the same
 // boot for comparison. One boot runs every scenario (test/guest-scsi/fencing-job.sh); the tests below read
 // what it recorded. Needs: qemu-system-x86, busybox-static, sg3-utils, open-iscsi, fence-agents, util-linux.
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestLabUnavailable, REPO, runGuests, type GuestResult } from '../guest/lab.js';
@@ -19,7 +19,10 @@ const file = (name: string) => guest.file(`results/${name}`) ?? '';
 const ms = (step: string) => Number(file(`${step}.ms`));
 const err = (step: string) => file(`${step}.err`);
 const pr = (name: string): PrState => parseReadFullStatus(file(`${name}.out`));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 // fence_scsi's id-mode keys for the cluster the job's fake corosync-cmapctl describes
 const NODE1 = keyFromPosition('fkcluster', 0);
@@ -121,6 +124,23 @@ describe.skipIf(unavailable)('fence_kit_scsi on an LIO iSCSI LUN in a guest', ()
     expect(rc('write-node2-fs-fenced')).not.toBe(0);
   });
 
+  it('multipath: on registers the key on every path of a dm-multipath device, off preempts them all', () => {
+    const paths = file('mp-paths').trim().split(' ');
+    expect(rc('mp-on-node1')).toBe(0);
+    for (const p of paths) expect(err('mp-on-node1')).toContain(`-S ${NODE1} -d ${p}`);
+    // one registration per I_T nexus: the same initiator name, two session ids
+    const node1Regs = pr('pr-mp-after-on').registrations!.filter((r) => r.key === NODE1);
+    expect(node1Regs).toHaveLength(2);
+    expect(new Set(node1Regs.map((r) => r.initiator)).size).toBe(2);
+    expect([rc('mp-on-node2'), rc('mp-off-node1')]).toEqual([0, 0]);
+    expect(pr('pr-mp-after-off').keys).toEqual([NODE2]);
+    expect(rc('mp-write-fenced')).not.toBe(0);
+    for (const p of paths) expect(rc(`mp-write-fenced-${p.replace('/dev/', '')}`)).not.toBe(0);
+    expect(rc('mp-on-node1-again')).toBe(0);
+    expect(pr('pr-mp-after-on-again').registrations!.filter((r) => r.key === NODE1)).toHaveLength(2);
+    expect(rc('mp-write-unfenced')).toBe(0);
+  });
+
   it('aptpl registers with "persist through power loss"', () => {
     expect(rc('our-on-node2-aptpl')).toBe(0);
     expect(file('caps-aptpl.out')).toMatch(/PTPL_A\): 1/);
@@ -148,4 +168,20 @@ describe.skipIf(unavailable)('fence_kit_scsi on an LIO iSCSI LUN in a guest', ()
     const ratio = median(ours) / median(theirs);
     console.log(`off, 2 LUNs, TCG guest: fence_kit_scsi ${ours.join('/')} ms, fence_scsi ${theirs.join('/')} ms, ratio of medians ${ratio.toFixed(2)}`);
   });
+});
+
+// Re-captures test/fixtures/scsi (the real answers the unit tests parse): FENCEKIT_CAPTURE_SCSI=1.
+describe.runIf(!unavailable && process.env.FENCEKIT_CAPTURE_SCSI)('capturing sg_persist answers for the unit tests', () => {
+  it('boots test/fixtures/scsi/capture.sh and writes its captures into test/fixtures/scsi', async () => {
+    const [g] = await runGuests([{ name: 'capture', job: '. "$FK_REPO/test/fixtures/scsi/capture.sh"\n' }], { timeoutMs: 300_000 });
+    expect(g!.exitCode).toBe(0);
+    const dir = join(REPO, 'test', 'fixtures', 'scsi');
+    let n = 0;
+    for (const name of g!.files()) {
+      if (!name.startsWith('captures/')) continue;
+      writeFileSync(join(dir, name.slice('captures/'.length)), g!.file(name)!);
+      n++;
+    }
+    expect(n).toBeGreaterThan(100);
+  }, 330_000);
 });

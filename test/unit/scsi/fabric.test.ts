@@ -120,7 +120,7 @@ describe('on', () => {
     for (const l of luns.luns.values()) expect([[...l.keys], l.holder]).toEqual([['b2'], 'b2']);
     expect(store.readDevices()).toEqual(DEVICES);
   });
-  it('refreshes a key already registered (maybe by a stale I_T nexus) by preempting itself, then registers again', async () => {
+  it('refreshes a key already registered (maybe by a stale I_T nexus) by preempting itself, then registers every path again', async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2'], 'a1');
     await fabric(luns, 'b2', 'on').setPower(undefined, 'on', ctx);
     const sdb = luns.log.filter((l) => l.includes('/dev/sdb') && !l.startsWith('read'));
