@@ -22,6 +22,7 @@ export function run(argv: readonly string[], opts: { input?: string; timeoutMs?:
         resolve({ code, stdout, stderr, ms: performance.now() - started });
       },
     );
+    child.stdin!.on('error', () => undefined); // a child that never reads its stdin
     child.stdin!.end(opts.input ?? '');
   });
 }
