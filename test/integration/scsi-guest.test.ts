@@ -12,6 +12,7 @@ import { keyFromPosition } from '../../lib/scsi/keys.js';
 const unavailable = guestLabUnavailable() ?? (existsSync('/usr/sbin/fence_scsi') ? undefined : 'fence_scsi (fence-agents) is missing');
 const BENCH_ROUNDS = 2;
 let guest: GuestResult;
+let rebooter: GuestResult;
 let snapshot: string;
 
 const rc = (step: string) => Number(guest.file(`results/${step}.rc`) ?? guest.file(`${step}.rc`));
@@ -35,7 +36,11 @@ describe.skipIf(unavailable)('fence_kit_scsi on an LIO iSCSI LUN in a guest', ()
     snapshot = mkdtempSync('/var/tmp/fencekit-agents-');
     for (const d of ['bin', 'dist']) cpSync(join(REPO, d), join(snapshot, d), { recursive: true, verbatimSymlinks: true });
     const job = `export FK_AGENTS=${snapshot} BENCH_ROUNDS=${BENCH_ROUNDS}\n. "$FK_REPO/test/guest-scsi/fencing-job.sh"\n`;
-    [guest] = await runGuests([{ name: 'scsi', job, memoryMb: 1536 }], { timeoutMs: 420_000 });
+    const hardreboot = `export FK_AGENTS=${snapshot}\n. "$FK_REPO/test/guest-scsi/hardreboot-job.sh"\n`;
+    [guest, rebooter] = await runGuests(
+      [{ name: 'scsi', job, memoryMb: 1536 }, { name: 'scsi-hardreboot', job: hardreboot }],
+      { timeoutMs: 420_000 },
+    );
     if (guest.exitCode !== 0) console.log(guest.log, guest.console.slice(-3000));
     console.log(
       `scsi guest: stage2 at ${guest.bootSeconds} s of guest uptime, whole job ${(guest.wallMs / 1000).toFixed(1)} s, ` +
@@ -139,6 +144,17 @@ describe.skipIf(unavailable)('fence_kit_scsi on an LIO iSCSI LUN in a guest', ()
     expect(rc('mp-on-node1-again')).toBe(0);
     expect(pr('pr-mp-after-on-again').registrations!.filter((r) => r.key === NODE1)).toHaveLength(2);
     expect(rc('mp-write-unfenced')).toBe(0);
+  });
+
+  it('fence_kit_scsi_check_hardreboot leaves a registered node alone and reboots a preempted one at once', () => {
+    const r = (f: string) => rebooter.file(`results/${f}`)?.trim();
+    expect(r('registered.rc')).toBe('0');
+    expect(r('preempted.rc')).toBe('2');
+    expect(r('about-to-hardreboot')).toBe('yes');
+    // The reboot cut the job short: it never returned, the job never finished, and qemu exited by itself.
+    expect(r('hardreboot-returned.rc')).toBeUndefined();
+    expect(rebooter.exitCode).toBeNull();
+    expect(rebooter.timedOut).toBe(false);
   });
 
   it('aptpl registers with "persist through power loss"', () => {
