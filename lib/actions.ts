@@ -17,6 +17,12 @@ export interface EngineSettings {
   readonly retryOn: number;
   readonly method: 'onoff' | 'cycle';
   readonly forceOn: boolean;
+  /**
+   * When the fence itself must be over (epoch ms): off, and the off half of a reboot, end by then
+   * whatever the phases' own timeouts say. The agent runner sets it to login_timeout + power_timeout
+   * from its start, so a login that took most of its budget does not get a fresh power_timeout on top.
+   */
+  readonly fenceDeadline?: number;
 }
 
 export interface ActionResult {
@@ -30,12 +36,43 @@ export type Targets = readonly (string | undefined)[];
 const upper = (s: PowerState) => s.toUpperCase();
 
 export class PowerEngine {
+  /** The fence deadline while an off (or a reboot's off half) runs; lifted for a reboot's on half. */
+  private budgetEnd: number;
+  /** Why the first status read got no answer, if it got none: the error to report if nothing ever answers. */
+  private firstSilence: FenceError | undefined;
+
   constructor(
     private readonly device: PowerDevice,
     private readonly targets: Targets,
     private readonly settings: EngineSettings,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.budgetEnd = settings.fenceDeadline ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** A phase deadline `ms` from now, never past the fence deadline. */
+  private within(ms: number): number {
+    return Math.min(deadlineIn(ms), this.budgetEnd);
+  }
+
+  /**
+   * The state before acting. A read that fails transiently (a lost packet, a slow answer) does not end a
+   * fence: the command is sent anyway and confirmed by the polls that follow, which retry until the deadline.
+   * A refusal, or an answer that is neither on nor off, still ends it at once.
+   */
+  private async statesBefore(): Promise<PowerState[] | undefined> {
+    try {
+      return await this.readStates(this.within(this.settings.shellTimeoutMs * 2));
+    } catch (err) {
+      const e = asFenceError(err);
+      // Only silence is worth acting through; an answer we cannot read (testing(3), an unknown value)
+      // still fails at once, with nothing sent.
+      if (isRefusal(e) || (e.kind !== 'timeout' && e.kind !== 'unreachable')) throw e;
+      this.logger.debug(`status before acting failed (${e.kind}): ${e.message}; sending the command anyway`);
+      this.firstSilence ??= e;
+      return undefined;
+    }
+  }
 
   private ctx(phaseDeadline: number): OperationContext {
     return { deadline: Math.min(phaseDeadline, deadlineIn(this.settings.shellTimeoutMs)), logger: this.logger };
@@ -57,19 +94,22 @@ export class PowerEngine {
    * power_timeout. A set that fails transiently is sent again on the next poll; a set the device
    * refuses fails at once. A device that acknowledges but never changes fails at the deadline.
    */
-  async drive(want: PowerState, current?: readonly PowerState[]): Promise<void> {
-    const deadline = deadlineIn(this.settings.powerTimeoutMs);
+  async drive(want: PowerState, current?: readonly PowerState[] | null): Promise<void> {
+    const deadline = this.within(this.settings.powerTimeoutMs);
     const unsent = new Set<number>();
-    const states = current ?? (await this.readStates(deadline));
+    // null: the states are unknown (the first read failed transiently), so every target gets the command.
+    const states = current === null ? [] : (current ?? (await this.statesBefore()) ?? []);
     this.targets.forEach((_, i) => {
       if (states[i] !== want || (want === 'on' && this.settings.forceOn)) unsent.add(i);
     });
+    let answered = false;
     const send = async () => {
       for (const i of [...unsent]) {
         const plug = this.targets[i];
         try {
           this.logger.debug(`Sending power ${want} to ${this.describe(plug)}`);
           await this.device.setPower(plug, want, this.ctx(deadline));
+          answered = true;
           unsent.delete(i);
         } catch (err) {
           const e = asFenceError(err);
@@ -85,6 +125,7 @@ export class PowerEngine {
       if (unsent.size === 0) {
         try {
           const now = await this.readStates(deadline);
+          answered = true;
           const notYet = this.targets.filter((_, i) => now[i] !== want);
           if (notYet.length === 0) return;
           lastProblem = `${notYet.map((p) => this.describe(p)).join(', ')} still ${want === 'off' ? 'on' : 'off'}`;
@@ -105,6 +146,9 @@ export class PowerEngine {
       // last said ("plug 5 still on"): stop with that instead.
       if (remaining(deadline) <= 0) break;
     }
+    // A device silent from the first read to the deadline: say so as the first read found it (unreachable,
+    // a wrong community), not as a power change that timed out.
+    if (!answered && this.firstSilence) throw this.firstSilence;
     throw new FenceError('timeout', `Timed out waiting to power ${upper(want)}${lastProblem ? ` (${lastProblem})` : ''}`);
   }
 
@@ -117,7 +161,7 @@ export class PowerEngine {
   /** A device that confirms its own off gets the whole power_timeout and is not polled. */
   private async confirmedOff(): Promise<void> {
     const confirm = this.device.powerOffConfirmed!.bind(this.device);
-    const deadline = deadlineIn(this.settings.powerTimeoutMs);
+    const deadline = this.within(this.settings.powerTimeoutMs);
     for (const plug of this.targets) await confirm(plug, { deadline, logger: this.logger });
   }
 
@@ -126,20 +170,41 @@ export class PowerEngine {
       await this.confirmedOff();
       return { exitCode: 0, stdout: ['Success: Powered OFF'] };
     }
-    const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
-    if (states.every((s) => s === 'off')) return { exitCode: 0, stdout: ['Success: Already OFF'] };
-    await this.drive('off', states);
+    const states = await this.statesBefore();
+    if (states?.every((s) => s === 'off')) return this.alreadyOff();
+    await this.drive('off', states ?? null);
     return { exitCode: 0, stdout: ['Success: Powered OFF'] };
   }
 
+  /**
+   * A target that reads off may only be between two boots of a reset loop (a flapping node): one read is
+   * no fence. Off is commanded anyway and confirmed like any off; it is idempotent on every device here.
+   * A device that refuses an off to a target already off (a read-only account) is believed after a
+   * second read that still says off.
+   */
+  private async alreadyOff(): Promise<ActionResult> {
+    try {
+      await this.drive('off', null);
+    } catch (err) {
+      const e = asFenceError(err);
+      if (!isRefusal(e)) throw e;
+      const again = await this.readStates(this.within(this.settings.shellTimeoutMs * 2));
+      if (!again.every((s) => s === 'off')) throw e;
+      this.logger.debug(`off refused (${e.message}) but the target reads off again`);
+    }
+    return { exitCode: 0, stdout: ['Success: Already OFF'] };
+  }
+
   async on(): Promise<ActionResult> {
-    const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
-    if (!this.settings.forceOn && states.every((s) => s === 'on')) return { exitCode: 0, stdout: ['Success: Already ON'] };
-    await this.attemptsToPowerOn(1 + this.settings.retryOn, states);
+    // An on is not a fence: retry_on attempts each get power_timeout, as in fence-agents.
+    this.budgetEnd = Number.POSITIVE_INFINITY;
+    const states = await this.statesBefore();
+    if (!this.settings.forceOn && states?.every((s) => s === 'on')) return { exitCode: 0, stdout: ['Success: Already ON'] };
+    await this.attemptsToPowerOn(1 + this.settings.retryOn, states ?? null);
     return { exitCode: 0, stdout: ['Success: Powered ON'] };
   }
 
-  private async attemptsToPowerOn(attempts: number, states?: readonly PowerState[]): Promise<void> {
+  private async attemptsToPowerOn(attempts: number, states?: readonly PowerState[] | null): Promise<void> {
     let last: FenceError | undefined;
     for (let n = 1; n <= Math.max(1, attempts); n++) {
       try {
@@ -161,6 +226,7 @@ export class PowerEngine {
   async reboot(): Promise<ActionResult> {
     if (this.device.powerOffConfirmed && this.settings.method !== 'cycle') {
       await this.confirmedOff();
+      this.budgetEnd = Number.POSITIVE_INFINITY;
       try {
         await this.attemptsToPowerOn(this.settings.retryOn);
       } catch (err) {
@@ -168,15 +234,17 @@ export class PowerEngine {
       }
       return { exitCode: 0, stdout: ['Success: Rebooted'] };
     }
-    const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
-    const allOff = states.every((s) => s === 'off');
+    const states = await this.statesBefore();
+    const allOff = states?.every((s) => s === 'off') ?? false;
     if (this.settings.method === 'cycle' && !allOff) {
       await this.cycle();
       return { exitCode: 0, stdout: ['Success: Rebooted'] };
     }
     // With method=cycle a node that is already off is fenced: power it on instead of sending a cycle
     // the BMC would reject "in present state" (fence-agents issue 596).
-    if (!allOff) await this.drive('off', states);
+    if (!allOff) await this.drive('off', states ?? null);
+    // The node is fenced: its power-on gets its own power_timeout (a reboot's bound is login + 2 x power).
+    this.budgetEnd = Number.POSITIVE_INFINITY;
     try {
       await this.attemptsToPowerOn(this.settings.retryOn);
     } catch (err) {
@@ -188,7 +256,7 @@ export class PowerEngine {
   private async cycle(): Promise<void> {
     const cycle = this.device.cycle?.bind(this.device);
     if (!cycle) throw new FenceError('bad-input', "this device does not support method 'cycle'");
-    const deadline = deadlineIn(this.settings.powerTimeoutMs);
+    const deadline = this.within(this.settings.powerTimeoutMs);
     for (const plug of this.targets) {
       let last: FenceError | undefined;
       for (let n = 1; n <= 1 + this.settings.retryOn && remaining(deadline) > 0; n++) {

@@ -126,7 +126,10 @@ async function execute(agent: AgentDeclaration, action: string, options: Options
     { deadline: connectBudget, intervalMs: 100, logger: log, what: 'login' },
   );
   try {
-    const engine = new PowerEngine(device, splitPlugs(agent, options), settings, log);
+    // The same budget bounds the fence as a whole: a login that used most of it leaves the off the rest,
+    // so a failed off ends within login_timeout + power_timeout of the start, not later.
+    const fenceSettings = POWER_ACTIONS.has(action) ? { ...settings, fenceDeadline: connectBudget } : settings;
+    const engine = new PowerEngine(device, splitPlugs(agent, options), fenceSettings, log);
     const separator = options.string('separator') ?? ',';
     switch (action) {
       case 'on':

@@ -32,11 +32,18 @@ class ScriptedDevice implements PowerDevice {
 }
 
 describe('power engine', () => {
-  it('reports Already OFF without sending anything when every plug is off', async () => {
+  it('reports Already OFF when every plug reads off, after commanding off and confirming it (one read of a boot-looping node is no fence)', async () => {
     const dev = new ScriptedDevice({ a: 'off', b: 'off' });
     const r = await new PowerEngine(dev, ['a', 'b'], FAST, silentLogger).off();
     expect(r.stdout).toEqual(['Success: Already OFF']);
-    expect(dev.journal.filter((j) => j.startsWith('set'))).toEqual([]);
+    expect(dev.journal.filter((j) => j.startsWith('set'))).toEqual(['set a off', 'set b off']);
+    expect(dev.journal.at(-1)).toMatch(/^get/);
+  });
+
+  it('Already OFF on a device that refuses off to a plug already off, once a second read still says off', async () => {
+    const dev = new ScriptedDevice({ a: 'off' }, { refuses: new Set(['a']) });
+    const r = await new PowerEngine(dev, ['a'], FAST, silentLogger).off();
+    expect(r.stdout).toEqual(['Success: Already OFF']);
   });
 
   it('switches every plug off and confirms each before success', async () => {
