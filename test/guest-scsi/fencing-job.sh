@@ -117,6 +117,17 @@ done
 step our-on-node2-aptpl node2 /tmp/ours -o on -n node2 -d "$D2" --aptpl
 sg_persist -n -i -c -d "$N1_LUN0" > "$R/caps-aptpl.out" 2>&1
 
+# A stale I_T nexus: node2's session ends and a new one (a new ISID) begins; the target keeps the old
+# session's registration and the new one has none, so node2 cannot write until on refreshes its key
+step stale-on-first node2 /tmp/ours -o on -n node2 -d "$D2"
+fk_iscsi_relogin node2 || exit 13
+D2="$(fk_disk node2 0),$(fk_disk node2 1)" N2_LUN0=$(fk_disk node2 0) N2_LUN1=$(fk_disk node2 1)
+pr pr-stale-before "$N1_LUN0"
+write stale-write-before node2 "$N2_LUN0"
+step stale-on node2 /tmp/ours -o on -n node2 -d "$D2"
+pr pr-stale-after "$N1_LUN0"
+write stale-write-after node2 "$N2_LUN0"
+
 # Multipath: node1 reaches LUN 2 through two paths; its key must be registered on both, and preempted on both
 MP_PATHS="$(fk_disk node1 2) $(fk_disk node1b 2)" N2_LUN2=$(fk_disk node2 2)
 echo "$MP_PATHS" > "$R/mp-paths"

@@ -76,6 +76,21 @@ fk_disk() {
     /Attached scsi disk/ { if (cur == id && l == lun) { print "/dev/" $4; exit } }'
 }
 
+# fk_iscsi_relogin IDENTITY: end that identity's session and start a new one (a new ISID: a new I_T nexus)
+fk_iscsi_relogin() {
+  local luns tries
+  luns=$(ls -d $FK_CFS/core/fileio_* 2> /dev/null | wc -l)
+  iscsiadm -m node -T "$FK_TARGET_IQN" -p "$FK_PORTAL,1" -I "$1" --logout > /dev/null || return 1
+  iscsiadm -m node -T "$FK_TARGET_IQN" -p "$FK_PORTAL,1" -I "$1" --login > /dev/null || return 1
+  for tries in $(seq 100); do
+    local n=0 l
+    for ((l = 0; l < luns; l++)); do [ -n "$(fk_disk "$1" $l)" ] && [ -b "$(fk_disk "$1" $l)" ] && n=$((n + 1)); done
+    [ "$n" -ge "$luns" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # fk_multipath NAME PATH...   a dm-multipath device /dev/mapper/NAME over PATHs of one LUN (no multipathd)
 fk_multipath() {
   local name=$1 p table; shift

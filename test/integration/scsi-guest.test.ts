@@ -129,6 +129,19 @@ describe.skipIf(unavailable)('fence_kit_scsi on an LIO iSCSI LUN in a guest', ()
     expect(rc('write-node2-fs-fenced')).not.toBe(0);
   });
 
+  it("on refreshes a stale I_T nexus: after a new iSCSI session, the old session's registration is replaced", () => {
+    expect(rc('stale-on-first')).toBe(0);
+    const before = pr('pr-stale-before').registrations!.filter((r) => r.key === NODE2);
+    expect(before).toHaveLength(1); // the ended session's registration, still there
+    // (LIO checks "registrants only" writes per initiator ACL, not per I_T nexus, so stale-write-before
+    // succeeds here; a target that checks per nexus refuses it.)
+    expect(rc('stale-on')).toBe(0);
+    const after = pr('pr-stale-after').registrations!.filter((r) => r.key === NODE2);
+    expect(after).toHaveLength(1);
+    expect(after[0]!.initiator).not.toBe(before[0]!.initiator); // the new session's ISID, and only that one
+    expect(rc('stale-write-after')).toBe(0);
+  });
+
   it('multipath: on registers the key on every path of a dm-multipath device, off preempts them all', () => {
     const paths = file('mp-paths').trim().split(' ');
     expect(rc('mp-on-node1')).toBe(0);
