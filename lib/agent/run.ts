@@ -92,17 +92,19 @@ export function readOptions(
     // Pacemaker maps this phrase to "operation not supported".
     return { action, options, errors: [`Failed: Unrecognised action '${action}'`], docOnly: false };
   }
+  // validate() and connect() see the action the engine will run: a fabric agent's enable/disable are on/off.
+  const effective = action === given ? options : options.with({ action });
   const exempt = new Set(['action']);
   if (DEVICE_ACTIONS.has(action)) exempt.add('plug');
   for (const name of extra?.notRequired ?? []) exempt.add(name);
   // A password may come from a script instead.
-  if (options.has('password_script')) exempt.add('password');
-  errors.push(...missingRequired(options, agent.options, exempt));
-  if (errors.length === 0 && agent.target === 'plugs' && !DEVICE_ACTIONS.has(action) && !extra && splitPlugs(agent, options).length === 0) {
+  if (effective.has('password_script')) exempt.add('password');
+  errors.push(...missingRequired(effective, agent.options, exempt));
+  if (errors.length === 0 && agent.target === 'plugs' && !DEVICE_ACTIONS.has(action) && !extra && splitPlugs(agent, effective).length === 0) {
     errors.push(`Failed: option 'plug' names no plug`);
   }
-  if (errors.length === 0 && agent.validate) errors.push(...agent.validate(options));
-  return { action, options, errors, docOnly: false };
+  if (errors.length === 0 && agent.validate) errors.push(...agent.validate(effective));
+  return { action, options: effective, errors, docOnly: false };
 }
 
 async function execute(agent: AgentDeclaration, action: string, options: Options, io: AgentIo, log: Logger): Promise<ActionResult> {
