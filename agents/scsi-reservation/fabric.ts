@@ -178,9 +178,8 @@ export class ReservationFabric implements PowerDevice {
 }
 
 export async function openReservationFabric(options: Options, ctx: OperationContext): Promise<ReservationFabric> {
-  // enable/disable are the fabric spellings of on/off; the engine maps them, the raw option keeps them.
-  const given = options.string('action') ?? 'status';
-  const action = ({ enable: 'on', disable: 'off' } as Record<string, Action>)[given] ?? (given as Action);
+  // The runner has already turned a fabric's enable/disable into on/off.
+  const action = (options.string('action') ?? 'status') as Action;
   const store = new KeyStore();
   const client = new SgClient({
     sgPersistPath: options.string('sg_persist_path') ?? '/usr/bin/sg_persist',
