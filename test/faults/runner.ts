@@ -25,8 +25,8 @@ export const SUBJECTS: readonly Subject[] = [
 
 /** An explicit refusal must end this soon (an agent start on a loaded 2-core machine included). */
 export const REFUSAL_MS = 2500;
-/** After a reported off, the target is read again this much later too (a flapping node comes back). */
-const RECHECK_MS = 700;
+/** After a reported off, the target is read every 50 ms for this long too (a flapping node comes back). */
+const RECHECK_MS = 1000;
 
 export interface RunRecord {
   readonly subject: string;
@@ -37,7 +37,7 @@ export interface RunRecord {
   readonly code: number | null;
   readonly ms: number;
   readonly boundMs: number;
-  /** The target's real state right after the agent exited, and RECHECK_MS later. */
+  /** The target's real state right after the agent exited, and whether it was on at any read in the RECHECK_MS after. */
   readonly onAtExit: boolean;
   readonly onAfter: boolean;
   readonly stdout: string;
@@ -49,7 +49,7 @@ export interface RunRecord {
 export function judge(r: Omit<RunRecord, 'problems'>, refusal?: RegExp): string[] {
   const p: string[] = [];
   const success = r.code === 0;
-  if (success && (r.onAtExit || r.onAfter)) p.push(`FALSE SUCCESS: exit 0 but the target is on (${r.onAtExit ? 'at exit' : `${RECHECK_MS} ms later`})`);
+  if (success && (r.onAtExit || r.onAfter)) p.push(`FALSE SUCCESS: exit 0 but the target is on (${r.onAtExit ? 'at exit' : `within ${RECHECK_MS} ms`})`);
   if (r.code === null) p.push(`HANG: killed after ${r.ms} ms`);
   if (!success && r.ms > r.boundMs + 1000) p.push(`OVER BOUND: failed after ${r.ms} ms > ${r.boundMs} + 1000 ms`);
   if (r.expect === 'fail' && success) p.push('succeeded where nothing can fence');
@@ -125,8 +125,10 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ runs: RunRecord[
             } finally {
               await undo();
             }
-            if (result.code === 0) await sleep(RECHECK_MS);
-            const onAfter = result.code === 0 ? rig.targetOn() : onAtExit;
+            let onAfter = onAtExit;
+            if (result.code === 0) {
+              for (const until = Date.now() + RECHECK_MS; Date.now() < until && !onAfter; await sleep(50)) onAfter = rig.targetOn();
+            }
             const base = {
               subject: subject.label, ours: subject.ours, rig: rigName, fault: fault.name, expect: fault.expect,
               code: result.code, ms: Math.round(result.ms), boundMs: bound, onAtExit, onAfter,
