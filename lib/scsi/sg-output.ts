@@ -43,6 +43,17 @@ export interface PrState {
 
 const GENERATION = /PR generation=0x([0-9a-f]+)/i;
 
+/**
+ * A key as read back from the device: at most 16 hex digits (8 bytes, SPC-4). A longer one is a garbled
+ * line, and must not pass for a key that merely differs from the victim's (found by fuzzing,
+ * test/faults/fuzz-parsers.test.ts: "0xffffffffffffffffffa1b20001" read as a key, the victim's absent).
+ */
+function keyRead(hex: string): ReservationKey {
+  const key = normaliseKey(hex);
+  if (!/^[0-9a-f]{1,16}$/.test(key)) throw new SyntaxError(`not a reservation key in sg_persist output: 0x${hex.slice(0, 40)}`);
+  return key;
+}
+
 function generationOf(out: string): number {
   const m = GENERATION.exec(out);
   if (!m) throw new SyntaxError(`no "PR generation" in sg_persist output: ${JSON.stringify(out.slice(0, 200))}`);
@@ -57,7 +68,7 @@ export function parseReadKeys(out: string): Pick<PrState, 'generation' | 'keys'>
   const header = lines.findIndex((l) => GENERATION.test(l));
   for (const line of lines.slice(header + 1)) {
     const m = /^\s+0x([0-9a-f]+)\s*$/i.exec(line);
-    if (m) keys.push(normaliseKey(m[1]!));
+    if (m) keys.push(keyRead(m[1]!));
   }
   if (/there are NO registered reservation keys/.test(out) && keys.length > 0) throw new SyntaxError('keys listed after "NO registered reservation keys"');
   return { generation, keys };
@@ -72,7 +83,7 @@ export function parseReadReservation(out: string): Pick<PrState, 'generation' | 
   if (!key) throw new SyntaxError(`no reservation key in sg_persist output: ${JSON.stringify(out.slice(0, 200))}`);
   return {
     generation,
-    reservation: { key: normaliseKey(key[1]!), scope: scopeType?.[1]?.trim() ?? 'unknown', type: scopeType?.[2]?.trim() ?? 'unknown' },
+    reservation: { key: keyRead(key[1]!), scope: scopeType?.[1]?.trim() ?? 'unknown', type: scopeType?.[2]?.trim() ?? 'unknown' },
   };
 }
 
@@ -84,7 +95,10 @@ export function parseReadFullStatus(out: string): PrState {
   // Each descriptor starts at "Key=0x..."; its lines run to the next one.
   const blocks = out.split(/^(?=\s+Key=0x)/m).slice(1);
   for (const block of blocks) {
-    const key = normaliseKey(/Key=0x([0-9a-f]+)/i.exec(block)![1]!);
+    const hex = /Key=0x([0-9a-f]+)/i.exec(block);
+    // Found by fuzzing (test/faults/fuzz-parsers.test.ts): "Key=0x" without hex digits was a TypeError.
+    if (!hex) throw new SyntaxError(`unreadable key in sg_persist output: ${JSON.stringify(block.slice(0, 80))}`);
+    const key = keyRead(hex[1]!);
     const holder = /<< Reservation holder >>/.test(block);
     const initiator = /(?:port id|name|N_Port_Name):\s*(\S+)/i.exec(block)?.[1];
     registrations.push({ key, holder, ...(initiator ? { initiator } : {}) });
