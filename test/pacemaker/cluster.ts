@@ -9,14 +9,15 @@
 // have power. Everything is selected by the holder's mount namespace or by PIDs we recorded; there is
 // no PID namespace and nothing is ever selected by name. stop() removes every process and link made here.
 import { spawn, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive, procStat, run, signal, stopPid, waitFor, type RunResult } from './proc.js';
 import { startUdpRelay, type UdpRelay } from './udp-relay.js';
 
-export const NODE_POWER = fileURLToPath(new URL('./node-power.sh', import.meta.url));
+/** test/pacemaker/node-power.sh, from the source tree or from a bundle run at the repository root (bench). */
+export const NODE_POWER = [fileURLToPath(new URL('./node-power.sh', import.meta.url)), join(process.cwd(), 'test/pacemaker/node-power.sh')].find((p) => existsSync(p)) ?? 'node-power.sh not found';
 /** The host's end of every management link: what devices in the CIB point at. */
 export const MGMT_HOST = '198.19.255.254';
 const IP = '/usr/sbin/ip';
@@ -127,6 +128,14 @@ export async function startCluster(): Promise<Cluster> {
         ip(['link', 'del', l]);
       } catch {
         // Gone with its namespace.
+      }
+    }
+    // FK_PACEMAKER_KEEP_LOGS=DIR keeps each node's corosync and pacemaker logs for a post-mortem.
+    const keep = process.env.FK_PACEMAKER_KEEP_LOGS;
+    if (keep) {
+      for (const n of specs) {
+        if (existsSync(join(n.dir, 'var/log'))) cpSync(join(n.dir, 'var/log'), join(keep, tag, n.name), { recursive: true });
+        if (existsSync(join(n.dir, 'events.log'))) cpSync(join(n.dir, 'events.log'), join(keep, tag, n.name, 'power-events.log'));
       }
     }
     rmSync(root, { recursive: true, force: true });
