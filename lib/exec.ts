@@ -3,6 +3,7 @@
 // argv is readable by every user in /proc/PID/cmdline.
 import { spawn } from 'node:child_process';
 import { FenceError } from './errors.js';
+import { timerMs } from './timing.js';
 import type { Logger } from './log.js';
 
 export interface RunOptions {
@@ -46,7 +47,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     const errOut: Buffer[] = [];
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs && opts.timeoutMs > 0) {
+    if (opts.timeoutMs && opts.timeoutMs > 0 && Number.isFinite(opts.timeoutMs)) {
       timer = setTimeout(() => {
         timedOut = true;
         try {
@@ -54,7 +55,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
         } catch {
           child.kill('SIGKILL');
         }
-      }, opts.timeoutMs);
+      }, timerMs(opts.timeoutMs));
     }
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => errOut.push(b));

@@ -3,16 +3,28 @@
 import { FenceError, isRefusal, asFenceError } from './errors.js';
 import type { Logger } from './log.js';
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/**
+ * The longest wait a Node timer can hold (2^31-1 ms, ~24.8 days); a longer one, or Infinity, would fire
+ * after 1 ms. It is also what "no limit" means for a deadline (timeouts disabled under Pacemaker, whose
+ * own timeout then ends the agent long before).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Milliseconds to a Node timer: never negative, never past what a timer can hold. */
+export function timerMs(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, timerMs(ms)));
 
 /** Milliseconds left before `deadline`, never negative. */
 export function remaining(deadline: number): number {
   return Math.max(0, deadline - Date.now());
 }
 
-/** A deadline `ms` from now; Infinity stays unbounded (timeouts disabled under Pacemaker). */
+/** A deadline `ms` from now. Infinity (timeouts disabled) becomes the furthest deadline a timer can hold. */
 export function deadlineIn(ms: number): number {
-  return Number.isFinite(ms) ? Date.now() + ms : Number.POSITIVE_INFINITY;
+  return Date.now() + timerMs(ms);
 }
 
 /** Sleep, but never past the deadline. */

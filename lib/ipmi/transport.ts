@@ -5,6 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { timerMs } from '../timing.js';
 import { FenceError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -133,7 +134,7 @@ export class UdpTransport implements DatagramExchange {
         if (err) reject(err);
         else resolve(value as T);
       };
-      const deadlineTimer = setTimeout(() => finish(this.deadlineError(what, attempt)), Math.max(0, deadline - Date.now()));
+      const deadlineTimer = setTimeout(() => finish(this.deadlineError(what, attempt)), timerMs(deadline - Date.now()));
       // The kernel's ICMP port unreachable before any answer ever came: nothing listens, no point waiting.
       this.onPortUnreachable = () => {
         if (!this.received) finish(this.deadlineError(what, attempt));
@@ -170,7 +171,7 @@ export class UdpTransport implements DatagramExchange {
         const remaining = deadline - Date.now();
         const wait = Math.min(waitMs + Math.random() * Math.min(this.policy.jitterMs, waitMs / 2), this.policy.maxMs);
         waitMs = Math.min(waitMs * this.policy.backoff, this.policy.maxMs);
-        if (remaining > 0) retransmitTimer = setTimeout(transmit, Math.min(wait, remaining));
+        if (remaining > 0) retransmitTimer = setTimeout(transmit, timerMs(Math.min(wait, remaining)));
       };
       if (deadline <= Date.now()) {
         finish(this.deadlineError(what, 0));
@@ -221,7 +222,7 @@ export class UdpTransport implements DatagramExchange {
 async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FenceError('unreachable', `${what}: deadline passed`)), Math.max(0, deadline - Date.now()));
+    timer = setTimeout(() => reject(new FenceError('unreachable', `${what}: deadline passed`)), timerMs(deadline - Date.now()));
   });
   try {
     return await Promise.race([p, expired]);

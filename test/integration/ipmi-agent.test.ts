@@ -196,6 +196,17 @@ describe('fence_kit_ipmi against ipmi_sim (real BMC, real powered process)', () 
     expect(recorded).not.toContain(bmc.users.admin.password);
   });
 
+  it('under pacemaker-fenced (timeouts disabled by default) off and on still work and are confirmed', async () => {
+    const env = { PCMK_service: 'pacemaker-fenced' };
+    const off = await runAgentBinary('fence_kit_ipmi', { stdin: cfg({ action: 'off' }), env, timeoutMs: 60_000 });
+    expect(off.stderr).toBe('');
+    expect(off).toMatchObject({ code: 0, stdout: 'Success: Powered OFF\n' });
+    expect(bmc.isHostRunning()).toBe(false);
+    const on = await runAgentBinary('fence_kit_ipmi', { stdin: cfg({ action: 'on' }), env, timeoutMs: 60_000 });
+    expect(on).toMatchObject({ code: 0, stdout: 'Success: Powered ON\n' });
+    expect(bmc.isHostRunning()).toBe(true);
+  });
+
   it('port_as_ip takes the BMC address from plug, as pcmk_host_map configurations do', async () => {
     const r = await agent(cfg({ ip: '', port_as_ip: '1', plug: bmc.host, action: 'status' }).replace('ip=\n', ''));
     expect(r).toMatchObject({ code: 0, stdout: 'Status: ON\n' });

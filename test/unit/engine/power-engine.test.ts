@@ -140,3 +140,14 @@ describe('timeout messages', () => {
     expect(err.message).toMatch(/Timed out waiting to power OFF \(plug b still on\)/);
   });
 });
+
+describe('deadlines', () => {
+  it('an unbounded deadline (timeouts disabled) is still one a Node timer can hold', async () => {
+    const { deadlineIn, timerMs, MAX_TIMER_MS } = await import('../../../lib/timing.js');
+    const d = deadlineIn(Number.POSITIVE_INFINITY);
+    expect(Number.isFinite(d)).toBe(true);
+    expect(d - Date.now()).toBeLessThanOrEqual(MAX_TIMER_MS);
+    expect(timerMs(Number.POSITIVE_INFINITY)).toBe(MAX_TIMER_MS);
+    expect(timerMs(-5)).toBe(0);
+  });
+});
