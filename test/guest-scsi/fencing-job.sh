@@ -114,7 +114,7 @@ for i in $(seq "$BENCH_ROUNDS"); do
 done
 
 # aptpl: registrations that persist through a power loss
-step our-on-node2-aptpl node2 /tmp/ours -o on -n node2 -d "$D2" --aptpl
+step our-on-node2-aptpl node2 /tmp/ours -o enable -n node2 -d "$D2" --aptpl
 sg_persist -n -i -c -d "$N1_LUN0" > "$R/caps-aptpl.out" 2>&1
 
 # A stale I_T nexus: node2's session ends and a new one (a new ISID) begins; the target keeps the old

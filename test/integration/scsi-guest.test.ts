@@ -170,7 +170,7 @@ describe.skipIf(unavailable)('fence_kit_scsi on an LIO iSCSI LUN in a guest', ()
     expect(rebooter.timedOut).toBe(false);
   });
 
-  it('aptpl registers with "persist through power loss"', () => {
+  it('aptpl registers with "persist through power loss" (through enable, the fabric spelling of on)', () => {
     expect(rc('our-on-node2-aptpl')).toBe(0);
     expect(file('caps-aptpl.out')).toMatch(/PTPL_A\): 1/);
   });
