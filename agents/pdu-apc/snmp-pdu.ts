@@ -142,7 +142,7 @@ export class SnmpPdu implements PowerDevice {
     const oid = `${this.#family.statusColumn}.${instanceOf(this.#family, address)}`;
     let value: number;
     try {
-      value = await this.#client.getInt(oid, call(ctx));
+      value = await this.#client.getInt(oid, { ...call(ctx), enumerated: true });
     } catch (err) {
       if (err instanceof SnmpNoSuchObjectError) {
         // fence_apc_snmp reads a missing outlet as "off" and reports a node fenced that it never touched.

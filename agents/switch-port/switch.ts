@@ -104,7 +104,7 @@ export class SwitchPorts implements PowerDevice {
 
   async #get(oid: string, plug: string, ctx: OperationContext): Promise<number> {
     try {
-      return await this.#client.getInt(oid, call(ctx));
+      return await this.#client.getInt(oid, { ...call(ctx), enumerated: true });
     } catch (err) {
       if (err instanceof SnmpNoSuchObjectError) {
         // fence_ifmib reads a missing ifIndex as "off" and reports a node fenced whose port does not exist.

@@ -64,6 +64,11 @@ export interface SnmpOpenOptions {
 export interface SnmpCallOptions {
   /** An earlier deadline for this call only (e.g. one status poll); the client's own deadline still holds. */
   deadline?: number;
+  /**
+   * getInt: accept only an ASN.1 INTEGER, as an enumerated status column (ifAdminStatus, an outlet state)
+   * is. A Counter32 or Gauge32 that happens to hold 2 is a confused device, not "off".
+   */
+  enumerated?: boolean;
 }
 
 export const DEFAULT_PER_REQUEST_TIMEOUT_MS = 1000;
@@ -276,7 +281,8 @@ export class SnmpClient {
   /** GET of one integer-valued object (INTEGER, Gauge, Counter, TimeTicks). Anything else is 'unconfirmed'. */
   async getInt(oid: string, options?: SnmpCallOptions): Promise<number> {
     const [value] = await this.get([oid], options);
-    if (value && isNumericType(value.type) && typeof value.value === 'number') return value.value;
+    const typeOk = value && (options?.enumerated ? value.type === 'integer' : isNumericType(value.type));
+    if (value && typeOk && typeof value.value === 'number') return value.value;
     throw new FenceError(
       'unconfirmed',
       `${this.peer} answered ${value ? describeValue(value) : 'nothing'} at ${normalizeOid(oid)}, expected an integer`,
