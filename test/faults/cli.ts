@@ -2,7 +2,7 @@
 // RELIABILITY.md. Options: --out FILE (default RELIABILITY.md), --repeats N (runs per loss cell, default 5;
 // other cells get 2), --only LABEL,... (subjects whose label contains one of these), --faults a,b.
 // Exits 1 if any fencekit run broke a rule (a false success, a bound overrun, a slow or wrong refusal).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { FAULTS } from './faults.js';
@@ -23,8 +23,19 @@ const subjects = SUBJECTS.filter((s) => !only || only.some((o) => s.label.includ
 const faults = FAULTS.filter((f) => !faultNames || faultNames.includes(f.name));
 const timing = { loginTimeoutS: 3, powerTimeoutS: 5, shellTimeoutS: 2, statusSleepS: 1 };
 
+// Ctrl-C / SIGTERM: finish the run under way, stop the peers, remove the nftables rules, write what ran.
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.log(`\n${sig}: stopping after the current run`);
+  });
+}
+
 const startedAt = new Date();
 const { runs, notApplicable } = await runMatrix({
+  stopRequested: () => interrupted,
   subjects,
   faults,
   timing,
@@ -35,7 +46,9 @@ const { runs, notApplicable } = await runMatrix({
         (process.env.FK_FAULTS_VERBOSE ? `\n${r.stdout}${r.stderr}` : ''),
     ),
 });
-const command = `npm run faults${args.length ? ` -- ${args.join(' ')}` : ''}`;
+const command = `npm run faults${args.length ? ` -- ${args.join(' ')}` : ''}${interrupted ? ' (INTERRUPTED: partial results)' : ''}`;
+mkdirSync(join(ROOT, 'tmp', 'faults'), { recursive: true });
+writeFileSync(join(ROOT, 'tmp', 'faults', 'last-run.json'), JSON.stringify({ startedAt, timing, runs, notApplicable }, null, 1));
 writeFileSync(
   out,
   renderReport({ command, startedAt, elapsedMs: Date.now() - startedAt.getTime(), machine: `Debian 12, ${cpus().length} cores shared with other work, Node ${process.version}`, timing, subjects, faults, runs, notApplicable }),

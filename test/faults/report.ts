@@ -84,6 +84,21 @@ export function renderReport(x: ReportInput): string {
     out.push('');
   }
 
+  out.push(
+    '## Proven elsewhere (CI), not re-run here',
+    '',
+    '- Reduced matrix: `test/faults/matrix.test.ts` (every fencekit network agent × 11 faults, login_timeout 2 + power_timeout 3).',
+    '- Fuzzing: `test/unit/options/fuzz.test.ts` (stdin/argv, FK_FUZZ_RUNS), `test/unit/ipmi/decoders-fuzz.test.ts` (IPMI decoders),',
+    '  `test/faults/fuzz-parsers.test.ts` (sg_persist and sanlock output), `test/faults/fuzz-peers.test.ts` (the agent binaries against',
+    '  random/mutated IPMI answers, a mutating proxy in front of ipmi_sim, and SNMP answers of wrong types or malformed; FK_FUZZ_AGENT_RUNS).',
+    '- Secrets: `test/integration/secrets.test.ts` (every network agent at full verbosity; outputs, debug_file, argv and environment of every child).',
+    '- Concurrency: `test/integration/concurrency.test.ts` (off ∥ off, reboot ∥ reboot, off ∥ reboot from two processes).',
+    '- The six peer defects (a)–(f): `test/integration/defects.test.ts` and the tests it names.',
+    '- Local agents: fence_kit_sanlock against real sanlock daemons (`test/integration/sanlock.test.ts`: a victim still renewing fails at',
+    '  power_timeout and keeps its lease; a dead victim succeeds only at the expiry floor); fence_kit_scsi on an LIO iSCSI LUN in a guest',
+    '  (`test/integration/scsi-guest.test.ts`: device not ready, missing device). They have no network peer to put in this matrix.',
+    '',
+  );
   out.push('## Rule breaks, run by run', '');
   const broken = x.runs.filter((r) => r.problems.length > 0);
   if (broken.length === 0) out.push('None.');

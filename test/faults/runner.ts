@@ -74,6 +74,8 @@ export interface MatrixOptions {
   readonly timing: Timing;
   readonly repeats: (fault: Fault) => number;
   readonly onRun?: (r: RunRecord) => void;
+  /** Asked between runs: true ends the matrix early (the rigs are still stopped, the runs so far returned). */
+  readonly stopRequested?: () => boolean;
 }
 
 export interface NotApplicable {
@@ -114,6 +116,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ runs: RunRecord[
         // Subjects alternate run by run, so that a slow minute of the machine hits all of them alike.
         for (let i = 0; i < opts.repeats(fault); i++) {
           for (const subject of opts.subjects.filter((s) => s.rig === rigName)) {
+            if (opts.stopRequested?.()) return { runs, notApplicable };
             await rig.reset();
             const stdin = rig.stdin(fault, opts.timing, subject.extra);
             const undo = await rig.apply(fault);
