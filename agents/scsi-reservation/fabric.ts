@@ -105,7 +105,7 @@ export class ReservationFabric implements PowerDevice {
   async setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
     this.verified = undefined;
     if (state === 'on') await onEveryDevice(this.devices, (d) => this.unfence(d, ctx));
-    else await onEveryDevice(this.devices, (d) => this.fence(d, ctx));
+    else await this.powerOffConfirmed(undefined, ctx);
     this.verified = state;
   }
 
@@ -140,29 +140,40 @@ export class ReservationFabric implements PowerDevice {
     this.store.addDevice(device);
   }
 
-  /** Preempt the victim's key with this node's, then prove it gone and the devices reserved. */
+  /**
+   * off: preempt the victim on every device and prove it by reading every device back. The proof is the act
+   * itself, so the engine does not read the state first nor poll after (one command per device fewer).
+   */
+  async powerOffConfirmed(_plug: string | undefined, ctx: OperationContext): Promise<void> {
+    await onEveryDevice(this.devices, (d) => this.fence(d, ctx));
+  }
+
+  /** PREEMPT AND ABORT the victim's key with this node's, then read back that it is gone and the device reserved. */
   private async fence(device: string, ctx: OperationContext): Promise<void> {
     const own = this.ownKey!;
-    let state = this.seen.get(device) ?? (await this.read(device, ctx));
-    // Only a registered initiator may preempt (fence-agents #558): re-register if our key was lost.
-    if (!state.keys.includes(own)) await this.registerEveryPath(device, own, ctx);
-    if (state.keys.includes(this.key)) {
-      try {
-        await this.client.preemptAndAbort(device, own, this.key, ctx);
-      } catch (err) {
-        if (!(err instanceof SgCommandError && err.failure === 'reservation-conflict')) throw err;
-        // Our registration vanished between the read and the preempt: register and preempt once more.
-        await this.registerEveryPath(device, own, ctx);
-        await this.client.preemptAndAbort(device, own, this.key, ctx);
-      }
+    let refused = false;
+    try {
+      await this.client.preemptAndAbort(device, own, this.key, ctx);
+    } catch (err) {
+      // A conflict: our own key is not registered here, or the victim has no registration left to preempt.
+      if (!(err instanceof SgCommandError && err.failure === 'reservation-conflict')) throw err;
+      refused = true;
     }
-    state = await this.read(device, ctx);
+    let state = await this.read(device, ctx);
+    if (refused && !state.keys.includes(own)) {
+      // Only a registered initiator may preempt (fence-agents #558): register, then preempt again.
+      await this.registerEveryPath(device, own, ctx);
+      if (state.keys.includes(this.key)) await this.client.preemptAndAbort(device, own, this.key, ctx);
+      state = await this.read(device, ctx);
+    }
     if (!state.reservation) {
       // Without a reservation every initiator may write, registered or not: the fence would be a no-op.
       await this.client.reserve(device, own, ctx);
       state = await this.read(device, ctx);
     }
-    if (state.keys.includes(this.key)) throw new FenceError('unconfirmed', `key ${this.key} is still registered on ${device}`);
+    if (state.keys.includes(this.key)) {
+      throw new FenceError(refused ? 'device-refused' : 'unconfirmed', `key ${this.key} is still registered on ${device}${refused ? ' (PREEMPT AND ABORT: reservation conflict)' : ''}`);
+    }
     if (!state.reservation) throw new FenceError('unconfirmed', `no reservation exists on ${device}`);
   }
 

@@ -52,7 +52,7 @@ class FakeLuns {
       async preemptAndAbort(device: string, own: string, victim: string) {
         self.log.push(`preempt-abort ${device} ${own} ${victim}`);
         const l = self.luns.get(device)!;
-        if (!l.keys.has(own)) throw new SgCommandError(device, 'PREEMPT AND ABORT', 'reservation-conflict', 24, 'Reservation conflict');
+        if (!l.keys.has(own) || !l.keys.has(victim)) throw new SgCommandError(device, 'PREEMPT AND ABORT', 'reservation-conflict', 24, 'Reservation conflict');
         l.keys.delete(victim);
         if (l.holder === victim) l.holder = own;
         self.out(device, 'PREEMPT AND ABORT');
@@ -75,34 +75,38 @@ const fabric = (luns: FakeLuns, key: string, action: 'on' | 'off' | 'status', ow
   new ReservationFabric(luns.client(), DEVICES, key, action, store, false, own);
 
 describe('off', () => {
-  it('preempts and aborts the victim on every device, then reads back that it is gone', async () => {
+  it('preempts and aborts the victim on every device at once, then reads back that it is gone', async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2'], 'a1');
-    const f = fabric(luns, 'b2', 'off', 'a1');
-    expect(await f.getPower(undefined, ctx)).toBe('on');
-    await f.setPower(undefined, 'off', ctx);
-    expect(await f.getPower(undefined, ctx)).toBe('off');
+    await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx);
     expect(luns.log.filter((l) => l.startsWith('preempt-abort'))).toEqual(['preempt-abort /dev/sdb a1 b2', 'preempt-abort /dev/sdc a1 b2']);
-    expect(luns.log.filter((l) => l.startsWith('read'))).toHaveLength(4); // the status read, and the verification
+    expect(luns.log.filter((l) => l.startsWith('read'))).toEqual(['read /dev/sdb', 'read /dev/sdc']); // the proof, after
     for (const l of luns.luns.values()) expect([...l.keys]).toEqual(['a1']);
   });
-  it('registers its own key first where it was lost, so that the preempt is allowed (fence-agents #558)', async () => {
+  it('registers its own key where it was lost, so that the preempt is allowed (fence-agents #558)', async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2'], 'b2');
     luns.luns.get('/dev/sdc')!.keys.delete('a1');
-    await fabric(luns, 'b2', 'off', 'a1').setPower(undefined, 'off', ctx);
-    expect(luns.log).toContain('register /dev/sdc a1');
+    await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx);
+    expect(luns.log.filter((l) => l.includes('/dev/sdc'))).toEqual([
+      'preempt-abort /dev/sdc a1 b2', 'read /dev/sdc', 'register /dev/sdc a1', 'preempt-abort /dev/sdc a1 b2', 'read /dev/sdc',
+    ]);
     expect(luns.log).not.toContain('register /dev/sdb a1');
     expect(luns.luns.get('/dev/sdc')!.holder).toBe('a1');
   });
+  it('succeeds where the victim has no registration left, once the read shows it gone', async () => {
+    const luns = new FakeLuns(DEVICES, ['a1'], 'a1');
+    await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx);
+    expect(luns.log.filter((l) => !l.startsWith('preempt-abort') && !l.startsWith('read'))).toEqual([]);
+  });
   it('reserves a device nobody reserved: without a reservation every initiator may write', async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2']);
-    await fabric(luns, 'b2', 'off', 'a1').setPower(undefined, 'off', ctx);
+    await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx);
     expect(luns.log).toContain('reserve /dev/sdb a1');
     for (const l of luns.luns.values()) expect(l.holder).toBe('a1');
   });
-  it('fails on a NOT READY answer although the victim\'s key is gone, and still fences the other device', async () => {
+  it("fails on a NOT READY answer although the victim's key is gone, and still fences the other device", async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2'], 'a1');
     luns.notReady.add('/dev/sdb');
-    const err = await fabric(luns, 'b2', 'off', 'a1').setPower(undefined, 'off', ctx).catch((e: unknown) => e);
+    const err = await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FenceError);
     expect((err as FenceError).kind).toBe('device-refused');
     expect((err as FenceError).message).toContain('/dev/sdb');
