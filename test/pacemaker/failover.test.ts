@@ -1,7 +1,8 @@
 // A real two-node corosync + Pacemaker cluster (network namespaces) fencing node2 with fence_kit agents,
 // configured from `fencekit export cib`. Real peers: ipmi_sim whose chassis is node2, and two snmpd
 // PowerNet-MIB PDUs whose outlet 2 each feed one of node2's power supplies. Nobody asks for the fence:
-// node1's Pacemaker decides it when node2's corosync dies. Three rounds, each on a fresh cluster.
+// node1's Pacemaker decides it when node2's corosync dies. Each round is a fresh cluster (~2 min): CI runs
+// one; FK_FAILOVER_ROUNDS=3 runs three in a row (the issue's "three times without flakiness").
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAndMeasure, startFailoverLab, waitNode2Back, type FailoverLab, type FailoverResult } from './failover.js';
 
@@ -17,7 +18,8 @@ const summary = (r: FailoverResult) =>
   `kill→recorded ${(r.killToRecordedMs / 1000).toFixed(1)} s; steps: ${r.steps.map((s) => `${s.action}@${s.device}=${s.ok ? 'ok' : 'FAIL'}`).join(', ')}`;
 
 describe('two-node cluster in namespaces: node1 fences node2 through the levels of `fencekit export cib`', () => {
-  for (const round of [1, 2, 3]) {
+  const rounds = Math.max(1, Number(process.env.FK_FAILOVER_ROUNDS ?? 1) || 1);
+  for (let round = 1; round <= rounds; round++) {
     it(`round ${round}: kill node2's corosync → level 1 (fence_kit_ipmi) reboots node2; BMC frozen → level 1 fails, level 2 (two fence_kit_apc outlets) reboots it`, async () => {
       lab = await startFailoverLab('fencekit');
       const node2 = lab.cluster.node('node2');
