@@ -1,6 +1,11 @@
-// Build every agent and the fencekit CLI into dist/ with esbuild: one ESM bundle per entry point, code
-// split so that protocol clients (IPMI, SNMP, SSH) sit in chunks loaded only by `await import()`. What the
-// metadata / validate-all path loads is what Pacemaker pays on every device registration and monitor.
+// Build every agent and the fencekit CLI into dist/ with esbuild.
+//  - Each agent is one CommonJS file, dist/agents/<dir>.cjs. Pacemaker starts an agent for every metadata,
+//    monitor and fence call, so its start-up is what matters: Node's CommonJS loader reads one file faster
+//    than the ESM loader links a graph of chunks (measured: 43 vs 55 ms of CPU for -o metadata; bare node
+//    26 ms). Protocol clients are reached through `await import()`, which esbuild turns into lazily run
+//    module wrappers, and npm packages (net-snmp, ssh2) stay external: metadata, validate-all and option
+//    errors run none of that code and require none of those packages.
+//  - The CLI and the agent registry (for man pages) are ESM, code split.
 import { build } from 'esbuild';
 import { readFileSync, readdirSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -9,34 +14,46 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-const entryPoints = {};
+const agentEntries = {};
 for (const dir of readdirSync(join(root, 'agents'))) {
   const main = join(root, 'agents', dir, 'main.ts');
-  if (existsSync(main)) entryPoints[`agents/${dir}`] = main;
+  if (existsSync(main)) agentEntries[dir] = main;
 }
-entryPoints['registry'] = join(root, 'agents/registry.ts');
-if (existsSync(join(root, 'cli/main.ts'))) entryPoints['fencekit'] = join(root, 'cli/main.ts');
+const esmEntries = { registry: join(root, 'agents/registry.ts'), fencekit: join(root, 'cli/main.ts') };
 
 // Build beside dist/ and swap it in, so agents being run by a test while someone rebuilds never find a
 // half-written or empty dist/.
 const staging = join(root, `dist.${process.pid}`);
 rmSync(staging, { recursive: true, force: true });
-await build({
+const common = {
   absWorkingDir: root,
-  entryPoints,
-  outdir: staging,
-  outExtension: { '.js': '.mjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   // npm packages stay in node_modules: net-snmp and ssh2 are CommonJS with optional native parts.
   packages: 'external',
-  chunkNames: 'chunks/[name]-[hash]',
-  define: { __FENCEKIT_VERSION__: JSON.stringify(pkg.version) },
   sourcemap: false,
   logLevel: 'warning',
+};
+await build({
+  ...common,
+  entryPoints: agentEntries,
+  outdir: join(staging, 'agents'),
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // import.meta.url (used to resolve packages with createRequire) from the bundle's own path.
+  banner: { js: 'const __fk_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+  define: { __FENCEKIT_VERSION__: JSON.stringify(pkg.version), 'import.meta.url': '__fk_import_meta_url' },
+});
+await build({
+  ...common,
+  entryPoints: esmEntries,
+  outdir: staging,
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  format: 'esm',
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { __FENCEKIT_VERSION__: JSON.stringify(pkg.version) },
 });
 
 const retired = join(root, `dist.old.${process.pid}`);
@@ -47,4 +64,4 @@ rmSync(retired, { recursive: true, force: true });
 // Man pages come from the same declarations as the metadata.
 const { writeManPages } = await import('./man.mjs');
 await writeManPages(root, pkg.version);
-console.log(`built ${Object.keys(entryPoints).length} entry points into dist/`);
+console.log(`built ${Object.keys(agentEntries).length} agents and the fencekit CLI into dist/`);

@@ -43,14 +43,14 @@ export function isOurLauncher(text: string): boolean {
   return text.split('\n', 3)[1] === LAUNCHER_MARK;
 }
 
-/** Every agent name and alias, each with the bundle that runs it (dist/agents/<directory>.mjs). */
+/** Every agent name and alias, each with the bundle that runs it (dist/agents/<directory>.cjs). */
 export function launchersFor(
   agents: Readonly<Record<string, AgentDeclaration>>,
   opts: { readonly prefix: string; readonly distDir: string; readonly nodePath: string },
 ): Launcher[] {
   const out: Launcher[] = [];
   for (const [dir, agent] of Object.entries(agents)) {
-    const bundle = join(opts.distDir, 'agents', `${dir}.mjs`);
+    const bundle = join(opts.distDir, 'agents', `${dir}.cjs`);
     for (const name of [agent.name, ...(agent.symlinks ?? []).map((l) => l.name)]) {
       out.push({ name, path: join(opts.prefix, name), bundle, text: launcherText(opts.nodePath, bundle) });
     }
