@@ -44,7 +44,13 @@ const line = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constant(`password=${SECRET}`),
 );
-const stdinText = fc.array(line, { maxLength: 12 }).map((ls) => ls.join('\n'));
+// Half the cases start from a complete configuration and add noise, so that valid input (which reaches the
+// device) is common enough for the property to bite on it too.
+const VALID_BASE = 'ip=127.0.0.1\nusername=u\npassword=p\nplug=1\naction=status\n';
+const stdinText = fc.oneof(
+  fc.array(line, { maxLength: 12 }).map((ls) => ls.join('\n')),
+  fc.array(line, { maxLength: 3 }).map((ls) => VALID_BASE + ls.join('\n')),
+);
 // For the secret property the secret may stand only where it is one (password) or where a value must never
 // be echoed (unknown keys): a separator that happens to equal the password is printed, legitimately.
 const lineSecretOnlyAsSecret = fc.oneof(
