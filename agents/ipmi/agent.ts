@@ -4,6 +4,7 @@ import type { AgentDeclaration, OperationContext, PowerDevice, PowerState } from
 import { CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION } from '../../lib/options/common.js';
 import { withOverrides, type OptionSpec } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
+import type { IpmiTarget } from '../../lib/ipmi/index.js';
 
 const SUPPORTED_CIPHERS = ['1', '2', '3', '17'];
 const PRIVILEGES = ['callback', 'user', 'operator', 'administrator'] as const;
@@ -106,33 +107,28 @@ export interface BmcSession {
   close(): Promise<void>;
 }
 
+/** What both transports need: the client's own target description, plus IPMI bridging for ipmitool. */
 export interface BmcSettings {
-  host: string;
-  port: number;
-  username: string;
-  password: string;
-  kg: Buffer | undefined;
-  version: '1.5' | '2.0';
-  cipherSuite: number;
-  privilege: (typeof PRIVILEGES)[number];
-  authType: 'none' | 'password' | 'md5';
-  allowInsecure: boolean;
+  target: IpmiTarget;
   bridgeTarget: string | undefined;
 }
 
 export function bmcSettings(options: Options): BmcSettings {
   const host = options.flag('port_as_ip') && options.has('plug') ? options.string('plug')! : options.string('ip')!;
   return {
-    host,
-    port: options.number('ipport') ?? 623,
-    username: options.string('username') ?? '',
-    password: options.string('password') ?? '',
-    kg: kgBytes(options),
-    version: options.flag('lanplus') ? '2.0' : '1.5',
-    cipherSuite: Number(options.string('cipher') || '3'),
-    privilege: (options.string('privlvl') ?? 'administrator') as BmcSettings['privilege'],
-    authType: (options.string('auth') ?? 'md5') as BmcSettings['authType'],
-    allowInsecure: options.flag('allow_insecure'),
+    target: {
+      host,
+      port: options.number('ipport') ?? 623,
+      username: options.string('username') ?? '',
+      password: options.string('password') ?? '',
+      kg: kgBytes(options),
+      version: options.flag('lanplus') ? '2.0' : '1.5',
+      // validate() admitted only suites the chosen transport supports (0 only with allow_insecure).
+      cipherSuite: Number(options.string('cipher') || '3') as NonNullable<IpmiTarget['cipherSuite']>,
+      privilege: (options.string('privlvl') ?? 'administrator') as NonNullable<IpmiTarget['privilege']>,
+      authType: (options.string('auth') ?? 'md5') as NonNullable<IpmiTarget['authType']>,
+      allowInsecure: options.flag('allow_insecure'),
+    },
     bridgeTarget: options.string('target'),
   };
 }

@@ -10,18 +10,7 @@ export function openIpmitoolSession(s: BmcSettings, options: Options, ctx: Opera
     sudoPath: options.flag('use_sudo') ? (options.string('sudo_path') ?? '/usr/bin/sudo') : undefined,
     retransmitSeconds: Number(options.string('ipmitool_timeout') ?? '2') || 2,
     bridgeTarget: s.bridgeTarget,
-    target: {
-      host: s.host,
-      port: s.port,
-      username: s.username,
-      password: s.password,
-      kg: s.kg,
-      version: s.version,
-      cipherSuite: s.cipherSuite as 1 | 2 | 3 | 17,
-      privilege: s.privilege,
-      authType: s.authType,
-      allowInsecure: s.allowInsecure,
-    },
+    target: s.target,
     logger: ctx.logger,
   });
   return {

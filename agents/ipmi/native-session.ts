@@ -4,21 +4,7 @@ import { IpmiClient } from '../../lib/ipmi/index.js';
 import type { BmcSession, BmcSettings } from './agent.js';
 
 export async function openNativeSession(s: BmcSettings, ctx: OperationContext): Promise<BmcSession> {
-  const client = await IpmiClient.open(
-    {
-      host: s.host,
-      port: s.port,
-      username: s.username,
-      password: s.password,
-      kg: s.kg,
-      version: s.version,
-      cipherSuite: s.cipherSuite as 1 | 2 | 3 | 17,
-      privilege: s.privilege,
-      authType: s.authType,
-      allowInsecure: s.allowInsecure,
-    },
-    { deadline: ctx.deadline, logger: ctx.logger },
-  );
+  const client = await IpmiClient.open(s.target, { deadline: ctx.deadline, logger: ctx.logger });
   return {
     async power(op: OperationContext): Promise<PowerState> {
       client.extendDeadline(op.deadline);
