@@ -59,8 +59,11 @@ export class IpmitoolRunner {
     if (!lanplus && (t.authType ?? 'md5') === 'none' && !t.allowInsecure) {
       throw new FenceError('bad-input', 'IPMI 1.5 auth type none sends no credentials; pass allowInsecure to use it');
     }
-    const retransmit = Math.max(1, Math.round(this.opts.retransmitSeconds ?? 2));
     const remainingSeconds = Math.max(1, (deadline - Date.now()) / 1000);
+    // At least one retransmission must fit in the time this call has (a status poll gets shell_timeout):
+    // with -N 2 and 2 s left, one lost datagram of the ~6 exchanges of a lanplus session killed the whole
+    // call, and under 10 % loss no off was ever confirmed (test/faults, RELIABILITY.md).
+    const retransmit = Math.max(1, Math.min(Math.round(this.opts.retransmitSeconds ?? 2), Math.floor(remainingSeconds / 2)));
     const retries = Math.min(10, Math.max(1, Math.floor(remainingSeconds / retransmit) - 1));
     const env: Record<string, string> = { IPMI_PASSWORD: t.password };
     const args = ['-I', lanplus ? 'lanplus' : 'lan', '-H', t.host, '-p', String(t.port ?? 623), '-U', t.username, '-E'];
@@ -120,6 +123,12 @@ export function classifyIpmitoolFailure(result: Pick<RunResult, 'stdout' | 'stde
     return new FenceError('unreachable', `ipmitool ${action}: ${last}`);
   }
   if (/not found|No such file/i.test(text) && result.code === 127) return new FenceError('bad-input', `ipmitool ${action}: ${last}`);
+  // ipmitool prints "Unable to set/get Chassis ..." when no answer came (sendrecv returned nothing), and
+  // "... failed: <completion code>" when the BMC said no. Only the latter is a refusal: under 10 % loss the
+  // former ended fences at once as "Device refused the command" (test/faults, RELIABILITY.md).
+  if (/Unable to (set|get) Chassis|Unable to (send|receive)|No response from remote controller/i.test(text)) {
+    return new FenceError('timeout', `ipmitool ${action}: no answer: ${last}`);
+  }
   return new FenceError('device-refused', `ipmitool ${action} exited ${result.code}: ${last}`);
 }
 

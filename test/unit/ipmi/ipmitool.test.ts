@@ -38,6 +38,13 @@ describe('ipmitool command line', () => {
     expect(args[args.indexOf('-N') + 1]).toBe('2');
     expect(args[args.indexOf('-R') + 1]).toBe('3');
   });
+
+  it('-N shrinks so that a retransmission fits a short call (2 s left: -N 1 -R 1), never below 1 s', () => {
+    const short = new IpmitoolRunner({ target, retransmitSeconds: 2 }).command(['chassis', 'power', 'status'], Date.now() + 2_000).args;
+    expect([short[short.indexOf('-N') + 1], short[short.indexOf('-R') + 1]]).toEqual(['1', '1']);
+    const tiny = new IpmitoolRunner({ target, retransmitSeconds: 2 }).command(['chassis', 'power', 'status'], Date.now() + 500).args;
+    expect(tiny[tiny.indexOf('-N') + 1]).toBe('1');
+  });
   it('cipher 0 and 1.5 auth none are refused without allowInsecure', () => {
     expect(() => new IpmitoolRunner({ target: { ...target, cipherSuite: 0 } }).command(['chassis', 'power', 'status'], Date.now() + 5000)).toThrow(
       expect.objectContaining({ kind: 'bad-input' }),
@@ -66,6 +73,10 @@ describe('ipmitool error text to error kinds', () => {
   });
   it('nothing answering (only "Unable to establish") is unreachable', () => {
     expect(fail('Error: Unable to establish IPMI v2 / RMCP+ session\n').kind).toBe('unreachable');
+  });
+  it('a command that got no answer (a lost datagram) is a timeout, retried, not a refusal', () => {
+    expect(fail('Unable to set Chassis Power Control to Down/Off\n').kind).toBe('timeout');
+    expect(fail('Unable to get Chassis Power Status\n').kind).toBe('timeout');
   });
   it('any other failure is device-refused with ipmitool\'s last line', () => {
     const e = fail('Set Chassis Power Control to Cycle failed: Command not supported in present state\n');
