@@ -48,7 +48,7 @@ export function renderReport(x: ReportInput): string {
     if (!c) continue;
     const runs = x.runs.filter((r) => r.subject === subj.label);
     const over = runs.filter((r) => r.code !== 0 && r.ms > r.boundMs + 1000).length;
-    out.push(`| ${subj.label} | ${subj.rig} | ${c.runs} | ${c.successes} | **${c.falseSuccesses}** | ${over} | ${s(c.maxFailMs)} s / ${s(bound)} s | ${c.problems} |`);
+    out.push(`| ${subj.label} | ${subj.rig} | ${c.runs} | ${c.successes} | **${c.falseSuccesses}** | ${over} | ${s(c.maxFailMs)} s / ${s(bound)} s | ${c.problems} |`.replace(/\| 0\.0 s \/ [\d.]+ s \|/, `| no failure / ${s(bound)} s |`));
   }
   out.push('');
 
