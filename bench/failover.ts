@@ -42,11 +42,12 @@ const usedLevel1 = (r: FailoverResult) => r.steps.some((x) => x.device === 'node
 const ours = await measure('fencekit');
 const peer = await measure('fence-agents');
 const row = (name: string, o: FailoverResult[], p: FailoverResult[]) =>
-  `${name.padEnd(44)} ${s(median(o.map((r) => r.killToRecordedMs))).padStart(9)} ${s(median(p.map((r) => r.killToRecordedMs))).padStart(9)}`;
+  `${name.padEnd(48)} ${s(median(o.map((r) => r.killToRecordedMs))).padStart(9)} ${s(median(p.map((r) => r.killToRecordedMs))).padStart(9)}`;
 console.log(`\nkill node2's corosync → fence recorded on node1 (median of ${ROUNDS}; stonith-timeout ${STONITH_TIMEOUT_S}s)`);
-console.log(`${'case'.padEnd(44)} ${'fencekit'.padStart(9)} ${'peer'.padStart(9)}`);
+console.log(`${'case'.padEnd(48)} ${'fencekit'.padStart(9)} ${'peer'.padStart(9)}`);
 console.log(row('level 1 (BMC answers)', ours.level1, peer.level1));
 console.log(row('level 2 (BMC frozen: level 1 fails, 2 outlets)', ours.level2, peer.level2));
+console.log(`level 2 includes level 1's wait for the frozen BMC, which Pacemaker ends at its fencing timeout (${STONITH_TIMEOUT_S} s) for both`);
 for (const [who, sample] of [['fencekit', ours], ['fence-agents', peer]] as const) {
   const fellThrough = sample.level1.filter((r) => !usedLevel1(r)).length;
   if (fellThrough > 0) console.log(`note: ${who}: in ${fellThrough} of ${ROUNDS} level-1 runs the BMC device failed and level 2 fenced node2`);

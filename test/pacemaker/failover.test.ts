@@ -14,6 +14,9 @@ afterEach(async () => {
   lab = undefined;
 });
 
+/** node1's `stonith_admin --history node2 --verbose --output-as xml`: a successful fencing of node2. */
+const recordedSuccess = /<fence_event [^>]*action="reboot"[^>]*target="node2"[^>]*status="success"|<fence_event [^>]*status="success"[^>]*target="node2"/;
+
 const summary = (r: FailoverResult) =>
   `kill→recorded ${(r.killToRecordedMs / 1000).toFixed(1)} s; steps: ${r.steps.map((s) => `${s.action}@${s.device}=${s.ok ? 'ok' : 'FAIL'}`).join(', ')}`;
 
@@ -33,7 +36,7 @@ describe('two-node cluster in namespaces: node1 fences node2 through the levels 
       expect(viaBmc.powerEvents.some((e) => / set chassis=0 powered=0/.test(e))).toBe(true);
       expect(viaBmc.powerEvents.some((e) => / power-lost killed=[1-9]\d* left=0/.test(e))).toBe(true);
       expect(viaBmc.powerEvents.some((e) => / set chassis=1 powered=1/.test(e))).toBe(true);
-      expect(viaBmc.history).toMatch(/<fence_event [^>]*action="reboot"[^>]*target="node2"[^>]*status="success"|<fence_event [^>]*status="success"[^>]*target="node2"/);
+      expect(viaBmc.history).toMatch(recordedSuccess);
       await waitNode2Back(lab);
       // Every process node2 had before the fence is gone: it really lost power.
       expect(node2.pids().filter((p) => pidsBefore.has(p))).toEqual([]);
@@ -50,6 +53,8 @@ describe('two-node cluster in namespaces: node1 fences node2 through the levels 
       const power = viaPdus.powerEvents.join('\n');
       expect(power).toMatch(/set psu-a=0 powered=1[\s\S]*set psu-b=0 powered=0[\s\S]*power-lost killed=[1-9]/);
       expect(power).not.toMatch(/set chassis=/);
+      // killAndMeasure waited for a success newer than level 1's: say so where the scenario reads.
+      expect(viaPdus.history).toMatch(recordedSuccess);
       lab.bmc.thaw();
       await waitNode2Back(lab);
     }, 420_000);
