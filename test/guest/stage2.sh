@@ -8,7 +8,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs shm /dev/shm
 mount -t tmpfs run /run
-mount -t tmpfs tmp /tmp
+# /tmp stays the overlay's (writes land in its tmpfs upper layer): the checkout running the tests may itself
+# live under the host's /tmp (a CI clone), and a fresh tmpfs there would hide the job scripts.
 mkdir -p /run/fk/out /run/lock
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out /run/fk/out
 export FK_OUT=/run/fk/out
