@@ -25,7 +25,7 @@ async function measure(devices: DeviceFamily): Promise<Sample> {
       const a = await killAndMeasure(lab);
       console.log(`  ${devices} round ${round} level 1: ${s(a.killToRecordedMs)}  ${path(a)}`);
       out.level1.push(a);
-      await waitNode2Back(lab);
+      await waitNode2Back(lab, a);
       lab.bmc.freeze();
       const b = await killAndMeasure(lab);
       console.log(`  ${devices} round ${round} level 2: ${s(b.killToRecordedMs)}  ${path(b)}`);

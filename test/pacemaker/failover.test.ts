@@ -37,7 +37,7 @@ describe('two-node cluster in namespaces: node1 fences node2 through the levels 
       expect(viaBmc.powerEvents.some((e) => / power-lost killed=[1-9]\d* left=0/.test(e))).toBe(true);
       expect(viaBmc.powerEvents.some((e) => / set chassis=1 powered=1/.test(e))).toBe(true);
       expect(viaBmc.history).toMatch(recordedSuccess);
-      await waitNode2Back(lab);
+      await waitNode2Back(lab, viaBmc);
       // Every process node2 had before the fence is gone: it really lost power.
       expect(node2.pids().filter((p) => pidsBefore.has(p))).toEqual([]);
 
@@ -56,7 +56,7 @@ describe('two-node cluster in namespaces: node1 fences node2 through the levels 
       // killAndMeasure waited for a success newer than level 1's: say so where the scenario reads.
       expect(viaPdus.history).toMatch(recordedSuccess);
       lab.bmc.thaw();
-      await waitNode2Back(lab);
+      await waitNode2Back(lab, viaPdus);
     }, 420_000);
   }
 });

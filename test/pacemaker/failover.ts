@@ -46,6 +46,8 @@ export interface FailoverResult {
   /** node2's power changes as its power model saw them. */
   readonly powerEvents: readonly string[];
   readonly history: string;
+  /** The corosync killed (node2's, by PID). */
+  readonly killedCorosync: number;
 }
 
 function topologyYaml(bmcPort: number, pduPorts: readonly [number, number], passwordFile: string): string {
@@ -189,12 +191,25 @@ export async function killAndMeasure(lab: FailoverLab, timeoutMs = 150_000): Pro
     steps: fenceSteps(readFileSync(logFile, 'utf8').slice(logOffset)),
     powerEvents: node2.events().slice(eventsOffset).split('\n').filter(Boolean),
     history: last,
+    killedCorosync: corosync,
   };
 }
 
-/** node2 back in the cluster (it rebooted after the fence) before the next round. */
-export async function waitNode2Back(lab: FailoverLab, timeoutMs = 90_000): Promise<void> {
-  await lab.cluster.waitOnline(['node1', 'node2'], timeoutMs);
+/**
+ * node2 back in the cluster (it rebooted after the fence) before the next round. node1's own view is not
+ * enough: right after the recorded fence its CIB can still say node2 is online, and a round started then
+ * kills the corosync node2 is just booting, before it ever rejoins, so nothing is fenced. Wait for a new
+ * corosync on node2 and for node2's own Pacemaker to see both nodes and a DC (it can only after joining).
+ */
+export async function waitNode2Back(lab: FailoverLab, after: FailoverResult, timeoutMs = 90_000): Promise<void> {
+  const node2 = lab.cluster.node('node2');
+  const until = Date.now() + timeoutMs;
+  await waitFor('a new corosync on node2', () => {
+    const pid = node2.corosyncPid();
+    return pid !== undefined && pid !== after.killedCorosync;
+  }, timeoutMs, 100);
+  await lab.cluster.waitOnline(['node1', 'node2'], Math.max(1000, until - Date.now()), node2);
+  await lab.cluster.waitOnline(['node1', 'node2'], Math.max(1000, until - Date.now()));
 }
 
 export type { ClusterNode };
