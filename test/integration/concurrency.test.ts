@@ -110,14 +110,15 @@ describe.each(targets().map((t) => [t.name, t] as const))('two simultaneous fenc
       const { runs } = await race(t, 'off', 'reboot');
       const off = runs.find((x) => x.action === 'off')!;
       const reboot = runs.find((x) => x.action === 'reboot')!;
+      const story = runs.map((x) => `${x.action}: exit ${x.r.code} at +${x.end - Math.min(off.end, reboot.end)} ms, on at end ${x.onAtEnd}, ${x.r.stdout.trim()} ${x.r.stderr.trim().split('\n').pop()}`).join(' | ');
       // Both may succeed, or the off may fail if the reboot's on won its confirmation window; what must
       // never happen is a reported off with the target running and no later on to explain it.
-      if (off.r.code === 0 && off.end >= reboot.end) expect(off.onAtEnd, 'off finished last and reported success, yet the target runs').toBe(false);
-      if (off.r.code === 0 && off.end < reboot.end) expect(reboot.r.code, reboot.r.stderr).toBe(0);
-      expect(off.r.code === 0 || reboot.r.code === 0).toBe(true);
+      if (off.r.code === 0 && off.end >= reboot.end) expect(off.onAtEnd, `off finished last and reported success, yet the target runs: ${story}`).toBe(false);
+      if (off.r.code === 0 && off.end < reboot.end) expect(reboot.r.code, story).toBe(0);
+      expect(off.r.code === 0 || reboot.r.code === 0, story).toBe(true);
       const finalOn = t.isOn();
       const last = off.end >= reboot.end ? off : reboot;
-      if (last === off && off.r.code === 0) expect(finalOn).toBe(false);
+      if (last === off && off.r.code === 0) expect(finalOn, story).toBe(false);
     }
   });
 });
