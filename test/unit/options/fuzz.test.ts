@@ -15,9 +15,13 @@ const SECRET = 'Zq9-secret-value-Zq9';
 const TIMEOUT = 20_000 + RUNS * 5;
 
 let contacts = 0;
+// A device that does what it is told at once, so a valid off or reboot confirms without waiting.
+let devicePower: 'on' | 'off' = 'on';
 const device: PowerDevice = {
-  getPower: async () => 'on',
-  setPower: async () => undefined,
+  getPower: async () => devicePower,
+  setPower: async (_plug, state) => {
+    devicePower = state;
+  },
   list: async () => [{ id: '1', alias: 'one', state: 'on' }],
   close: async () => undefined,
 };
