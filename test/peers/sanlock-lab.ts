@@ -88,8 +88,10 @@ export async function startSanlockLab(opts: { nodes: number; ioTimeout: number }
   for (let hostId = 1; hostId <= opts.nodes; hostId++) {
     const name = `node${hostId}`;
     // unshare execs sh, which mounts a private /run/sanlock and execs the daemon: the child PID is the daemon.
+    // Debian's sanlock package creates /run/sanlock only through systemd-tmpfiles, which a machine without
+    // systemd never runs: the mount point is made here (an empty directory on the host's /run).
     const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c',
-      `mount -t tmpfs -o mode=0775 none /run/sanlock && chown sanlock:sanlock /run/sanlock && exec env LD_PRELOAD=${shim} sanlock daemon -D -w 0 -l 0 -R 1 -L -1 -S -1 -e ${name}`],
+      `mkdir -p /run/sanlock && mount -t tmpfs -o mode=0775 none /run/sanlock && chown sanlock:sanlock /run/sanlock && exec env LD_PRELOAD=${shim} sanlock daemon -D -w 0 -l 0 -R 1 -L -1 -S -1 -e ${name}`],
       { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(child);
     const renewals: number[] = [];
