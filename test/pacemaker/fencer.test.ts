@@ -7,7 +7,8 @@ import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
 import { AGENT_NAMES, installLaunchers, stdinRecorder, uninstallLaunchers, type StdinRecorder } from './agents.js';
-import { registerArgs, startFencer, type Fencer } from './fencer.js';
+import { FENCED, registerArgs, startFencer, STONITH_ADMIN, type Fencer } from './fencer.js';
+import { missingPrograms } from '../support/programs.js';
 import { explain, run, waitFor } from './proc.js';
 
 let fencer: Fencer;
@@ -33,6 +34,10 @@ afterAll(async () => {
 });
 
 describe('Pacemaker reads every fence_kit agent', () => {
+  it('has what this file runs (pacemaker-fenced, stonith_admin, crm_resource, pcs)', () => {
+    expect(missingPrograms([FENCED, STONITH_ADMIN, 'crm_resource', 'pcs'])).toEqual([]);
+  });
+
   it('stonith_admin --list-installed lists every agent and alias', async () => {
     const out = await admin(['--list-installed']);
     for (const name of AGENT_NAMES) expect(out).toMatch(new RegExp(`^\\s*${name}$`, 'm'));

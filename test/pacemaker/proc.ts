@@ -2,6 +2,7 @@
 // (and start time) only. There is no PID namespace here: nothing is ever looked up by name.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { missingPrograms } from '../support/programs.js';
 
 export interface RunResult {
   readonly code: number | null;
@@ -19,6 +20,8 @@ export function run(argv: readonly string[], opts: { input?: string; timeoutMs?:
       { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, killSignal: 'SIGKILL', env: opts.env ?? process.env, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+        // A program that is not installed: say which and the package that brings it, not "exit null".
+        if ((err as { code?: unknown } | null)?.code === 'ENOENT') stderr = missingPrograms([argv[0]!]).join('\n') || String(err);
         resolve({ code, stdout, stderr, ms: performance.now() - started });
       },
     );
