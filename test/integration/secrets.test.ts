@@ -1,7 +1,8 @@
 // Secret hygiene, measured: every network agent runs off and on at maximum verbosity (verbose=1,
 // verbose_level=9) with debug_file and its secrets from password_script (and snmp_priv_passwd_script),
 // against its real peer. Captured: stdout, stderr, the debug file, and the argv and environment of every
-// descendant process, sampled from /proc every 2 ms while it runs (test/faults/proc-watch.ts). The secret
+// program the agent's process tree execs, recorded by strace (test/support/exec-log.ts: every execve, however
+// short-lived the child, and the agent's own). The secret
 // may appear in exactly one place: the IPMI_PASSWORD environment variable of ipmitool with
 // transport=ipmitool (ipmitool -E reads it there; it is never in argv). The agents log nothing to syslog.
 // fence_kit_scsi and fence_kit_sanlock take no secret (local devices): nothing to leak.
@@ -15,7 +16,7 @@ import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { pduOutlets, startApcSsh, type ApcSshPeer } from '../peers/apc-ssh.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
-import { watchDescendants, type SeenProcess } from '../faults/proc-watch.js';
+import { execLog, type ExecRecord } from '../support/exec-log.js';
 
 let work: string;
 let bmc: IpmiSim;
@@ -29,8 +30,7 @@ const stdinOf = (o: Record<string, string | number>) => Object.entries(o).map(([
 /** A script that prints `secret`: the secret is in the script's output only, never in its argv. */
 function scriptFor(name: string, secret: string): string {
   const file = join(work, `${name}.sh`);
-  // It lingers 50 ms so that the /proc sampler sees it run (proof that the secret came this way).
-  writeFileSync(file, `#!/bin/sh\nsleep 0.05\ncat ${join(work, `${name}.value`)}\n`);
+  writeFileSync(file, `#!/bin/sh\ncat ${join(work, `${name}.value`)}\n`);
   writeFileSync(join(work, `${name}.value`), `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o755);
   return file;
@@ -39,15 +39,32 @@ function scriptFor(name: string, secret: string): string {
 interface Audit {
   run: AgentRun;
   debug: string;
-  processes: SeenProcess[];
+  /** Every program the agent's tree exec'd, the agent first among them. */
+  processes: ExecRecord[];
 }
 
-async function audited(name: string, agent: string | ((stdin: string) => Promise<AgentRun>), options: Record<string, string | number>): Promise<Audit> {
+type TracedRunner = (traced: (argv: readonly string[]) => string[], stdin: string) => Promise<AgentRun>;
+
+async function audited(name: string, agent: string | TracedRunner, options: Record<string, string | number>): Promise<Audit> {
   const debugFile = join(work, `${name}-${options.action}.debug`);
   const stdin = stdinOf({ ...options, verbose: 1, verbose_level: 9, debug_file: debugFile });
-  const runner = typeof agent === 'string' ? (s: string) => runAgentBinary(agent, { stdin: s, timeoutMs: 60_000 }) : agent;
-  const { result, processes } = await watchDescendants(() => runner(stdin));
-  return { run: result, debug: existsSync(debugFile) ? readFileSync(debugFile, 'utf8') : '', processes };
+  const runner: TracedRunner =
+    typeof agent === 'string'
+      ? (traced, s) => {
+          const [tracer, ...argv] = traced([join(BIN, agent)]);
+          return runAgentBinary(tracer!, { argv, stdin: s, timeoutMs: 60_000 });
+        }
+      : agent;
+  const log = execLog();
+  try {
+    const run = await runner(log.wrap, stdin);
+    const processes = log.records();
+    // The agent itself is in the log: proof that the trace followed it.
+    expect(processes.some((p) => p.argv.some((a) => a.endsWith(typeof agent === 'string' ? agent : 'fence_kit_switch')))).toBe(true);
+    return { run, debug: existsSync(debugFile) ? readFileSync(debugFile, 'utf8') : '', processes };
+  } finally {
+    log.remove();
+  }
 }
 
 /** Every place the secret is found, as "where: what". */
@@ -58,7 +75,7 @@ function leaks(a: Audit, secret: string): string[] {
   if (a.debug.includes(secret)) found.push('debug_file');
   for (const p of a.processes) {
     if (p.argv.some((x) => x.includes(secret))) found.push(`argv of ${p.argv.slice(0, 2).join(' ')}`);
-    for (const e of p.env) if (e.includes(secret)) found.push(`env ${e.split('=')[0]} of ${p.argv[0]}`);
+    for (const e of p.env) if (e.includes(secret)) found.push(`env ${e.split("=")[0]} of ${p.path}`);
   }
   return [...new Set(found)];
 }
@@ -135,10 +152,10 @@ describe('no secret anywhere but where it must be (every agent, maximum verbosit
   });
 
   it.each(['off', 'on'])('fence_kit_switch SNMPv3 and v2c, %s: passphrases and community leak nowhere', async (action) => {
-    const inManager = (stdin: string) => {
+    const inManager: TracedRunner = (traced, stdin) => {
       const env: NodeJS.ProcessEnv = { ...process.env };
       delete env.NODE_EXTRA_CA_CERTS;
-      return lab.inManager([join(BIN, 'fence_kit_switch')], { input: stdin, timeoutMs: 60_000, env });
+      return lab.inManager(traced([join(BIN, 'fence_kit_switch')]), { input: stdin, timeoutMs: 60_000, env });
     };
     const v3 = await audited('switch-v3', inManager, {
       action, ip: lab.mgmtAddress, plug: lab.ports.node2.ifIndex, snmp_version: 3, username: lab.v3.username,

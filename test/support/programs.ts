@@ -55,6 +55,7 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   bridge: { package: 'iproute2', usedBy: 'the namespace switch' },
   ping: { package: 'iputils-ping', usedBy: 'the namespace switch: a fence is proven by traffic' },
   nft: { package: 'nftables', usedBy: 'fault injection (loss, blackholes)' },
+  strace: { package: 'strace', usedBy: 'the secrets audit: every execve of an agent\'s process tree' },
   xmllint: { package: 'libxml2-utils', usedBy: 'metadata against metadata.rng' },
   'ssh-keygen': { package: 'openssh-client', usedBy: 'SSH host keys for the APC CLI peer' },
   ssh: { package: 'openssh-client', usedBy: 'OpenSSH as an independent client of the APC CLI peer' },
