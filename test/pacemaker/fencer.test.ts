@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
+import { AGENTS } from '../../agents/registry.js';
 import { AGENT_NAMES, installLaunchers, stdinRecorder, uninstallLaunchers, type StdinRecorder } from './agents.js';
 import { FENCED, registerArgs, startFencer, STONITH_ADMIN, type Fencer } from './fencer.js';
 import { missingPrograms } from '../support/programs.js';
@@ -43,12 +44,18 @@ describe('Pacemaker reads every fence_kit agent', () => {
     for (const name of AGENT_NAMES) expect(out).toMatch(new RegExp(`^\\s*${name}$`, 'm'));
   });
 
-  it('stonith_admin --metadata --agent X: the agent\'s metadata under its own name, with plug, list and reboot as declared', async () => {
-    for (const name of AGENT_NAMES) {
-      const xml = await admin(['--metadata', '--agent', name]);
-      expect(xml, name).toContain(`<resource-agent name="${name}"`);
-      expect(xml, name).toMatch(/<action name="on"/);
-      expect(xml, name).toMatch(/<action name="off"/);
+  it('stonith_admin --metadata --agent X: the agent\'s metadata under its own name, with list and reboot as declared', async () => {
+    for (const agent of Object.values(AGENTS)) {
+      for (const name of [agent.name, ...(agent.symlinks ?? []).map((l) => l.name)]) {
+        const xml = await admin(['--metadata', '--agent', name]);
+        expect(xml, name).toContain(`<resource-agent name="${name}"`);
+        expect(xml, name).toMatch(/<action name="on"/);
+        expect(xml, name).toMatch(/<action name="off"/);
+        // What the fencer reads to pick its own behaviour: reboot (else it sends off) and list (else no
+        // dynamic host list).
+        expect(/<action name="reboot"/.test(xml), `${name}: reboot declared iff the agent has one`).toBe(!agent.fabric);
+        expect(/<action name="list"/.test(xml), `${name}: list declared iff the agent has plugs`).toBe(agent.target === 'plugs');
+      }
     }
   });
 
