@@ -1,10 +1,12 @@
 // fencekit's topology commands. Devices run as agent processes (lib/topology/device-runner.ts), so the
 // CLI exercises exactly what Pacemaker exercises.
+import { hostname } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentByName } from '../agents/registry.js';
+import { advertisedActions } from '../lib/agent/declaration.js';
 import { asFenceError, errorLine, FenceError } from '../lib/errors.js';
-import { agentStdin, runAgentCall, levelDeviceRunner } from '../lib/topology/device-runner.js';
+import { agentEnvironment, agentStdin, runAgentCall, levelDeviceRunner } from '../lib/topology/device-runner.js';
 import { readOptions } from '../lib/agent/run.js';
 import { parseStdin } from '../lib/options/parse.js';
 import { exportCib, exportPcs } from '../lib/topology/export.js';
@@ -25,15 +27,33 @@ export function openTopology(path: string): Promise<Topology> {
   return loadTopology(path, agentByName);
 }
 
-function levelsOf(topology: Topology, node: string): Level[] {
+/**
+ * Whether this CLI runs on `node`: this host's name up to the first dot is the node's, compared without
+ * case as Pacemaker compares node names. Topology node names are cluster node names, which are host names
+ * on every usual cluster; a node named otherwise is never "here", so its on-target devices are skipped.
+ */
+export function runsOn(node: string, host: string = hostname()): boolean {
+  const short = (name: string) => name.split('.')[0]!.toLowerCase();
+  return short(node) !== '' && short(node) === short(host);
+}
+
+function levelsOf(topology: Topology, node: string, host: string = hostname()): Level[] {
   const cfg = topology.nodes.get(node);
   if (!cfg) throw new FenceError('bad-input', `node "${node}" is not in ${topology.path} (known: ${[...topology.nodes.keys()].join(', ')})`);
+  const here = runsOn(node, host);
   return cfg.levels.map((l) => ({
     index: l.index,
     devices: l.devices.map((d) => {
       const agent = topology.devices.get(d.device)!.agent;
-      // Pacemaker skips fabric devices (automatic unfencing) and devices without `on` in a reboot's on phase.
-      return { device: d.device, plugs: d.plugs, skipOnPhase: !!agent.fabric };
+      return {
+        device: d.device,
+        plugs: d.plugs,
+        reboot: advertisedActions(agent).some((a) => a.name === 'reboot'),
+        // Pacemaker skips fabric devices (automatic unfencing) and devices without `on` in a reboot's on phase.
+        skipOnPhase: !!agent.fabric,
+        // An on-target `on` (SCSI registration, sanlock lease) acts for the host it runs on: only the node itself.
+        onNotHere: agent.onTarget && !here ? `${agent.name} unfences the host it runs on, so its on must run on ${node} itself (this is ${host}); run fencekit there` : undefined,
+      };
     }),
   }));
 }
@@ -48,7 +68,7 @@ export async function fenceCommand(topology: Topology, node: string, opts: Fence
   const deadline = deadlineIn(opts.timeoutSeconds * 1000);
   const levels = levelsOf(topology, node);
   const lock = await lockNode(node, deadline, undefined, (pid) => {
-    if (!opts.json) p.line(p.style('yellow', `waiting: node ${node} is being fenced by PID ${pid}`));
+    if (!opts.json) p.line(p.style('yellow', `waiting: node ${node} is being fenced by ${pid !== undefined ? `PID ${pid}` : 'another fencekit run'}`));
   });
   try {
     if (!opts.json) p.line(p.style('bold', `${opts.action} ${node}`) + p.style('dim', ` (${levels.length} level${levels.length > 1 ? 's' : ''}, deadline ${opts.timeoutSeconds} s)`));
@@ -56,7 +76,7 @@ export async function fenceCommand(topology: Topology, node: string, opts: Fence
     const outcome = await fenceThroughLevels(levels, opts.action, levelDeviceRunner(BIN_DIR, topology.devices, node), deadline, opts.json ? undefined : progressPrinter(p, node));
     const ms = Date.now() - started;
     if (opts.json) {
-      p.line(JSON.stringify({ node, action: opts.action, ok: outcome.ok, level: outcome.level ?? null, startedAt: started, ms, warnings: outcome.warnings, steps: outcome.events.filter((e) => e.type === 'device-end') }));
+      p.line(JSON.stringify({ node, action: opts.action, ok: outcome.ok, level: outcome.level ?? null, startedAt: started, ms, warnings: outcome.warnings, steps: outcome.events.filter((e) => e.type === 'device-end' || e.type === 'device-skipped') }));
     } else {
       for (const w of outcome.warnings) p.line(p.style('yellow', `warning: ${w}`));
       p.line(outcome.ok ? p.style('green', `${node}: ${opts.action} succeeded at level ${outcome.level} in ${(ms / 1000).toFixed(2)} s`) : p.style('red', `${node}: ${opts.action} FAILED: every level failed`));
@@ -80,12 +100,15 @@ export async function fenceNodesCommand(topology: Topology, nodes: string[], opt
 export async function statusCommand(topology: Topology, nodes: string[], json: boolean, timeoutSeconds: number, p = new Printer()): Promise<number> {
   const names = nodes.length > 0 ? nodes : [...topology.nodes.keys()];
   const deadline = deadlineIn(timeoutSeconds * 1000);
+  const environment = agentEnvironment(topology.devices.values());
   const rows = await Promise.all(
     names.flatMap((node) =>
       levelsOf(topology, node).flatMap((level) =>
         level.devices.map(async (d) => {
-          const r = await runAgentCall(BIN_DIR, { device: topology.devices.get(d.device)!, action: 'status', plugs: d.plugs, nodename: node, deadline });
-          const state = r.exitCode === 0 ? 'on' : r.exitCode === 2 ? 'off' : 'unknown';
+          const r = await runAgentCall(BIN_DIR, { device: topology.devices.get(d.device)!, action: 'status', plugs: d.plugs, nodename: node, deadline }, environment);
+          // A state counts only with its exit status and its own line, as fence-agents prints them.
+          const said = r.stdout.trim();
+          const state = r.exitCode === 0 && said === 'Status: ON' ? 'on' : r.exitCode === 2 && said === 'Status: OFF' ? 'off' : 'unknown';
           return { node, level: level.index, device: d.device, plugs: d.plugs, state, message: r.message };
         }),
       ),
@@ -114,6 +137,7 @@ function validateInProcess(device: DeviceConfig): string[] {
 export async function checkCommand(topology: Topology, json: boolean, timeoutSeconds: number, concurrency = 16, p = new Printer()): Promise<number> {
   const deadline = deadlineIn(timeoutSeconds * 1000);
   const devices = [...topology.devices.values()];
+  const environment = agentEnvironment(devices);
   const results: { device: string; ok: boolean; message: string; ms: number }[] = [];
   let next = 0;
   const worker = async () => {
@@ -122,7 +146,7 @@ export async function checkCommand(topology: Topology, json: boolean, timeoutSec
       // validate-all is pure (it never contacts the device): run it here, from the same stdin the agent
       // would read, and spend a process only on monitor.
       const problems = validateInProcess(device);
-      const r = problems.length === 0 ? await runAgentCall(BIN_DIR, { device, action: 'monitor', plugs: [], deadline }) : { ok: false, message: problems[0]!, ms: 0 };
+      const r = problems.length === 0 ? await runAgentCall(BIN_DIR, { device, action: 'monitor', plugs: [], deadline }, environment) : { ok: false, message: problems[0]!, ms: 0 };
       results.push({ device: device.name, ok: r.ok, message: r.ok ? 'answers' : r.message, ms: r.ms });
       if (!json) p.line(`${r.ok ? p.style('green', 'ok    ') : p.style('red', 'FAILED')} ${device.name.padEnd(20)} ${device.agent.name.padEnd(18)} ${r.ok ? 'answers' : r.message}`);
     }

@@ -1,5 +1,8 @@
 // fencekit: the admin's CLI over a topology file, plus a built-in lab of simulated BMCs and PDUs.
+import { constants } from 'node:os';
 import { Command, Option } from 'commander';
+import { FenceError } from '../lib/errors.js';
+import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
 import { checkCommand, exportCommand, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
 import { demo, labDirectory, labDown, labServe, labStatus, labUp } from './lab.js';
@@ -12,6 +15,38 @@ const program = new Command('fencekit')
   .showHelpAfterError();
 
 type Globals = { topology?: string; json?: boolean };
+
+// Numbers from the command line: plain decimal text only. "30s", "-1", "abc", "0" or "" are refused by
+// name, never read as NaN (which would switch every deadline off) or as "no deadline".
+const MAX_SECONDS = 2_147_483; // Node's longest timer, in seconds
+
+function seconds(option: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > MAX_SECONDS) {
+    throw new FenceError('bad-input', `${option} must be a number of seconds greater than 0 and at most ${MAX_SECONDS}, like 120 (got ${JSON.stringify(text)})`);
+  }
+  return n;
+}
+
+function count(option: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new FenceError('bad-input', `${option} must be a whole number from 1 to ${max} (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+/**
+ * A CLI stopped by a signal takes its agents down with it (each agent's whole process group), so nothing
+ * it started keeps changing power after it is gone, and exits non-zero: whatever it was doing is unconfirmed.
+ */
+function stopAgentsOnSignals(): void {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      const n = killRunningAgents();
+      process.stderr.write(`fencekit: stopped by ${sig}; killed ${n} running agent${n === 1 ? '' : 's'}; nothing this run was doing is confirmed\n`);
+      process.exit(128 + constants.signals[sig]);
+    });
+  }
+}
 const globals = () => program.opts<Globals>();
 const exitWith = (p: Promise<number> | number) =>
   Promise.resolve(p).then(
@@ -29,27 +64,42 @@ program
   .argument('<nodes...>')
   .addOption(new Option('-a, --action <action>', 'what to do').choices(['reboot', 'off', 'on']).default('reboot'))
   .option('--timeout <seconds>', 'deadline for the whole operation', '120')
-  .action((nodes: string[], o: { action: 'reboot' | 'off' | 'on'; timeout: string }) =>
-    exitWith(openTopology(topologyPath(globals().topology)).then((t) => fenceNodesCommand(t, nodes, { action: o.action, timeoutSeconds: Number(o.timeout), json: !!globals().json }))),
-  );
+  .action((nodes: string[], o: { action: 'reboot' | 'off' | 'on'; timeout: string }) => {
+    stopAgentsOnSignals();
+    return exitWith(
+      Promise.resolve()
+        .then(() => seconds('--timeout', o.timeout))
+        .then(async (timeoutSeconds) => fenceNodesCommand(await openTopology(topologyPath(globals().topology)), nodes, { action: o.action, timeoutSeconds, json: !!globals().json })),
+    );
+  });
 
 program
   .command('status')
   .description('power status of NODEs (default: all) as every device that can fence them sees it')
   .argument('[nodes...]')
   .option('--timeout <seconds>', 'deadline', '30')
-  .action((nodes: string[], o: { timeout: string }) =>
-    exitWith(openTopology(topologyPath(globals().topology)).then((t) => statusCommand(t, nodes, !!globals().json, Number(o.timeout)))),
-  );
+  .action((nodes: string[], o: { timeout: string }) => {
+    stopAgentsOnSignals();
+    return exitWith(
+      Promise.resolve()
+        .then(() => seconds('--timeout', o.timeout))
+        .then(async (timeoutSeconds) => statusCommand(await openTopology(topologyPath(globals().topology)), nodes, !!globals().json, timeoutSeconds)),
+    );
+  });
 
 program
   .command('check')
   .description('validate every device and check that it answers (monitor), a few at a time')
   .option('--timeout <seconds>', 'deadline', '60')
   .option('--concurrency <n>', 'devices checked at once', '16')
-  .action((o: { timeout: string; concurrency: string }) =>
-    exitWith(openTopology(topologyPath(globals().topology)).then((t) => checkCommand(t, !!globals().json, Number(o.timeout), Number(o.concurrency)))),
-  );
+  .action((o: { timeout: string; concurrency: string }) => {
+    stopAgentsOnSignals();
+    return exitWith(
+      Promise.resolve()
+        .then(() => ({ timeoutSeconds: seconds('--timeout', o.timeout), concurrency: count('--concurrency', o.concurrency, 256) }))
+        .then(async ({ timeoutSeconds, concurrency }) => checkCommand(await openTopology(topologyPath(globals().topology)), !!globals().json, timeoutSeconds, concurrency)),
+    );
+  });
 
 program
   .command('export')
@@ -60,18 +110,19 @@ program
     exitWith(openTopology(topologyPath(globals().topology)).then((t) => exportCommand(t, format, !!o.withSecrets))),
   );
 
+const LAB_MAX_NODES = 64;
 const lab = program.command('lab').description('a built-in lab of simulated BMCs and PDUs on loopback, with a topology for it');
 lab
   .command('up')
   .description('start the lab in the background and write its topology')
   .option('--nodes <n>', 'simulated nodes', '3')
-  .action((o: { nodes: string }) => exitWith(labUp(labDirectory(), Number(o.nodes), process.argv[1]!)));
+  .action((o: { nodes: string }) => exitWith(Promise.resolve().then(() => labUp(labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), process.argv[1]!))));
 lab.command('down').description('stop the lab').action(() => exitWith(labDown(labDirectory())));
 lab.command('status').description('the lab\'s simulators and every node\'s power').action(() => exitWith(labStatus(labDirectory(), !!globals().json)));
 lab
   .command('serve', { hidden: true })
   .option('--nodes <n>', 'simulated nodes', '3')
-  .action((o: { nodes: string }) => labServe(labDirectory(), Number(o.nodes)));
+  .action((o: { nodes: string }) => labServe(labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES)));
 
 program
   .command('demo')

@@ -41,6 +41,9 @@ export function progressPrinter(p: Printer, node: string): (e: StepEvent) => voi
       case 'device-start':
         p.line(`  ${p.style('cyan', e.action.padEnd(6))} ${e.device}${e.plugs.length ? `:${e.plugs.join(',')}` : ''} …`);
         break;
+      case 'device-skipped':
+        p.line(`  ${p.style('yellow', 'skip'.padEnd(6))} ${e.device} ${e.action}: ${e.reason}`);
+        break;
       case 'device-end': {
         const mark = e.outcome.ok ? p.style('green', 'ok') : p.style('red', 'FAILED');
         p.line(`  ${mark.padEnd(p.colour ? 0 : 6)} ${e.device} ${e.action}: ${e.outcome.message} ${p.style('dim', `(${secs(e.outcome.ms)})`)}`);

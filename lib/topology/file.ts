@@ -12,10 +12,13 @@
 //     node1:
 //       - [node1-bmc]            # level 1
 //       - [pdu-a:1, pdu-b:1]     # level 2: both power supplies
+//
+// Every value is text, exactly as written: the file is read with YAML's failsafe schema, so `key: 0x7d0c0001`
+// reaches the agent (and `fencekit export`) as 0x7d0c0001, never as the number 2097938433.
 import { statSync, readFileSync } from 'node:fs';
 import type { AgentDeclaration } from '../agent/declaration.js';
 import { FenceError } from '../errors.js';
-import type { RawInput } from '../options/parse.js';
+import { parseBoolean, type RawInput } from '../options/parse.js';
 import { resolveValues, missingRequired } from '../options/values.js';
 
 export interface SecretRef {
@@ -51,6 +54,30 @@ export interface Topology {
 /** Options the topology itself supplies to every device call. */
 const SUPPLIED = new Set(['action', 'plug', 'port', 'nodename']);
 
+/**
+ * Why `value` cannot travel as one `key=value` line of an agent's stdin, or undefined if it can. The agent
+ * splits its stdin at LF, trims each line and drops one pair of surrounding double quotes: a control character
+ * could end the line and inject another (an `action=on` after our `action=off`: the agent keeps the last), and
+ * a value the agent would trim or unquote would arrive changed.
+ */
+export function stdinValueProblem(value: string): string | undefined {
+  const control = /[\x00-\x1f\x7f]/.exec(value);
+  if (control) {
+    const code = control[0].charCodeAt(0);
+    const name = code === 0x0a ? 'LF' : code === 0x0d ? 'CR' : code === 0 ? 'NUL' : code === 0x09 ? 'TAB' : code === 0x7f ? 'DEL' : `0x${code.toString(16).padStart(2, '0')}`;
+    return `contains a control character (${name}), which would break the agent's one-line-per-option stdin`;
+  }
+  if (value !== value.trim()) return 'begins or ends with white space, which the agent would strip';
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) return 'is wrapped in double quotes, which the agent would strip';
+  return undefined;
+}
+
+/** Throws a bad-input error naming the device and option when `value` cannot be passed on as written. */
+export function assertStdinValue(device: string, option: string, value: string): void {
+  const problem = stdinValueProblem(value);
+  if (problem) throw new FenceError('bad-input', `device "${device}": ${option} ${problem}`);
+}
+
 export async function loadTopology(path: string, lookupAgent: (name: string) => AgentDeclaration | undefined): Promise<Topology> {
   let text: string;
   try {
@@ -64,7 +91,8 @@ export async function loadTopology(path: string, lookupAgent: (name: string) => 
 export async function parseTopology(text: string, path: string, lookupAgent: (name: string) => AgentDeclaration | undefined): Promise<Topology> {
   const YAML = await import('yaml');
   const lines = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  // failsafe: every scalar stays the string it was written as (no numbers, booleans or nulls).
+  const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: true, schema: 'failsafe' });
   const where = (node: unknown) => {
     const range = (node as { range?: [number, number, number] } | null)?.range;
     return range ? lines.linePos(range[0]).line : 1;
@@ -75,6 +103,11 @@ export async function parseTopology(text: string, path: string, lookupAgent: (na
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     throw new FenceError('bad-input', `${path}:${e.linePos?.[0]?.line ?? 1}: ${e.message.split('\n')[0]}`);
+  }
+  // A tag (`!!int 5`) asks for a type the failsafe schema does not give: refuse rather than guess.
+  if (doc.warnings.length > 0) {
+    const w = doc.warnings[0]!;
+    throw new FenceError('bad-input', `${path}:${w.linePos?.[0]?.line ?? 1}: ${w.message.split('\n')[0]} (values are plain text; remove the tag)`);
   }
   const root = doc.contents;
   if (!YAML.isMap(root)) fail(root, 'the topology must be a mapping with "devices" and "nodes"');
@@ -117,10 +150,13 @@ export async function parseTopology(text: string, path: string, lookupAgent: (na
         values.set(spec!.name, 'x');
         continue;
       }
-      const v = YAML.isScalar(opt.value) ? opt.value.value : fail(opt.value ?? opt.key, `device "${name}": option "${key}" must be a single value`);
-      const text = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+      const text = YAML.isScalar(opt.value) ? String(opt.value.value) : fail(opt.value ?? opt.key, `device "${name}": option "${key}" must be a single value`);
+      const problem = stdinValueProblem(text);
+      if (problem) fail(opt.value, `device "${name}": ${key} ${problem}`);
+      const flag = spec!.type === 'boolean' ? parseBoolean(text) : undefined;
+      if (spec!.type === 'boolean' && flag === undefined) fail(opt.value, `device "${name}": option "${key}" must be one of 1/yes/on/true or 0/no/off/false`);
       options[spec!.name] = text;
-      values.set(spec!.name, spec!.type === 'boolean' ? ['1', 'yes', 'on', 'true'].includes(text.toLowerCase()) : text);
+      values.set(spec!.name, flag ?? text);
     }
     const raw: RawInput = { source: 'stdin', values, counts: new Map(), warnings: [], errors: [] };
     const typed = resolveValues(raw, agent.options, agent.defaults ?? {});
@@ -139,6 +175,8 @@ export async function parseTopology(text: string, path: string, lookupAgent: (na
   if (!YAML.isMap(nodesNode) || nodesNode.items.length === 0) fail(nodesNode ?? root, '"nodes" must map node names to their fencing levels');
   for (const item of (nodesNode as unknown as InstanceType<typeof YAML.YAMLMap>).items) {
     const name = YAML.isScalar(item.key) ? String(item.key.value) : fail(item.key, 'a node name must be a plain string');
+    const nameProblem = stdinValueProblem(name);
+    if (nameProblem || name === '') fail(item.key, `node name "${JSON.stringify(name).slice(1, -1)}" ${nameProblem ?? 'is empty'}`);
     if (!YAML.isSeq(item.value) || item.value.items.length === 0) fail(item.value ?? item.key, `node "${name}" needs a list of levels, e.g. - [bmc]`);
     const seq = item.value as InstanceType<typeof YAML.YAMLSeq>;
     if (seq.items.length > 9) fail(seq, `node "${name}": Pacemaker allows at most 9 levels`);
@@ -153,6 +191,10 @@ export async function parseTopology(text: string, path: string, lookupAgent: (na
           const device = colon < 0 ? ref : ref.slice(0, colon);
           const plugs = colon < 0 ? [] : ref.slice(colon + 1).split(',').map((p) => p.trim()).filter(Boolean);
           const dev = devices.get(device) ?? fail(entry, `node "${name}" level ${i + 1}: unknown device "${device}"`);
+          for (const plug of plugs) {
+            const problem = stdinValueProblem(plug);
+            if (problem) fail(entry, `node "${name}" level ${i + 1}: ${device}: plug ${problem}`);
+          }
           if (dev.agent.target === 'plugs' && plugs.length === 0) fail(entry, `node "${name}" level ${i + 1}: ${device} needs a plug ("${device}:N")`);
           if (dev.agent.target === 'device' && plugs.length > 0) fail(entry, `node "${name}" level ${i + 1}: ${device} (${dev.agent.name}) takes no plug`);
           return { device, plugs };
@@ -164,11 +206,23 @@ export async function parseTopology(text: string, path: string, lookupAgent: (na
   return { path, devices, nodes };
 }
 
-/** Resolve a secret reference at the moment it is needed. Files must not be readable by group or others. */
+/** The environment variables `{ env: VAR }` secrets come from: no agent needs them in its environment. */
+export function secretVariables(devices: Iterable<DeviceConfig>): Set<string> {
+  const names = new Set<string>();
+  for (const d of devices) for (const ref of Object.values(d.secrets)) if (ref.env !== undefined) names.add(ref.env);
+  return names;
+}
+
+/**
+ * Resolve a secret reference at the moment it is needed. Files must not be readable by group or others; of
+ * a file's content only the line's own end (one trailing newline) is dropped. A secret that cannot travel
+ * on the agent's stdin as it is (stdinValueProblem) is refused, never trimmed into another one.
+ */
 export function readSecret(device: string, option: string, ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {
   if (ref.env !== undefined) {
     const v = env[ref.env];
     if (v === undefined || v === '') throw new FenceError('bad-input', `device "${device}": secret "${option}" comes from $${ref.env}, which is not set`);
+    assertStdinValue(device, `secret "${option}" ($${ref.env})`, v);
     return v;
   }
   const file = ref.file!;
@@ -181,5 +235,7 @@ export function readSecret(device: string, option: string, ref: SecretRef, env: 
   if ((mode & 0o077) !== 0) {
     throw new FenceError('bad-input', `device "${device}": secret file ${file} for "${option}" is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
   }
-  return readFileSync(file, 'utf8').replace(/\s+$/, '');
+  const v = readFileSync(file, 'utf8').replace(/\n$/, '');
+  assertStdinValue(device, `secret "${option}" (file ${file})`, v);
+  return v;
 }

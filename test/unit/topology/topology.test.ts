@@ -9,7 +9,7 @@ import { exportCib, exportPcs } from '../../../lib/topology/export.js';
 import { parseTopology, readSecret } from '../../../lib/topology/file.js';
 import { fenceThroughLevels, type DeviceAction, type Level } from '../../../lib/topology/levels.js';
 
-const dev = (device: string, skipOnPhase = false) => ({ device, plugs: [], skipOnPhase });
+const dev = (device: string, skipOnPhase = false) => ({ device, plugs: [], reboot: !skipOnPhase, skipOnPhase });
 
 function scripted(fails: Set<string>) {
   const journal: string[] = [];
@@ -31,14 +31,14 @@ describe('levels (Pacemaker topology semantics)', () => {
     const s = scripted(new Set());
     const r = await fenceThroughLevels(levels, 'off', s.run, Date.now() + 5000);
     expect(r).toMatchObject({ ok: true, level: 1 });
-    expect(s.journal).toEqual(['off bmc']);
+    expect(s.journal).toEqual(['off bmc', 'confirm-off bmc']);
   });
 
   it('falls back to the next level when a device fails, and a single-device level gets a plain reboot', async () => {
     const s = scripted(new Set(['bmc']));
     const r = await fenceThroughLevels(levels, 'reboot', s.run, Date.now() + 5000);
     expect(r).toMatchObject({ ok: true, level: 2 });
-    expect(s.journal).toEqual(['reboot bmc', 'off pdu-a', 'off pdu-b', 'on pdu-a', 'on pdu-b']);
+    expect(s.journal).toEqual(['reboot bmc', 'off pdu-a', 'off pdu-b', 'confirm-off pdu-a', 'confirm-off pdu-b', 'on pdu-a', 'on pdu-b']);
   });
 
   it('abandons a level at its first failing device', async () => {
@@ -59,7 +59,7 @@ describe('levels (Pacemaker topology semantics)', () => {
   it('skips automatic-unfencing devices in the on phase', async () => {
     const s = scripted(new Set());
     await fenceThroughLevels([{ index: 1, devices: [dev('pdu'), dev('switch', true)] }], 'reboot', s.run, Date.now() + 5000);
-    expect(s.journal).toEqual(['off pdu', 'off switch', 'on pdu']);
+    expect(s.journal).toEqual(['off pdu', 'off switch', 'confirm-off pdu', 'confirm-off switch', 'on pdu']);
   });
 
   it('runs nothing once the deadline has passed', async () => {
@@ -95,7 +95,7 @@ describe('topology file', () => {
   it('loads devices and levels, with typed checks from the agent declarations', async () => {
     const t = await parseTopology(GOOD, 'topo.yaml', agentByName);
     expect([...t.devices.keys()]).toEqual(['node1-bmc', 'node2-bmc']);
-    expect(t.devices.get('node1-bmc')!.options).toMatchObject({ ip: '127.0.0.1', ipport: '6230', lanplus: '1' });
+    expect(t.devices.get('node1-bmc')!.options).toMatchObject({ ip: '127.0.0.1', ipport: '6230', lanplus: 'true' });
     expect(t.nodes.get('node2')!.levels).toEqual([{ index: 1, devices: [{ device: 'node2-bmc', plugs: [] }] }]);
   });
 
