@@ -2,9 +2,11 @@
 // and off is a takeover that confirms itself (the acquired lease is the proof), waiting for the instant
 // sanlock can grant it rather than polling.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { existsSync, statSync, truncateSync, openSync, closeSync } from 'node:fs';
 import type { ExtraActionResult, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { holderOf } from '../../lib/abstract-lock.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Options } from '../../lib/options/values.js';
 import { SANLK, SanlockClient, SanlockError } from '../../lib/sanlock/client.js';
@@ -94,7 +96,7 @@ export class LeaseFence implements PowerDevice {
       throw new FenceError('device-refused', `this node is host_id ${local.hostId} in lockspace ${FENCE_LOCKSPACE}, not ${this.s.hostId}: on must run on the node being unfenced`);
     }
     await this.readLease(ctx); // formatted storage, before leaving a holder behind
-    startHolder(this.options, ctx);
+    await startHolder(this.options, this.s.area, this.s.hostId, ctx);
   }
 
   /**
@@ -239,8 +241,27 @@ export class LeaseFence implements PowerDevice {
   }
 }
 
-/** Start `fence_kit_sanlock -o hold` detached: it must outlive this invocation (and Pacemaker's kill of it). */
-function startHolder(options: Options, ctx: OperationContext): void {
+/**
+ * The name one lease holder per host_id and lease area claims on this node (lib/abstract-lock.ts). A second
+ * holder of the same lease must never start: its acquire makes sanlock drop the first holder's lease, and
+ * the first holder reads that loss as "being fenced" and lets the watchdog reset a healthy node.
+ */
+export function holderClaimName(area: LeaseArea, hostId: number): string {
+  const scope = createHash('sha256').update(`${area.path}\0${hostId}`).digest('hex').slice(0, 24);
+  return `\0fencekit-sanlock-holder/${hostId}/${scope}`;
+}
+
+/**
+ * Start `fence_kit_sanlock -o hold` detached: it must outlive this invocation (and Pacemaker's kill of it).
+ * Not when a holder of this lease already runs here (an `on` retried while the first holder is still joining
+ * the lockspace); the holder itself refuses to be the second, which closes the race between the two checks.
+ */
+async function startHolder(options: Options, area: LeaseArea, hostId: number, ctx: OperationContext): Promise<void> {
+  const running = await holderOf(holderClaimName(area, hostId));
+  if (running !== undefined) {
+    ctx.logger.info(`a lease holder for host_id ${hostId} already runs here (PID ${running}): not starting another`);
+    return;
+  }
   const script = process.argv[1]!;
   const args = [script, '-o', 'hold', `--path=${options.string('path')}`, `--host-id=${options.number('host_id')}`,
     `--io-timeout=${options.number('io_timeout') ?? 10}`, `--sanlock-path=${options.string('sanlock_path') ?? '/usr/sbin/sanlock'}`];

@@ -10,19 +10,29 @@
 // fence of this node fails — a failure, never a false success.
 import { readFileSync } from 'node:fs';
 import type { ExtraActionResult } from '../../lib/agent/declaration.js';
+import { claimName, holderOf, type Claim } from '../../lib/abstract-lock.js';
 import { asFenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Options } from '../../lib/options/values.js';
 import { FENCE_LOCKSPACE, hostLeaseName, hostLeaseSpec, lockspaceSpec } from '../../lib/sanlock/layout.js';
 import { PAXOS_DISK_MAGIC } from '../../lib/sanlock/output.js';
 import { deadlineIn, sleep } from '../../lib/timing.js';
-import { leaseSettings } from './device.js';
+import { holderClaimName, leaseSettings } from './device.js';
 
 const RUN_DIR = process.env.SANLOCK_RUN_DIR ?? '/run/sanlock';
 const FOREVER = Number.POSITIVE_INFINITY;
+/** Held for the holder's whole life; the kernel frees it when the process ends. */
+let holderClaim: Claim | undefined;
 
 export async function holdLease(options: Options, logger: Logger): Promise<ExtraActionResult> {
   const s = leaseSettings(options);
+  // First of all, before sanlock is asked anything: be the only holder of this lease on this node.
+  holderClaim = await claimName(holderClaimName(s.area, s.hostId));
+  if (!holderClaim) {
+    const pid = await holderOf(holderClaimName(s.area, s.hostId));
+    logger.error(`a lease holder for host_id ${s.hostId} on ${s.area.path} already runs here${pid ? ` (PID ${pid})` : ''}: not starting a second one (its acquire would make sanlock drop the first one's lease)`);
+    return { exitCode: 1, stdout: [] };
+  }
   const ctx = { deadline: FOREVER, logger };
   const bounded = () => ({ deadline: deadlineIn(30_000), logger });
   const lease = hostLeaseSpec(s.area, s.hostId);
