@@ -114,6 +114,24 @@ describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a rea
     expect(pdu.isOutletPowered(3)).toBe(true);
   });
 
+  it('switch=2 over ssh=1 (the command line has no switches) is refused naming switch, before any login; outlet 3 of unit 1 keeps running; switch=1 is accepted', async () => {
+    const pid = pdu.outletPids()[2];
+    const logins = card.logins.length;
+    const commands = card.commands.length;
+    for (const action of ['off', 'status', 'validate-all']) {
+      const r = await agent({ ...ssh(), switch: 2, plug: 3, action });
+      expect(r.code, `${action}: ${r.stderr}`).toBe(1);
+      expect(r.stdout).not.toContain('Success');
+      expect(r.stderr).toMatch(/option 'switch'.*ssh=1/);
+    }
+    expect(card.logins.length).toBe(logins);
+    expect(card.commands.length).toBe(commands);
+    expect(pdu.isOutletPowered(3)).toBe(true);
+    expect(pdu.outletPids()[2]).toBe(pid);
+    const one = await agent({ ...ssh(), switch: 1, plug: 3, action: 'status' });
+    expect(one.stdout.trim(), one.stderr).toBe('Status: ON');
+  });
+
   it('key auth (identity_file), an encrypted key opened with the password, and keyboard-interactive', async () => {
     const key = await agent({ ...ssh({ username: 'keyuser', identity_file: keyFile }), plug: 1, action: 'status' });
     expect(key.stdout.trim(), key.stderr).toBe('Status: ON');
