@@ -14,7 +14,8 @@ import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/option
 import { SNMP_OPTIONS, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
 import { withOverrides, type OptionSpec } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
-import { parseSshOptions } from '../../lib/ssh/openssh-options.js';
+import { acceptNewWithoutFile, parseSshOptions, type SshClientOptions } from '../../lib/ssh/openssh-options.js';
+import type { HostKeyCheck } from '../../lib/ssh/session.js';
 import { switchOption } from './powernet.js';
 
 /** fence_apc's prompts ("\n>", "\napc>"), anchored at the end of the output. */
@@ -65,13 +66,13 @@ const APC_OPTIONS: readonly OptionSpec[] = [
     helpNote: 'OpenSSH client arguments, as far as the built-in client can honour them: -o StrictHostKeyChecking=yes|accept-new, -o UserKnownHostsFile=FILE, -c / -o Ciphers, -o KexAlgorithms, -o HostKeyAlgorithms, -o MACs, -i, -4, -6. Anything else (fence_apc\'s old "-1 -c blowfish") is refused by name.' },
   { name: 'ssh_known_hosts', valueName: 'file', type: 'string', order: 1,
     shortdesc: 'OpenSSH known_hosts file to check the host key against',
-    helpNote: 'Default ~/.ssh/known_hosts of the user running the agent. An unknown or changed host key fails the login.' },
+    helpNote: 'Default ~/.ssh/known_hosts of the user running the agent. An unknown or changed host key fails the login. Key types it holds for the device are asked for first, as OpenSSH does.' },
   { name: 'ssh_host_key_fingerprint', valueName: 'SHA256:...', type: 'string', order: 1,
     shortdesc: 'Pinned SHA256 fingerprint of the host key',
     helpNote: 'As ssh-keygen -lf prints it. When set, the key must have this fingerprint and known_hosts is not read.' },
   { name: 'ssh_accept_new_host_key', type: 'boolean', order: 1,
     shortdesc: 'Accept and record an unknown host key',
-    helpNote: 'OpenSSH accept-new: an unknown key is added to the known_hosts file and used; a changed key still fails.' },
+    helpNote: 'OpenSSH accept-new: an unknown key is added to the known_hosts file and used; a changed key still fails. Refused when there is no file to keep the key in (/dev/null, none).' },
   ...CORE_OPTIONS,
 ];
 
@@ -93,6 +94,16 @@ function switchErrors(options: Options, ssh: boolean): string[] {
   return [];
 }
 
+/** Where the host key is checked and how, from the agent's options and ssh_options (the agent's win). */
+function hostKeyCheckOf(options: Options, parsed: SshClientOptions): HostKeyCheck {
+  return {
+    knownHostsFile:
+      options.string('ssh_known_hosts') ?? (parsed.knownHostsFile !== undefined ? parsed.knownHostsFile : join(homedir(), '.ssh', 'known_hosts')),
+    fingerprint: options.string('ssh_host_key_fingerprint'),
+    policy: options.flag('ssh_accept_new_host_key') ? 'accept-new' : (parsed.hostKeyPolicy ?? 'strict'),
+  };
+}
+
 function validateSsh(options: Options): string[] {
   const errors: string[] = switchErrors(options, true);
   if (!options.has('username')) errors.push("Failed: ssh=1 needs 'username' (-l, --username)");
@@ -112,7 +123,9 @@ function validateSsh(options: Options): string[] {
     errors.push("Failed: option 'ssh_host_key_fingerprint' must look like SHA256:<43 base64 characters> (ssh-keygen -lf)");
   }
   try {
-    parseSshOptions(options.string('ssh_options'));
+    const check = hostKeyCheckOf(options, parseSshOptions(options.string('ssh_options')));
+    const refusal = acceptNewWithoutFile(check.policy, check.knownHostsFile, check.fingerprint);
+    if (refusal) errors.push(`Failed: ${refusal.message}`);
   } catch (err) {
     errors.push(`Failed: ${(err as Error).message}`);
   }
@@ -149,8 +162,6 @@ async function connectSsh(options: Options, ctx: Parameters<AgentDeclaration['co
       throw new FenceError('bad-input', `cannot read identity_file ${identity}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  const knownHosts =
-    options.string('ssh_known_hosts') ?? (parsed.knownHostsFile !== undefined ? parsed.knownHostsFile : join(homedir(), '.ssh', 'known_hosts'));
   if (parsed.ignored.length > 0) ctx.logger.debug(`ssh_options without effect here: ${parsed.ignored.join(' ')}`);
   const { SshPdu } = await import('./ssh-pdu.js');
   return SshPdu.open({
@@ -159,11 +170,7 @@ async function connectSsh(options: Options, ctx: Parameters<AgentDeclaration['co
     username: options.string('username')!,
     password: options.string('password'),
     privateKey,
-    hostKey: {
-      knownHostsFile: knownHosts,
-      fingerprint: options.string('ssh_host_key_fingerprint'),
-      policy: options.flag('ssh_accept_new_host_key') ? 'accept-new' : (parsed.hostKeyPolicy ?? 'strict'),
-    },
+    hostKey: hostKeyCheckOf(options, parsed),
     prompt: new RegExp(`(?:${options.string('command_prompt') ?? DEFAULT_PROMPT})[ \\t]*$`),
     deadline: ctx.deadline,
     family: parsed.family,

@@ -54,6 +54,8 @@ describe('fence_kit_apc options', () => {
     ['identity_file=/root/.ssh/id', 'apply with ssh=1 only'],
     ['snmp_version=3', "needs 'username'"],
     ['switch=two', "'switch' (-s, --switch) must be a number"],
+    ['ssh=1\nusername=apc\npassword=x\nssh_options=-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/dev/null', 'accept-new with no known_hosts file'],
+    ['ssh=1\nusername=apc\npassword=x\nssh_accept_new_host_key=1\nssh_known_hosts=/dev/null', 'accept-new with no known_hosts file'],
     ['ssh=1\nusername=apc\npassword=x\nswitch=2', "'switch' (-s, --switch) is 2, but the card's command line (ssh=1) has no switches"],
     ['username=apc\npassword=x', "without 'ssh', 'community' or 'snmp_version'"],
     ['login=apc\npasswd=x', "'username', 'password' given without"],
