@@ -52,6 +52,20 @@ describe('fence_kit_sanlock off with a victim that was never reset', () => {
     expect(node2.pids(HOLDER)).toHaveLength(1);
   }, 60_000);
 
+  it('a second holder of the same lease refuses to start, an on again starts none, and the first keeps its lease', async () => {
+    const [first] = node2.pids(HOLDER);
+    const second = await node2.agent(['-o', 'hold', ...lab.argv(2)], { timeoutMs: 30_000 });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/a lease holder for host_id 2 on .* already runs here \(PID \d+\): not starting a second one/);
+    const again = await node2.agent(['-o', 'on', ...lab.argv(2)], { timeoutMs: 60_000 });
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    // Give a wrongly started holder time to acquire (and so kill the first one's lease) before looking.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(node2.pids(HOLDER)).toEqual([first]);
+    const status = await node2.agent(['-o', 'status', ...lab.argv(2)], { timeoutMs: 30_000 });
+    expect(status.stdout).toBe('Status: ON\n');
+  }, 90_000);
+
   it('fails when the victim\'s holder was stopped by SIGTERM while the node runs on', async () => {
     const [holder] = node2.pids(HOLDER);
     process.kill(holder!, 'SIGTERM');
