@@ -69,6 +69,13 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   iscsiadm: { package: 'open-iscsi', usedBy: 'guest tier' },
   iscsid: { package: 'open-iscsi', usedBy: 'guest tier' },
   udevadm: { package: 'udev', usedBy: 'guest tier: settle after an iSCSI login' },
+  // The packages (npm run package) and the package tier.
+  git: { package: 'git', usedBy: 'npm run package: the last commit\'s time stamps the packages\' files' },
+  rpmbuild: { package: 'rpm', usedBy: 'npm run package: the RPM' },
+  rpm: { package: 'rpm', usedBy: 'package tier: the RPM\'s file set and dependencies' },
+  lintian: { package: 'lintian', usedBy: 'package tier: Debian\'s package checker on the .deb' },
+  rpmlint: { package: 'rpmlint', usedBy: 'package tier: the RPM checker' },
+  man: { package: 'man-db', usedBy: 'package tier: the installed manual pages render' },
   // Benchmarks.
   time: { package: 'time', usedBy: 'benchmarks: CPU time and peak memory of a process tree' },
 };
