@@ -103,6 +103,7 @@ export const NOT_PROGRAMS: Readonly<Record<string, string>> = {
   link: 'an `ip` subcommand',
   init: 'a sanlock / emulator subcommand',
   node: 'the Node.js runtime that runs everything (not a Debian package of the list)',
+  npm: "Node.js's package manager, part of the development Node (npm ci; npm run runtimes fetches official Node builds with it)",
   awk: "a shell script's awk: Debian's awk alternative comes from mawk (Priority: required)",
 };
 
