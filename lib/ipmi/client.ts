@@ -18,6 +18,7 @@ import {
 } from './codec.js';
 import { IpmiSession, type AuthType15 } from './session.js';
 import { UdpTransport, type RetransmitPolicy } from './transport.js';
+import { lockBmc, type BmcLock } from './bmc-lock.js';
 
 export interface IpmiTarget {
   host: string;
@@ -44,6 +45,40 @@ export interface IpmiOpenOptions {
   logger?: Logger;
   /** Tests shorten this; agents keep the default. */
   retransmit?: RetransmitPolicy;
+  /**
+   * Take turns with other processes of this host that talk to the same BMC (bmc-lock.ts), waiting at most half
+   * the time to the deadline. Agents set it; a test that opens two clients at once in one process does not.
+   */
+  serialise?: boolean;
+}
+
+/** Clients with a session open, so that a process being ended still closes them (see closeOnExit). */
+const openClients = new Set<IpmiClient>();
+let exitHooksInstalled = false;
+
+/**
+ * Close every open session when the process is told to end: pacemaker-fenced sends SIGTERM at the fence's
+ * deadline, and a session left open holds one of the BMC's few slots until its idle timeout (often 60 s),
+ * enough for a few killed agents to lock the next fence out. Close Session leaves at once (UDP sends are
+ * synchronous when the socket can take them); then, unless someone else handles SIGTERM, the signal is
+ * raised again so that the process ends as it would have.
+ */
+function closeOnExit(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  const abandonAll = () => {
+    for (const c of openClients) c.abandon();
+  };
+  process.on('exit', abandonAll);
+  const onSigterm = () => {
+    abandonAll();
+    if (process.listenerCount('SIGTERM') === 1) {
+      process.off('SIGTERM', onSigterm);
+      exitHooksInstalled = false;
+      process.kill(process.pid, 'SIGTERM');
+    }
+  };
+  process.on('SIGTERM', onSigterm);
 }
 
 export type ChassisPower = 'on' | 'off';
@@ -68,6 +103,7 @@ export class IpmiClient {
   /** What the first session negotiated; later sessions of this client reuse it instead of asking again. */
   private negotiatedSuite: CipherSuite | undefined;
   private negotiatedAuthType: AuthType15 | undefined;
+  private lock: BmcLock | undefined;
 
   private constructor(
     private readonly target: Target,
@@ -84,12 +120,22 @@ export class IpmiClient {
     logger.addSecret(target.password);
     if (target.kg && target.kg.length > 0) logger.addSecret(target.kg.toString('hex'));
     const t = withDefaults(target);
-    const transport = await UdpTransport.connect(t.host, t.port, { logger, deadline: opts.deadline, ...(opts.retransmit ? { policy: opts.retransmit } : {}) });
+    const lock = opts.serialise ? await lockBmc(t.host, t.port, Date.now() + (opts.deadline - Date.now()) / 2, logger) : undefined;
+    let transport: UdpTransport;
+    try {
+      transport = await UdpTransport.connect(t.host, t.port, { logger, deadline: opts.deadline, ...(opts.retransmit ? { policy: opts.retransmit } : {}) });
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     const client = new IpmiClient(t, transport, logger, opts.deadline);
+    client.lock = lock;
+    closeOnExit();
+    openClients.add(client);
     try {
       await client.session.establish(client.deadline);
     } catch (err) {
-      transport.close();
+      client.abandon();
       throw err;
     }
     client.negotiatedSuite = client.session.cipherSuite;
@@ -126,6 +172,17 @@ export class IpmiClient {
     await this.queue.catch(() => undefined);
     await this.session.close(this.deadline);
     this.transport.close();
+    this.lock?.release();
+    openClients.delete(this);
+  }
+
+  /** Close Session without waiting, then the socket: for a process that is ending. Never throws. */
+  abandon(): void {
+    this.closed = true;
+    this.session.abandon();
+    this.transport.close();
+    this.lock?.release();
+    openClients.delete(this);
   }
 
   private call(what: string, netFn: number, cmd: number, data: Buffer, needed: number): Promise<IpmiResponse> {

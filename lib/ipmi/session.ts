@@ -109,6 +109,15 @@ const CIPHER_QUERY_MS = 400;
 /** A failure that a fresh handshake may not repeat: the BMC answered a retransmitted, already-used request. */
 class RetransmitEcho extends Error {}
 
+/**
+ * The BMC has no free session slot ("insufficient resources"): other consoles hold them, or sessions of agents
+ * that died are still waiting for the BMC's idle timeout. Worth waiting for, within the deadline.
+ */
+class NoSessionSlot extends Error {}
+
+/** Waits between handshakes while the BMC has no free session slot: doubling from the first, up to the last. */
+const SLOT_BACKOFF = { firstMs: 100, maxMs: 1000 } as const;
+
 export class IpmiSession {
   private stateNow: SessionState = 'idle';
   private framing: SessionFraming | undefined;
@@ -161,14 +170,27 @@ export class IpmiSession {
   /** Run the machine from idle to active, or throw a FenceError. */
   async establish(deadline: number): Promise<void> {
     this.refuseInsecure();
+    let slotWaitMs: number = SLOT_BACKOFF.firstMs;
     for (let restart = 0; ; restart++) {
       try {
         return await this.handshake(deadline);
       } catch (err) {
+        // A session the BMC activated before a later step failed still holds one of its few slots.
+        await this.closeBmcSession(Math.min(deadline, Date.now() + 500));
         const echo = err instanceof RetransmitEcho && restart < MAX_HANDSHAKE_RESTARTS;
         const stepTimedOut = err instanceof FenceError && !err.final && (err.kind === 'timeout' || err.kind === 'unreachable') && Date.now() < deadline;
+        const noSlot = err instanceof NoSessionSlot;
+        if (noSlot && Date.now() + slotWaitMs < deadline) {
+          const wait = slotWaitMs * (0.5 + Math.random() / 2);
+          this.logger.debug(`IPMI session: ${err.message}; trying again in ${Math.round(wait)} ms`);
+          await new Promise((r) => setTimeout(r, wait));
+          slotWaitMs = Math.min(slotWaitMs * 2, SLOT_BACKOFF.maxMs);
+          this.stateNow = 'idle';
+          continue;
+        }
         if (!echo && !stepTimedOut) {
           this.enter('closed');
+          if (noSlot) throw new FenceError('device-refused', `${err.message}: the BMC has no free session slot (other sessions hold them all)`);
           throw err instanceof RetransmitEcho ? new FenceError('auth', err.message) : err;
         }
         this.logger.debug(`IPMI session: restarting the handshake from ${this.stateNow}: ${(err as Error).message}`);
@@ -244,23 +266,49 @@ export class IpmiSession {
 
   /** Close Session (spec §22.19). Best effort: a BMC that never answers just lets the session time out. */
   async close(deadline: number): Promise<void> {
-    if (this.stateNow !== 'active') {
-      this.enter('closed');
-      return;
+    await this.closeBmcSession(deadline);
+    this.enter('closed');
+  }
+
+  /**
+   * Close Session now, without waiting for anything: for a process that is about to end (SIGTERM from the
+   * fencer at its deadline, exit). Sent twice, so that one lost datagram does not leave the slot taken until
+   * the BMC's idle timeout.
+   */
+  abandon(): void {
+    if (this.closeSessionId !== 0 && this.framing) {
+      for (let i = 0; i < 2; i++) this.channel.sendOnly(this.framing.wrap(this.closeSessionMessage()));
     }
+    this.closeSessionId = 0;
+    this.enter('closed');
+  }
+
+  /** Close the session the BMC holds for us, if any: answered within the deadline, else sent twice blind. */
+  private async closeBmcSession(deadline: number): Promise<void> {
+    if (this.closeSessionId === 0 || !this.framing) return;
     if (deadline <= Date.now()) {
-      // Out of time: still tell the BMC (its session slots are few), but do not wait for the answer.
-      const message = encodeIpmiRequest({ netFn: NETFN.app, cmd: CMD.closeSession, rqSeq: this.nextRqSeq(), data: encodeCloseSession(this.closeSessionId) });
-      this.channel.sendOnly(this.framing!.wrap(message));
-      this.enter('closed');
+      this.abandon();
       return;
     }
+    const framing = this.framing;
+    const rqSeq = this.nextRqSeq();
+    const message = encodeIpmiRequest({ netFn: NETFN.app, cmd: CMD.closeSession, rqSeq, data: encodeCloseSession(this.closeSessionId) });
     try {
-      await this.command(NETFN.app, CMD.closeSession, encodeCloseSession(this.closeSessionId), Math.min(deadline, Date.now() + 1000), 'Close Session');
+      // Each transmission is a new Close Session (a fresh session sequence number): a lost one is sent again.
+      await this.channel.exchange(
+        () => framing.wrap(message),
+        (datagram) => matchResponse(decodeIpmiResponse(framing.unwrap(datagram)), NETFN.app, CMD.closeSession, rqSeq),
+        Math.min(deadline, Date.now() + 1000),
+        'Close Session',
+      );
     } catch (err) {
       this.logger.debug(`IPMI session: Close Session not confirmed: ${(err as Error).message}`);
     }
-    this.enter('closed');
+    this.closeSessionId = 0;
+  }
+
+  private closeSessionMessage(): Buffer {
+    return encodeIpmiRequest({ netFn: NETFN.app, cmd: CMD.closeSession, rqSeq: this.nextRqSeq(), data: encodeCloseSession(this.closeSessionId) });
   }
 
   // --- states ------------------------------------------------------------------------------------------
@@ -375,6 +423,7 @@ export class IpmiSession {
       return r.messageTag === tag && r.consoleSessionId === consoleSessionId ? r : undefined;
     });
     if (res.statusCode !== 0) {
+      if (NO_SLOT_STATUS.has(res.statusCode)) throw new NoSessionSlot(`Open Session: ${RAKP_STATUS[res.statusCode]}`);
       // Suite 3 was a guess (the BMC's list never came) and the BMC refuses its algorithms: it may be one of
       // the hardened BMCs that offer only suite 17.
       if (this.suiteGuessed && CIPHER_REFUSED.has(res.statusCode)) {
@@ -411,7 +460,10 @@ export class IpmiSession {
       if (!(err instanceof FenceError) || err.kind !== 'timeout') throw err;
       throw new FenceError('timeout', `${err.message} (a BMC that does not know user "${p.username}" may not answer at all: check the user name)`, { cause: err });
     });
-    if (res.statusCode !== 0) throw rakpFailure('RAKP 2', res.statusCode, this.suite!.id);
+    if (res.statusCode !== 0) {
+      if (NO_SLOT_STATUS.has(res.statusCode)) throw new NoSessionSlot(`RAKP 2: ${RAKP_STATUS[res.statusCode]}`);
+      throw rakpFailure('RAKP 2', res.statusCode, this.suite!.id);
+    }
     const exchange: RakpExchange = {
       consoleSessionId: ctx.consoleSessionId!,
       bmcSessionId: ctx.bmcSessionId!,
@@ -511,6 +563,7 @@ export class IpmiSession {
     if (res.completionCode === 0x86) {
       throw new FenceError('privilege', `user "${p.username}" may not have ${p.privilege} privilege (${describeCompletionCode(0x86)})`);
     }
+    if (NO_SLOT_COMPLETION.has(res.completionCode)) throw new NoSessionSlot(`Activate Session: ${describeCompletionCode(res.completionCode)}`);
     if (res.completionCode !== 0) {
       const failure = refused('Activate Session', res.completionCode);
       if (this.retransmitted) throw new RetransmitEcho(failure.message);
@@ -607,6 +660,11 @@ interface HandshakeContext {
 function sessionlessDatagram(netFn: number, cmd: number, rqSeq: number, data: Buffer): Buffer {
   return encodeSession15({ authType: AUTH_TYPE.none, sequence: 0, sessionId: 0, message: encodeIpmiRequest({ netFn, cmd, rqSeq, data }) });
 }
+
+/** RMCP+ statuses that mean "no free session slot" (spec Table 13-15): 01h, and 0Bh at the requested role. */
+const NO_SLOT_STATUS = new Set([0x01, 0x0b]);
+/** Activate Session completion codes for the same (spec §22.17): no slot, none for this user, none at this privilege. */
+const NO_SLOT_COMPLETION = new Set([0x81, 0x82, 0x83]);
 
 /** Open Session statuses that refuse the proposed algorithms (spec Table 13-15). */
 const CIPHER_REFUSED = new Set([0x04, 0x05, 0x10, 0x11]);

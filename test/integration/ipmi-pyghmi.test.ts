@@ -2,8 +2,10 @@
 // of virtualbmc), whose chassis powers a real process. pyghmi speaks IPMI 2.0 only, offers cipher suite 3
 // only and answers Get Channel Cipher Suites with it; it writes what it saw to a log, so RAKP exchanges and
 // Close Sessions are counted at the peer.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runAgentBinary } from '../support/run-agent.js';
+import { BIN, runAgentBinary } from '../support/run-agent.js';
 import { startPyghmiBmc, type PyghmiBmc } from '../peers/pyghmi-bmc.js';
 
 let bmc: PyghmiBmc;
@@ -136,5 +138,38 @@ describe('fence_kit_ipmi against the pyghmi BMC (second implementation, real pow
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cipher suite 17/);
     expect(count('get-cipher-suites')).toBe(0);
+  });
+});
+
+describe('session hygiene against the pyghmi BMC (counted at the BMC)', () => {
+  async function until(cond: () => boolean, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  it('an agent killed with SIGTERM mid-session (as pacemaker-fenced does at its deadline) still closes its session', async () => {
+    // power_wait holds the agent in its session between the off and the on of a reboot.
+    const child = spawn(join(BIN, 'fence_kit_ipmi'), [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+    child.stdin.end(cfg({ action: 'reboot', power_wait: '20' }));
+    await until(() => bmc.events().includes('control off'), 10_000);
+    expect(bmc.events()).toContain('control off');
+    expect(count('close-session')).toBe(0);
+    child.kill('SIGTERM');
+    const end = await exited;
+    // It ends as a process killed by SIGTERM ends, and not before saying goodbye to the BMC.
+    expect(end.signal ?? end.code).toBeTruthy();
+    await until(() => count('close-session') > 0, 2000);
+    expect(count('close-session')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('two agents at once against one BMC take turns: the second opens its session after the first closed its own', async () => {
+    const first = agent(cfg({ action: 'reboot', power_wait: '1' }));
+    await until(() => bmc.events().includes('control off'), 10_000);
+    const second = await agent(cfg({ action: 'status' }));
+    expect(await first).toMatchObject({ code: 0, stdout: 'Success: Rebooted\n' });
+    expect(second).toMatchObject({ code: 0, stdout: 'Status: ON\n' });
+    const ev = bmc.events().filter((l) => l === 'open-session' || l === 'close-session');
+    expect(ev).toEqual(['open-session', 'close-session', 'open-session', 'close-session']);
   });
 });
