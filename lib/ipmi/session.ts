@@ -362,7 +362,7 @@ export class IpmiSession {
         return attempt % 2 === 0 ? as15 : as20;
       },
       (d) => {
-        const r = decodeIpmiResponse(decodeSession15(d).message);
+        const r = decodeIpmiResponse(sessionlessMessage(d));
         if (matchResponse(r, NETFN.app, CMD.getChannelAuthCapabilities, seq15)) return r;
         // The 2.0 form counts only when it succeeds: a 1.5-only BMC may reject its "IPMI 2.0 data" bit.
         return matchResponse(r, NETFN.app, CMD.getChannelAuthCapabilities, seq20) && r.completionCode === 0 ? r : undefined;
@@ -550,7 +550,7 @@ export class IpmiSession {
           if (attempt > 0) this.retransmitted = true;
           return datagram;
         },
-        (d) => matchResponse(decodeIpmiResponse(decodeSession15(d).message), NETFN.app, CMD.activateSession, rqSeq),
+        (d) => matchResponse(decodeIpmiResponse(sessionlessMessage(d)), NETFN.app, CMD.activateSession, rqSeq),
         deadline,
         'Activate Session',
       );
@@ -600,7 +600,7 @@ export class IpmiSession {
         if (attempt > 0) this.retransmitted = true;
         return datagram;
       },
-      (d) => matchResponse(decodeIpmiResponse(decodeSession15(d).message), netFn, cmd, rqSeq),
+      (d) => matchResponse(decodeIpmiResponse(sessionlessMessage(d)), netFn, cmd, rqSeq),
       deadline,
       what,
     );
@@ -665,6 +665,19 @@ function sessionlessDatagram(netFn: number, cmd: number, rqSeq: number, data: Bu
 const NO_SLOT_STATUS = new Set([0x01, 0x0b]);
 /** Activate Session completion codes for the same (spec §22.17): no slot, none for this user, none at this privilege. */
 const NO_SLOT_COMPLETION = new Set([0x81, 0x82, 0x83]);
+
+/**
+ * The IPMI message of an answer outside any session. A BMC may answer in either framing whatever the request's:
+ * pyghmi answers Get Channel Cipher Suites as RMCP+ (session 0, neither signed nor encrypted) even when asked
+ * the IPMI 1.5 way.
+ */
+function sessionlessMessage(d: Buffer): Buffer {
+  if (peekAuthType(d) !== AUTH_TYPE.rmcpPlus) return decodeSession15(d).message;
+  const packet = decodeRmcpPlus(d, 0);
+  const h = packet.header;
+  if (h.payloadType !== PAYLOAD.ipmi || h.sessionId !== 0 || h.authenticated || h.encrypted) throw new IpmiDecodeError('RMCP+ packet is not a sessionless IPMI answer');
+  return packet.payload;
+}
 
 /** Open Session statuses that refuse the proposed algorithms (spec Table 13-15). */
 const CIPHER_REFUSED = new Set([0x04, 0x05, 0x10, 0x11]);

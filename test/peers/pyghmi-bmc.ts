@@ -10,6 +10,7 @@ import { freeUdpPort } from './ipmi-sim.js';
 import { requirePrograms } from '../support/programs.js';
 
 export const PYTHON = '/usr/bin/python3';
+/** The BMC script beside this file; a bundled caller (a bench) names it, since its bundle lives elsewhere. */
 const SCRIPT = join(import.meta.dirname, 'pyghmi-bmc.py');
 
 export interface PyghmiBmc {
@@ -55,7 +56,7 @@ async function until(what: string, cond: () => boolean, ms: number): Promise<voi
   }
 }
 
-export async function startPyghmiBmc(opts: { hostOn?: boolean } = {}): Promise<PyghmiBmc> {
+export async function startPyghmiBmc(opts: { hostOn?: boolean; script?: string } = {}): Promise<PyghmiBmc> {
   requirePrograms([PYTHON]);
   const dir = mkdtempSync(join(tmpdir(), 'fk-pyghmi-'));
   writeFileSync(join(dir, 'users.json'), JSON.stringify({ [USERS.admin.name]: USERS.admin.password, [USERS.operator.name]: USERS.operator.password }));
@@ -67,7 +68,7 @@ export async function startPyghmiBmc(opts: { hostOn?: boolean } = {}): Promise<P
   for (let attempt = 0; attempt < 5 && pid === undefined; attempt++) {
     port = await freeUdpPort();
     rmSync(eventsFile, { force: true });
-    const child = spawn(PYTHON, [SCRIPT, dir, String(port)], {
+    const child = spawn(PYTHON, [opts.script ?? SCRIPT, dir, String(port)], {
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { PATH: '/usr/bin:/bin', HOST_ON: opts.hostOn === false ? '0' : '1' },
