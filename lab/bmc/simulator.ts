@@ -38,7 +38,7 @@ import {
   peekAuthType,
 } from '../../lib/ipmi/codec.js';
 import { additionalKeys, rakp2AuthCode, rakp3AuthCode, rakp4IntegrityCheck, sameBytes, sessionIntegrityKey, type RakpExchange } from '../../lib/ipmi/crypto.js';
-import { RmcpPlusFraming } from '../../lib/ipmi/framing.js';
+import { Ipmi15Framing, RmcpPlusFraming, authCode15 } from '../../lib/ipmi/framing.js';
 
 export interface SimUser {
   name: string;
@@ -59,7 +59,11 @@ export interface BmcSimOptions {
   idleTimeoutMs?: number;
   hostOn?: boolean;
   quirks?: BmcQuirks;
+  /** IPMI 1.5 auth types offered (default none: the BMC speaks IPMI 2.0 only, as hardened firmware does). */
+  ipmi15AuthTypes?: Array<Ipmi15AuthType>;
 }
+
+export type Ipmi15AuthType = 'none' | 'password' | 'md5';
 
 export interface BmcQuirks {
   /** Chassis Control answers success and does nothing (firmware that drops the command). */
@@ -78,6 +82,8 @@ export interface BmcSimEvents {
   closed: number;
   idleExpired: number;
   cipherSuitesQueries: number;
+  /** IPMI 1.5 handshakes begun (Get Session Challenge answered). */
+  challenges: number;
   controls: string[];
 }
 
@@ -113,15 +119,26 @@ const CHANNEL = 0x01;
 interface Session {
   bmcSessionId: number;
   consoleSessionId: number;
-  suite: CipherSuite;
+  /** undefined for an IPMI 1.5 session. */
+  suite?: CipherSuite;
   requestedPrivilege: number;
   privilege: number;
   lastActivity: number;
   user?: SimUser;
   exchange?: RakpExchange;
-  framing?: RmcpPlusFraming;
+  framing?: RmcpPlusFraming | Ipmi15Framing;
   rakp4?: Buffer;
 }
+
+/** An IPMI 1.5 handshake between Get Session Challenge and Activate Session. */
+interface Challenge {
+  user: SimUser;
+  authType: number;
+  challenge: Buffer;
+  at: number;
+}
+
+const AUTH_BIT: Record<Ipmi15AuthType, number> = { none: 0x01, md5: 0x04, password: 0x10 };
 
 function alive(pid: number): boolean {
   try {
@@ -189,7 +206,9 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
   const sessions = new Map<number, Session>();
   const host = new Host();
   const timers = new Set<NodeJS.Timeout>();
-  const freshEvents = (): BmcSimEvents => ({ openSession: 0, noSlot: 0, rakp1: 0, rakp3: 0, activated: 0, closed: 0, idleExpired: 0, cipherSuitesQueries: 0, controls: [] });
+  const freshEvents = (): BmcSimEvents => ({ openSession: 0, noSlot: 0, rakp1: 0, rakp3: 0, activated: 0, closed: 0, idleExpired: 0, cipherSuitesQueries: 0, challenges: 0, controls: [] });
+  const auth15 = opts.ipmi15AuthTypes ?? [];
+  const challenges = new Map<number, Challenge>();
   const events = freshEvents();
   if (opts.hostOn ?? true) host.on();
 
@@ -222,8 +241,9 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
   /** Commands that need no session, and their in-session twins. Returns [completion code, data] or undefined to stay silent. */
   const sessionless = (req: IpmiRequest): [number, Buffer] | undefined => {
     if (req.netFn === NETFN.app && req.cmd === CMD.getChannelAuthCapabilities) {
-      // IPMI 2.0 only: extended data, no IPMI 1.5 auth types, "IPMI 2.0 supported" alone.
-      return [0, Buffer.from([CHANNEL, 0x80, 0x04, 0x02, 0, 0, 0, 0])];
+      // Extended data; the IPMI 1.5 auth types offered; "IPMI 2.0 supported", and 1.5 when it has auth types.
+      const types = auth15.reduce((bits, t) => bits | AUTH_BIT[t], 0x80);
+      return [0, Buffer.from([CHANNEL, types, 0x04, auth15.length > 0 ? 0x03 : 0x02, 0, 0, 0, 0])];
     }
     if (req.netFn === NETFN.app && req.cmd === CMD.getChannelCipherSuites) {
       events.cipherSuitesQueries++;
@@ -355,7 +375,7 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
       role: m.role,
       username: m.username,
     };
-    const authCode = rakp2AuthCode(s.suite.auth, Buffer.from(user.password, 'utf8'), s.exchange);
+    const authCode = rakp2AuthCode(s.suite!.auth, Buffer.from(user.password, 'utf8'), s.exchange);
     send(
       preSessionReply(PAYLOAD.rakp2, encodeRakp2({ messageTag: m.messageTag, statusCode: 0, consoleSessionId: s.consoleSessionId, bmcRandom: s.exchange.bmcRandom, bmcGuid: GUID, authCode })),
       from,
@@ -365,37 +385,112 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
   const onRakp3 = (payload: Buffer, from: RemoteInfo) => {
     const m = decodeRakp3(payload);
     const s = sessions.get(m.bmcSessionId);
-    if (!s || !s.exchange || !s.user) return;
+    if (!s || !s.exchange || !s.user || !s.suite) return;
+    const suite = s.suite;
     events.rakp3++;
     s.lastActivity = Date.now();
     if (s.rakp4) return send(s.rakp4, from); // our RAKP 4 was lost: the same answer again
     const kuid = Buffer.from(s.user.password, 'utf8');
-    if (m.statusCode !== 0 || !sameBytes(rakp3AuthCode(s.suite.auth, kuid, s.exchange), m.authCode)) {
+    if (m.statusCode !== 0 || !sameBytes(rakp3AuthCode(suite.auth, kuid, s.exchange), m.authCode)) {
       sessions.delete(s.bmcSessionId);
       send(preSessionReply(PAYLOAD.rakp4, encodeRakp4({ messageTag: m.messageTag, statusCode: 0x0f, consoleSessionId: s.consoleSessionId, integrityCheck: Buffer.alloc(0) })), from);
       return;
     }
-    const sik = sessionIntegrityKey(s.suite.auth, kuid, s.exchange);
-    const { k1, k2 } = additionalKeys(s.suite.auth, sik);
+    const sik = sessionIntegrityKey(suite.auth, kuid, s.exchange);
+    const { k1, k2 } = additionalKeys(suite.auth, sik);
     // The console's framing with the ids swapped: what it sends to is us, what it expects on replies is its own.
-    s.framing = new RmcpPlusFraming({ suite: s.suite, k1, k2, bmcSessionId: s.consoleSessionId, consoleSessionId: s.bmcSessionId });
+    s.framing = new RmcpPlusFraming({ suite, k1, k2, bmcSessionId: s.consoleSessionId, consoleSessionId: s.bmcSessionId });
     s.rakp4 = preSessionReply(
       PAYLOAD.rakp4,
-      encodeRakp4({ messageTag: m.messageTag, statusCode: 0, consoleSessionId: s.consoleSessionId, integrityCheck: rakp4IntegrityCheck(s.suite.auth, sik, s.exchange) }),
+      encodeRakp4({ messageTag: m.messageTag, statusCode: 0, consoleSessionId: s.consoleSessionId, integrityCheck: rakp4IntegrityCheck(suite.auth, sik, s.exchange) }),
     );
     events.activated++;
     send(s.rakp4, from);
   };
 
+  /** Get Session Challenge (spec §22.16): the user and auth type, a temporary session id and a challenge. */
+  const getSessionChallenge = (req: IpmiRequest): [number, Buffer] => {
+    const authType = req.data[0] ?? -1;
+    const offered = auth15.some((t) => AUTH_TYPE[t] === authType);
+    if (!offered) return [0xcc, Buffer.alloc(0)];
+    const name = req.data.subarray(1, 17);
+    const end = name.indexOf(0);
+    const user = users.find((u) => Buffer.from(u.name, 'utf8').equals(end < 0 ? name : name.subarray(0, end)));
+    if (!user) return [0x81, Buffer.alloc(0)];
+    let temporaryId = 0;
+    while (temporaryId === 0 || challenges.has(temporaryId)) temporaryId = randomBytes(4).readUInt32LE(0);
+    const challenge = randomBytes(16);
+    challenges.set(temporaryId, { user, authType, challenge, at: Date.now() });
+    events.challenges++;
+    const id = Buffer.alloc(4);
+    id.writeUInt32LE(temporaryId);
+    return [0, Buffer.concat([id, challenge])];
+  };
+
+  /** Activate Session (spec §22.17), signed with the temporary session id; a wrong auth code gets silence. */
+  const activateSession = (datagram: Buffer, from: RemoteInfo) => {
+    const packet = decodeSession15(datagram);
+    const pending = challenges.get(packet.sessionId);
+    if (!pending || packet.authType !== pending.authType) return;
+    const password = Buffer.from(pending.user.password, 'utf8');
+    const expected = authCode15(packet.authType, password, packet.sessionId, packet.message, packet.sequence);
+    if (expected && (!packet.authCode || !sameBytes(expected, packet.authCode))) return;
+    const req = decodeIpmiRequest(packet.message);
+    if (req.netFn !== NETFN.app || req.cmd !== CMD.activateSession || req.data.length < 22) return;
+    const answer = (code: number, data: Buffer) => {
+      const message = reply(req, code, data);
+      const authCode = authCode15(packet.authType, password, packet.sessionId, message, 0);
+      send(encodeSession15(authCode ? { authType: packet.authType, sequence: 0, sessionId: packet.sessionId, authCode, message } : { authType: packet.authType, sequence: 0, sessionId: packet.sessionId, message }), from);
+    };
+    const maxPrivilege = req.data[1]! & 0x0f;
+    if (maxPrivilege > pending.user.maxPrivilege) return answer(0x86, Buffer.alloc(0));
+    if (!req.data.subarray(2, 18).equals(pending.challenge)) return;
+    challenges.delete(packet.sessionId);
+    expire();
+    if (sessions.size >= limit) {
+      events.noSlot++;
+      return answer(0x81, Buffer.alloc(0));
+    }
+    let sessionId = 0;
+    while (sessionId === 0 || sessions.has(sessionId)) sessionId = randomBytes(4).readUInt32LE(0);
+    const consoleStart = req.data.readUInt32LE(18);
+    const bmcStart = randomBytes(4).readUInt32LE(0) || 1;
+    sessions.set(sessionId, {
+      bmcSessionId: sessionId,
+      consoleSessionId: sessionId,
+      requestedPrivilege: maxPrivilege,
+      privilege: 2,
+      lastActivity: Date.now(),
+      user: pending.user,
+      // Our replies count up from where the console asked the BMC to start (its initial outbound sequence).
+      framing: new Ipmi15Framing({ authType: packet.authType, password, sessionId, initialOutboundSequence: consoleStart }),
+    });
+    events.activated++;
+    const data = Buffer.alloc(10);
+    data[0] = packet.authType;
+    data.writeUInt32LE(sessionId, 1);
+    data.writeUInt32LE(bmcStart, 5);
+    data[9] = maxPrivilege;
+    answer(0, data);
+  };
+
   const onDatagram = async (datagram: Buffer, from: RemoteInfo) => {
     const authType = peekAuthType(datagram);
     if (authType !== AUTH_TYPE.rmcpPlus) {
-      // IPMI 1.5 framing: only sessionless commands, answered the same way.
       const s15 = decodeSession15(datagram);
-      if (s15.sessionId !== 0) return;
-      const req = decodeIpmiRequest(s15.message);
-      const answer = sessionless(req);
-      if (answer) send(encodeSession15({ authType: AUTH_TYPE.none, sequence: 0, sessionId: 0, message: reply(req, answer[0], answer[1]) }), from);
+      if (s15.sessionId === 0) {
+        const req = decodeIpmiRequest(s15.message);
+        const answer = auth15.length > 0 && req.netFn === NETFN.app && req.cmd === CMD.getSessionChallenge ? getSessionChallenge(req) : sessionless(req);
+        if (answer) send(encodeSession15({ authType: AUTH_TYPE.none, sequence: 0, sessionId: 0, message: reply(req, answer[0], answer[1]) }), from);
+        return;
+      }
+      if (challenges.has(s15.sessionId)) return activateSession(datagram, from);
+      const s = sessions.get(s15.sessionId);
+      if (!s || !(s.framing instanceof Ipmi15Framing)) return;
+      const req = decodeIpmiRequest(s.framing.unwrap(datagram));
+      s.lastActivity = Date.now();
+      const answer = await inSession(s, req);
+      if (answer) send(s.framing.wrap(reply(req, answer[0], answer[1])), from);
       return;
     }
     const sessionId = datagram.length >= 10 ? datagram.readUInt32LE(6) : 0;
@@ -413,7 +508,7 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
       return;
     }
     const s = sessions.get(sessionId);
-    if (!s || !s.framing) return; // unknown or expired session: silence, as real BMCs
+    if (!s || !(s.framing instanceof RmcpPlusFraming)) return; // unknown or expired session: silence, as real BMCs
     const message = s.framing.unwrap(datagram);
     s.lastActivity = Date.now();
     const req = decodeIpmiRequest(message);

@@ -159,6 +159,56 @@ describe('fence_kit_ipmi against the simulator', () => {
   });
 });
 
+describe('IPMI 1.5 and the auth type when none is set', () => {
+  it('ipmitool -I lan proves the simulator speaks IPMI 1.5 with MD5 and with straight password', async () => {
+    const sim = await startBmcSim({ ipmi15AuthTypes: ['md5', 'password'] });
+    try {
+      const lan = (a: string[]) => ipmitool(sim, ['-I', 'lan', ...a]);
+      expect((await lan(['-A', 'MD5', 'chassis', 'power', 'status'])).out).toMatch(/Chassis Power is on/);
+      expect((await lan(['-A', 'PASSWORD', 'chassis', 'power', 'off'])).out).toMatch(/Down\/Off/);
+      expect(sim.isHostRunning()).toBe(false);
+      expect(sim.events.closed).toBe(sim.events.activated);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('auth unset: MD5 when the BMC offers it beside straight password', async () => {
+    const sim = await startBmcSim({ ipmi15AuthTypes: ['password', 'md5'] });
+    try {
+      const r = await agent(cfgFor(sim, { action: 'off', lanplus: '0', verbose: '1' }));
+      expect(r).toMatchObject({ code: 0, stdout: 'Success: Powered OFF\n' });
+      expect(r.stderr).toMatch(/session active \(IPMI 1\.5, md5/);
+      expect(sim.isHostRunning()).toBe(false);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('auth unset, a BMC offering only straight password: refused without allow_insecure (no login tried), used with it', async () => {
+    const sim = await startBmcSim({ ipmi15AuthTypes: ['password'] });
+    try {
+      const refused = await agent(cfgFor(sim, { action: 'status', lanplus: '0' }));
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/offers password/);
+      expect(refused.stderr).toMatch(/allow_insecure/);
+      expect(sim.events.challenges).toBe(0);
+      const allowed = await agent(cfgFor(sim, { action: 'status', lanplus: '0', allow_insecure: '1', verbose: '1' }));
+      expect(allowed).toMatchObject({ code: 0, stdout: 'Status: ON\n' });
+      expect(allowed.stderr).toMatch(/session active \(IPMI 1\.5, password/);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('lanplus=0 against this IPMI 2.0-only simulator: the error says to set lanplus=1', async () => {
+    const r = await agent(cfg({ action: 'status', lanplus: '0' }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/lanplus=1/);
+    expect(bmc.events.challenges).toBe(0);
+  });
+});
+
 describe('session limits', () => {
   /** An Open Session nobody follows up: it holds a slot until the BMC's idle timeout. */
   async function strandSession(sim: BmcSim): Promise<void> {
