@@ -70,6 +70,8 @@ export interface BmcQuirks {
   ackWithoutActing?: boolean;
   /** Chassis Control answers at once; the power changes this much later. */
   powerDelayMs?: number;
+  /** Get Channel Cipher Suites gets no answer at all (ipmi_sim's behaviour towards ipmitool). */
+  silentCipherSuites?: boolean;
 }
 
 export interface BmcSimEvents {
@@ -247,6 +249,7 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
     }
     if (req.netFn === NETFN.app && req.cmd === CMD.getChannelCipherSuites) {
       events.cipherSuitesQueries++;
+      if (quirks.silentCipherSuites) return undefined;
       if (req.data.length < 3) return [0xc7, Buffer.alloc(0)];
       const index = req.data[2]! & 0x3f;
       return [0, Buffer.concat([Buffer.from([CHANNEL]), records.subarray(index * 16, index * 16 + 16)])];

@@ -28,7 +28,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 afterEach(async () => {
-  Object.assign(bmc.quirks, { ackWithoutActing: false, powerDelayMs: 0 });
+  Object.assign(bmc.quirks, { ackWithoutActing: false, powerDelayMs: 0, silentCipherSuites: false });
   if (!bmc.isHostRunning()) await bmc.powerOnHost();
   bmc.resetEvents();
 });
@@ -127,6 +127,26 @@ describe('fence_kit_ipmi against the simulator', () => {
       expect(r).toMatchObject({ code: 0, stdout: 'Success: Powered OFF\n' });
       expect(only17.isHostRunning()).toBe(false);
       expect(r.stderr).toMatch(/cipher suite 17/);
+    } finally {
+      await only17.stop();
+    }
+  });
+
+  it('cipher unset, Get Channel Cipher Suites unanswered: suite 3 within a second, not after a 10 s wait', async () => {
+    bmc.quirks.silentCipherSuites = true;
+    const r = await agent(cfg({ action: 'status', verbose: '1' }));
+    expect(r).toMatchObject({ code: 0, stdout: 'Status: ON\n' });
+    expect(r.stderr).toMatch(/session active \(IPMI 2\.0, cipher suite 3/);
+    expect(r.ms).toBeLessThan(1500);
+  });
+
+  it('cipher unset, the list unanswered and suite 3 refused: suite 17 next', async () => {
+    const only17 = await startBmcSim({ suites: [17], quirks: { silentCipherSuites: true } });
+    try {
+      const r = await agent(cfgFor(only17, { action: 'status', verbose: '1' }));
+      expect(r).toMatchObject({ code: 0, stdout: 'Status: ON\n' });
+      expect(r.stderr).toMatch(/refuses cipher suite 3; trying 17/);
+      expect(r.stderr).toMatch(/session active \(IPMI 2\.0, cipher suite 17/);
     } finally {
       await only17.stop();
     }
