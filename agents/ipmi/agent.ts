@@ -22,7 +22,7 @@ const IPMI_OPTIONS: readonly OptionSpec[] = [
     shortdesc: 'IPMI Lan Auth type.' },
   { name: 'cipher', short: 'C', valueName: 'cipher', type: 'string', order: 1,
     shortdesc: 'Ciphersuite to use (same as ipmitool -C parameter)',
-    helpNote: `Native transport: ${SUPPORTED_CIPHERS.join(', ')} (default 3); 0 and 1 only with allow_insecure.` },
+    helpNote: `Native transport: ${SUPPORTED_CIPHERS.join(', ')}; unset, 17 if the BMC offers it, else 3 (as ipmitool); 0 and 1 only with allow_insecure.` },
   { name: 'privlvl', short: 'L', valueName: 'level', type: 'select', choices: PRIVILEGES, default: 'administrator', order: 1,
     shortdesc: 'Privilege level on IPMI device' },
   { name: 'hexadecimal_kg', valueName: 'key', type: 'string', secret: true, order: 1,
@@ -137,10 +137,11 @@ export function bmcSettings(options: Options): BmcSettings {
       password: options.string('password') ?? '',
       kg: kgBytes(options),
       version: options.flag('lanplus') ? '2.0' : '1.5',
-      // validate() admitted only suites the chosen transport supports (0 only with allow_insecure).
-      cipherSuite: Number(options.string('cipher') || '3') as NonNullable<IpmiTarget['cipherSuite']>,
+      // validate() admitted only suites the chosen transport supports (0 only with allow_insecure). Unset
+      // cipher and auth are negotiated with the BMC, as ipmitool does.
+      cipherSuite: options.string('cipher') ? (Number(options.string('cipher')) as NonNullable<IpmiTarget['cipherSuite']>) : undefined,
       privilege: (options.string('privlvl') ?? 'administrator') as NonNullable<IpmiTarget['privilege']>,
-      authType: (options.string('auth') ?? 'md5') as NonNullable<IpmiTarget['authType']>,
+      authType: options.string('auth') as IpmiTarget['authType'],
       allowInsecure: options.flag('allow_insecure'),
     },
     bridgeTarget: options.string('target'),

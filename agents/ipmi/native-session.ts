@@ -4,7 +4,8 @@ import { IpmiClient } from '../../lib/ipmi/index.js';
 import type { BmcSession, BmcSettings } from './agent.js';
 
 export async function openNativeSession(s: BmcSettings, ctx: OperationContext): Promise<BmcSession> {
-  const client = await IpmiClient.open(s.target, { deadline: ctx.deadline, logger: ctx.logger });
+  // serialise: agents of this host take turns at one BMC, so a monitor during a fence cannot use up its slots.
+  const client = await IpmiClient.open(s.target, { deadline: ctx.deadline, logger: ctx.logger, serialise: true });
   return {
     async power(op: OperationContext): Promise<PowerState> {
       client.extendDeadline(op.deadline);

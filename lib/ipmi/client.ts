@@ -2,7 +2,7 @@
 // FenceErrors. Knows nothing of agent options; the agent maps its options onto an IpmiTarget.
 import { FenceError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { cipherSuite } from './cipher-suites.js';
+import { cipherSuite, type CipherSuite } from './cipher-suites.js';
 import {
   CMD,
   NETFN,
@@ -16,8 +16,9 @@ import {
   encodeChassisControl,
   privilegeName,
 } from './codec.js';
-import { IpmiSession } from './session.js';
+import { IpmiSession, type AuthType15 } from './session.js';
 import { UdpTransport, type RetransmitPolicy } from './transport.js';
+import { lockBmc, type BmcLock } from './bmc-lock.js';
 
 export interface IpmiTarget {
   host: string;
@@ -28,11 +29,11 @@ export interface IpmiTarget {
   /** BMC key for RMCP+ (hexadecimal_kg, as bytes); defaults to the password, as the spec says. */
   kg?: Buffer;
   version: '1.5' | '2.0';
-  /** RMCP+ cipher suite; default 3. Suite 0 only with allowInsecure. */
+  /** RMCP+ cipher suite; unset: 17 if the BMC lists it (Get Channel Cipher Suites), else 3. Suite 0 only with allowInsecure. */
   cipherSuite?: 0 | 1 | 2 | 3 | 17;
   /** Default administrator. */
   privilege?: PrivilegeName;
-  /** IPMI 1.5 only; default md5. */
+  /** IPMI 1.5 only; unset: md5 if the BMC offers it (password and none only with allowInsecure). */
   authType?: 'none' | 'password' | 'md5';
   /** Permit cipher suite 0 and IPMI 1.5 auth type none, which accept any password. */
   allowInsecure?: boolean;
@@ -44,6 +45,40 @@ export interface IpmiOpenOptions {
   logger?: Logger;
   /** Tests shorten this; agents keep the default. */
   retransmit?: RetransmitPolicy;
+  /**
+   * Take turns with other processes of this host that talk to the same BMC (bmc-lock.ts), waiting at most half
+   * the time to the deadline. Agents set it; a test that opens two clients at once in one process does not.
+   */
+  serialise?: boolean;
+}
+
+/** Clients with a session open, so that a process being ended still closes them (see closeOnExit). */
+const openClients = new Set<IpmiClient>();
+let exitHooksInstalled = false;
+
+/**
+ * Close every open session when the process is told to end: pacemaker-fenced sends SIGTERM at the fence's
+ * deadline, and a session left open holds one of the BMC's few slots until its idle timeout (often 60 s),
+ * enough for a few killed agents to lock the next fence out. Close Session leaves at once (UDP sends are
+ * synchronous when the socket can take them); then, unless someone else handles SIGTERM, the signal is
+ * raised again so that the process ends as it would have.
+ */
+function closeOnExit(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  const abandonAll = () => {
+    for (const c of openClients) c.abandon();
+  };
+  process.on('exit', abandonAll);
+  const onSigterm = () => {
+    abandonAll();
+    if (process.listenerCount('SIGTERM') === 1) {
+      process.off('SIGTERM', onSigterm);
+      exitHooksInstalled = false;
+      process.kill(process.pid, 'SIGTERM');
+    }
+  };
+  process.on('SIGTERM', onSigterm);
 }
 
 export type ChassisPower = 'on' | 'off';
@@ -65,9 +100,13 @@ export class IpmiClient {
   private session: IpmiSession;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** What the first session negotiated; later sessions of this client reuse it instead of asking again. */
+  private negotiatedSuite: CipherSuite | undefined;
+  private negotiatedAuthType: AuthType15 | undefined;
+  private lock: BmcLock | undefined;
 
   private constructor(
-    private readonly target: Required<Omit<IpmiTarget, 'kg'>> & { kg?: Buffer },
+    private readonly target: Target,
     private readonly transport: UdpTransport,
     private readonly logger: Logger,
     deadline: number,
@@ -81,15 +120,27 @@ export class IpmiClient {
     logger.addSecret(target.password);
     if (target.kg && target.kg.length > 0) logger.addSecret(target.kg.toString('hex'));
     const t = withDefaults(target);
-    const transport = await UdpTransport.connect(t.host, t.port, { logger, deadline: opts.deadline, ...(opts.retransmit ? { policy: opts.retransmit } : {}) });
+    const lock = opts.serialise ? await lockBmc(t.host, t.port, Date.now() + (opts.deadline - Date.now()) / 2, logger) : undefined;
+    let transport: UdpTransport;
+    try {
+      transport = await UdpTransport.connect(t.host, t.port, { logger, deadline: opts.deadline, ...(opts.retransmit ? { policy: opts.retransmit } : {}) });
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     const client = new IpmiClient(t, transport, logger, opts.deadline);
+    client.lock = lock;
+    closeOnExit();
+    openClients.add(client);
     try {
       await client.session.establish(client.deadline);
     } catch (err) {
-      transport.close();
+      client.abandon();
       throw err;
     }
-    logger.debug(`IPMI ${t.host}:${t.port}: session active (IPMI ${t.version}${t.version === '2.0' ? `, cipher suite ${t.cipherSuite}` : `, ${t.authType}`}, ${privilegeName(client.session.privilege)})`);
+    client.negotiatedSuite = client.session.cipherSuite;
+    client.negotiatedAuthType = client.session.authType;
+    logger.debug(`IPMI ${t.host}:${t.port}: session active (IPMI ${t.version}${t.version === '2.0' ? `, cipher suite ${client.session.cipherSuite?.id}` : `, ${client.session.authType}`}, ${privilegeName(client.session.privilege)})`);
     return client;
   }
 
@@ -121,6 +172,17 @@ export class IpmiClient {
     await this.queue.catch(() => undefined);
     await this.session.close(this.deadline);
     this.transport.close();
+    this.lock?.release();
+    openClients.delete(this);
+  }
+
+  /** Close Session without waiting, then the socket: for a process that is ending. Never throws. */
+  abandon(): void {
+    this.closed = true;
+    this.session.abandon();
+    this.transport.close();
+    this.lock?.release();
+    openClients.delete(this);
   }
 
   private call(what: string, netFn: number, cmd: number, data: Buffer, needed: number): Promise<IpmiResponse> {
@@ -160,7 +222,7 @@ export class IpmiClient {
 
   private newSession(): IpmiSession {
     const t = this.target;
-    const suite = cipherSuite(t.cipherSuite)!;
+    const suite = t.cipherSuite === undefined ? this.negotiatedSuite : cipherSuite(t.cipherSuite);
     return new IpmiSession(
       this.transport,
       {
@@ -170,7 +232,7 @@ export class IpmiClient {
         ...(t.kg && t.kg.length > 0 ? { kg: t.kg } : {}),
         cipherSuite: suite,
         privilege: t.privilege,
-        authType: t.authType,
+        authType: t.authType ?? this.negotiatedAuthType,
         allowInsecure: t.allowInsecure,
       },
       this.logger,
@@ -185,18 +247,20 @@ export function checkCompletion(what: string, res: IpmiResponse): IpmiResponse {
   throw new FenceError('device-refused', `${what}: ${describeCompletionCode(res.completionCode)}`);
 }
 
-function withDefaults(t: IpmiTarget): Required<Omit<IpmiTarget, 'kg'>> & { kg?: Buffer } {
+type Target = Required<Omit<IpmiTarget, 'kg' | 'cipherSuite' | 'authType'>> & Pick<IpmiTarget, 'kg' | 'cipherSuite' | 'authType'>;
+
+function withDefaults(t: IpmiTarget): Target {
   const bad = (msg: string) => new FenceError('bad-input', msg);
   if (!t.host) throw bad('IPMI: no BMC address given');
   const port = t.port ?? 623;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`IPMI: port ${port} is not a UDP port`);
   if (t.version !== '1.5' && t.version !== '2.0') throw bad(`IPMI: version ${String(t.version)} is neither 1.5 nor 2.0`);
-  const suiteId = t.cipherSuite ?? 3;
-  if (!cipherSuite(suiteId)) throw bad(`IPMI: cipher suite ${suiteId} is not supported (0, 1, 2, 3 and 17 are)`);
+  const suiteId = t.cipherSuite;
+  if (suiteId !== undefined && !cipherSuite(suiteId)) throw bad(`IPMI: cipher suite ${suiteId} is not supported (0, 1, 2, 3 and 17 are)`);
   const privilege = t.privilege ?? 'administrator';
   if (!(privilege in PRIVILEGE)) throw bad(`IPMI: privilege ${String(privilege)} is not callback, user, operator or administrator`);
-  const authType = t.authType ?? 'md5';
-  if (!['none', 'password', 'md5'].includes(authType)) throw bad(`IPMI: auth type ${String(authType)} is not none, password or md5`);
+  const authType = t.authType;
+  if (authType !== undefined && !['none', 'password', 'md5'].includes(authType)) throw bad(`IPMI: auth type ${String(authType)} is not none, password or md5`);
   if (Buffer.byteLength(t.username, 'utf8') > 16) throw bad('IPMI: user name longer than 16 bytes');
   const maxPassword = t.version === '2.0' ? 20 : 16;
   if (Buffer.byteLength(t.password, 'utf8') > maxPassword) throw bad(`IPMI ${t.version}: password longer than ${maxPassword} bytes`);
@@ -208,9 +272,9 @@ function withDefaults(t: IpmiTarget): Required<Omit<IpmiTarget, 'kg'>> & { kg?: 
     password: t.password,
     ...(t.kg ? { kg: t.kg } : {}),
     version: t.version,
-    cipherSuite: suiteId,
+    ...(suiteId !== undefined ? { cipherSuite: suiteId } : {}),
     privilege,
-    authType,
+    ...(authType !== undefined ? { authType } : {}),
     allowInsecure: t.allowInsecure ?? false,
   };
 }

@@ -198,6 +198,7 @@ export const CMD = {
   activateSession: 0x3a,
   setSessionPrivilegeLevel: 0x3b,
   closeSession: 0x3c,
+  getChannelCipherSuites: 0x54,
 } as const;
 
 export function checksum(bytes: Buffer): number {
@@ -633,6 +634,56 @@ function padded16(name: Buffer, what: string): Buffer {
   const b = Buffer.alloc(16);
   name.copy(b);
   return b;
+}
+
+/** Get Channel Cipher Suites (spec §22.15): this channel, IPMI payload, list by cipher suite, 16-byte chunk `index`. */
+export function encodeGetChannelCipherSuites(index: number): Buffer {
+  return Buffer.from([0x0e, 0x00, 0x80 | (index & 0x3f)]);
+}
+
+/** One chunk of the cipher suite record data (spec Table 22-18): at most 16 bytes; a shorter one is the last. */
+export function decodeChannelCipherSuitesChunk(data: Buffer): Buffer {
+  const r = new Reader(data, 'Get Channel Cipher Suites response');
+  r.u8(); // channel number
+  const chunk = r.rest();
+  if (chunk.length > 16) throw new IpmiDecodeError(`Get Channel Cipher Suites response: ${chunk.length} bytes of record data, more than 16`);
+  return chunk;
+}
+
+/** A cipher suite record (spec Table 22-19): its ID and every algorithm number it lists, by role. */
+export interface CipherSuiteRecord {
+  id: number;
+  /** An OEM record (start byte C1h, with an IANA number) rather than a standard one (C0h). */
+  oem: boolean;
+  auth: number[];
+  integrity: number[];
+  confidentiality: number[];
+}
+
+/**
+ * The records in the concatenated record data: C0h id, or C1h id + 3-byte IANA, then algorithm bytes tagged in
+ * bits 7:6 (00b authentication, 01b integrity, 10b confidentiality). Anything else is malformed.
+ */
+export function decodeCipherSuiteRecords(data: Buffer): CipherSuiteRecord[] {
+  const records: CipherSuiteRecord[] = [];
+  let i = 0;
+  while (i < data.length) {
+    const start = data[i]!;
+    if (start !== 0xc0 && start !== 0xc1) throw new IpmiDecodeError(`cipher suite records: byte ${i} is 0x${start.toString(16)}, not a record start`);
+    const oem = start === 0xc1;
+    const headerLength = oem ? 5 : 2;
+    if (i + headerLength > data.length) throw new IpmiDecodeError('cipher suite records: truncated record header');
+    const record: CipherSuiteRecord = { id: data[i + 1]!, oem, auth: [], integrity: [], confidentiality: [] };
+    i += headerLength;
+    while (i < data.length && (data[i]! & 0xc0) !== 0xc0) {
+      const b = data[i]!;
+      const tag = b >> 6;
+      (tag === 0 ? record.auth : tag === 1 ? record.integrity : record.confidentiality).push(b & 0x3f);
+      i++;
+    }
+    records.push(record);
+  }
+  return records;
 }
 
 /** Get Session Challenge (spec §22.16): auth type and a 16-byte, NUL padded user name. */

@@ -61,12 +61,15 @@ export function sessionIntegrityKey(auth: AuthAlgorithm, kg: Buffer, x: RakpExch
   return hmac(hash, kg, x.consoleRandom, x.bmcRandom, nameField(x));
 }
 
-/** K1 = HMAC_SIK(0x01 repeated), K2 = HMAC_SIK(0x02 repeated), constant as long as the hash (§13.32). */
+/**
+ * K1 = HMAC_SIK(0x01 repeated), K2 = HMAC_SIK(0x02 repeated) (§13.32). The constant is 20 bytes for SHA-256
+ * too: what ipmitool, FreeIPMI and OpenBMC use, hence what BMCs accept (a 32-byte one made every suite-17
+ * session fail its first in-session packet against ipmitool; test/integration/bmc-sim.test.ts).
+ */
 export function additionalKeys(auth: AuthAlgorithm, sik: Buffer): { k1: Buffer; k2: Buffer } {
   const hash = hashOf(auth);
   if (!hash) return { k1: Buffer.alloc(0), k2: Buffer.alloc(0) };
-  const n = hash === 'sha1' ? 20 : 32;
-  return { k1: hmac(hash, sik, Buffer.alloc(n, 0x01)), k2: hmac(hash, sik, Buffer.alloc(n, 0x02)) };
+  return { k1: hmac(hash, sik, Buffer.alloc(20, 0x01)), k2: hmac(hash, sik, Buffer.alloc(20, 0x02)) };
 }
 
 /** RAKP 4 integrity check value: HMAC_SIK(Rm, SIDc, GUIDc), truncated to 96 bits (SHA1) or 128 bits (SHA256). */

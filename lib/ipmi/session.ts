@@ -10,9 +10,11 @@ import { FenceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   type CipherSuite,
+  CIPHER_SUITES,
   AUTH_ALGORITHM_NUMBER,
   CONFIDENTIALITY_ALGORITHM_NUMBER,
   INTEGRITY_ALGORITHM_NUMBER,
+  preferredCipherSuite,
 } from './cipher-suites.js';
 import {
   AUTH_TYPE,
@@ -22,10 +24,13 @@ import {
   PAYLOAD,
   PRIVILEGE,
   RAKP_STATUS,
+  type ChannelAuthCapabilities,
   type IpmiResponse,
   type PrivilegeName,
   decodeActivateSession,
   decodeChannelAuthCapabilities,
+  decodeChannelCipherSuitesChunk,
+  decodeCipherSuiteRecords,
   decodeIpmiResponse,
   decodeOpenSessionResponse,
   decodeRakp2,
@@ -38,6 +43,7 @@ import {
   encodeActivateSession,
   encodeCloseSession,
   encodeGetChannelAuthCapabilities,
+  encodeGetChannelCipherSuites,
   encodeGetSessionChallenge,
   encodeIpmiRequest,
   encodeOpenSessionRequest,
@@ -56,6 +62,7 @@ import type { DatagramExchange } from './transport.js';
 export type SessionState =
   | 'idle'
   | 'auth-capabilities'
+  | 'cipher-suites'
   | 'open-session'
   | 'rakp-1-2'
   | 'rakp-3-4'
@@ -71,11 +78,15 @@ export interface SessionParams {
   password: string;
   /** BMC key (hexadecimal_kg); when absent Kg is the user's password (spec §13.31). */
   kg?: Buffer;
-  cipherSuite: CipherSuite;
+  /** RMCP+ cipher suite; undefined: ask the BMC (Get Channel Cipher Suites), as ipmitool does without -C. */
+  cipherSuite: CipherSuite | undefined;
   privilege: PrivilegeName;
-  authType: 'none' | 'password' | 'md5';
+  /** IPMI 1.5 auth type; undefined: the best the BMC offers (Get Channel Authentication Capabilities). */
+  authType: AuthType15 | undefined;
   allowInsecure: boolean;
 }
+
+export type AuthType15 = 'none' | 'password' | 'md5';
 
 /** RAKP 1 role byte bit 4: look the user up by name only (what ipmitool and pyghmi send). */
 const NAME_ONLY_LOOKUP = 0x10;
@@ -87,9 +98,25 @@ const MAX_HANDSHAKE_RESTARTS = 3;
  * so waiting for that answer until the deadline would waste the whole budget; a fresh handshake recovers.
  */
 const HANDSHAKE_STEP_MS = 4000;
+/**
+ * Longest wait for an answer to Get Channel Cipher Suites. Many BMCs never answer it (ipmi_sim does not, and
+ * ipmitool then waits 10 s); the BMC has just answered Get Channel Authentication Capabilities, so a LAN
+ * round trip is known to be short and this covers two or three transmissions. If the query was lost and the
+ * BMC refuses suite 3, Open Session says so and suite 17 is tried next.
+ */
+const CIPHER_QUERY_MS = 400;
 
 /** A failure that a fresh handshake may not repeat: the BMC answered a retransmitted, already-used request. */
 class RetransmitEcho extends Error {}
+
+/**
+ * The BMC has no free session slot ("insufficient resources"): other consoles hold them, or sessions of agents
+ * that died are still waiting for the BMC's idle timeout. Worth waiting for, within the deadline.
+ */
+class NoSessionSlot extends Error {}
+
+/** Waits between handshakes while the BMC has no free session slot: doubling from the first, up to the last. */
+const SLOT_BACKOFF = { firstMs: 100, maxMs: 1000 } as const;
 
 export class IpmiSession {
   private stateNow: SessionState = 'idle';
@@ -99,6 +126,10 @@ export class IpmiSession {
   private grantedPrivilege = 0;
   private closeSessionId = 0;
   private retransmitted = false;
+  private suite: CipherSuite | undefined;
+  /** The suite was chosen without the BMC's list (it did not answer): a refusal of it may try the other. */
+  private suiteGuessed = false;
+  private authType15: AuthType15 | undefined;
 
   constructor(
     private readonly channel: DatagramExchange,
@@ -108,6 +139,18 @@ export class IpmiSession {
   ) {
     this.rqSeq = this.random(1)[0]! & 0x3f;
     this.messageTag = this.random(1)[0]!;
+    this.suite = params.cipherSuite;
+    this.authType15 = params.authType;
+  }
+
+  /** The RMCP+ suite of this session: the one asked for, or the one negotiated with the BMC. */
+  get cipherSuite(): CipherSuite | undefined {
+    return this.suite;
+  }
+
+  /** The IPMI 1.5 auth type of this session: the one asked for, or the one chosen from the BMC's offer. */
+  get authType(): AuthType15 | undefined {
+    return this.authType15;
   }
 
   get state(): SessionState {
@@ -127,14 +170,27 @@ export class IpmiSession {
   /** Run the machine from idle to active, or throw a FenceError. */
   async establish(deadline: number): Promise<void> {
     this.refuseInsecure();
+    let slotWaitMs: number = SLOT_BACKOFF.firstMs;
     for (let restart = 0; ; restart++) {
       try {
         return await this.handshake(deadline);
       } catch (err) {
+        // A session the BMC activated before a later step failed still holds one of its few slots.
+        await this.closeBmcSession(Math.min(deadline, Date.now() + 500));
         const echo = err instanceof RetransmitEcho && restart < MAX_HANDSHAKE_RESTARTS;
         const stepTimedOut = err instanceof FenceError && !err.final && (err.kind === 'timeout' || err.kind === 'unreachable') && Date.now() < deadline;
+        const noSlot = err instanceof NoSessionSlot;
+        if (noSlot && Date.now() + slotWaitMs < deadline) {
+          const wait = slotWaitMs * (0.5 + Math.random() / 2);
+          this.logger.debug(`IPMI session: ${err.message}; trying again in ${Math.round(wait)} ms`);
+          await new Promise((r) => setTimeout(r, wait));
+          slotWaitMs = Math.min(slotWaitMs * 2, SLOT_BACKOFF.maxMs);
+          this.stateNow = 'idle';
+          continue;
+        }
         if (!echo && !stepTimedOut) {
           this.enter('closed');
+          if (noSlot) throw new FenceError('device-refused', `${err.message}: the BMC has no free session slot (other sessions hold them all)`);
           throw err instanceof RetransmitEcho ? new FenceError('auth', err.message) : err;
         }
         this.logger.debug(`IPMI session: restarting the handshake from ${this.stateNow}: ${(err as Error).message}`);
@@ -153,7 +209,11 @@ export class IpmiSession {
       switch (this.stateNow) {
         case 'auth-capabilities':
           await this.getAuthCapabilities(deadline);
-          this.enter(v2 ? 'open-session' : 'session-challenge');
+          this.enter(!v2 ? 'session-challenge' : this.suite ? 'open-session' : 'cipher-suites');
+          break;
+        case 'cipher-suites':
+          await this.negotiateCipherSuite(deadline);
+          this.enter('open-session');
           break;
         case 'open-session':
           await this.openSession(ctx, deadline);
@@ -206,23 +266,49 @@ export class IpmiSession {
 
   /** Close Session (spec §22.19). Best effort: a BMC that never answers just lets the session time out. */
   async close(deadline: number): Promise<void> {
-    if (this.stateNow !== 'active') {
-      this.enter('closed');
-      return;
+    await this.closeBmcSession(deadline);
+    this.enter('closed');
+  }
+
+  /**
+   * Close Session now, without waiting for anything: for a process that is about to end (SIGTERM from the
+   * fencer at its deadline, exit). Sent twice, so that one lost datagram does not leave the slot taken until
+   * the BMC's idle timeout.
+   */
+  abandon(): void {
+    if (this.closeSessionId !== 0 && this.framing) {
+      for (let i = 0; i < 2; i++) this.channel.sendOnly(this.framing.wrap(this.closeSessionMessage()));
     }
+    this.closeSessionId = 0;
+    this.enter('closed');
+  }
+
+  /** Close the session the BMC holds for us, if any: answered within the deadline, else sent twice blind. */
+  private async closeBmcSession(deadline: number): Promise<void> {
+    if (this.closeSessionId === 0 || !this.framing) return;
     if (deadline <= Date.now()) {
-      // Out of time: still tell the BMC (its session slots are few), but do not wait for the answer.
-      const message = encodeIpmiRequest({ netFn: NETFN.app, cmd: CMD.closeSession, rqSeq: this.nextRqSeq(), data: encodeCloseSession(this.closeSessionId) });
-      this.channel.sendOnly(this.framing!.wrap(message));
-      this.enter('closed');
+      this.abandon();
       return;
     }
+    const framing = this.framing;
+    const rqSeq = this.nextRqSeq();
+    const message = encodeIpmiRequest({ netFn: NETFN.app, cmd: CMD.closeSession, rqSeq, data: encodeCloseSession(this.closeSessionId) });
     try {
-      await this.command(NETFN.app, CMD.closeSession, encodeCloseSession(this.closeSessionId), Math.min(deadline, Date.now() + 1000), 'Close Session');
+      // Each transmission is a new Close Session (a fresh session sequence number): a lost one is sent again.
+      await this.channel.exchange(
+        () => framing.wrap(message),
+        (datagram) => matchResponse(decodeIpmiResponse(framing.unwrap(datagram)), NETFN.app, CMD.closeSession, rqSeq),
+        Math.min(deadline, Date.now() + 1000),
+        'Close Session',
+      );
     } catch (err) {
       this.logger.debug(`IPMI session: Close Session not confirmed: ${(err as Error).message}`);
     }
-    this.enter('closed');
+    this.closeSessionId = 0;
+  }
+
+  private closeSessionMessage(): Buffer {
+    return encodeIpmiRequest({ netFn: NETFN.app, cmd: CMD.closeSession, rqSeq: this.nextRqSeq(), data: encodeCloseSession(this.closeSessionId) });
   }
 
   // --- states ------------------------------------------------------------------------------------------
@@ -230,8 +316,8 @@ export class IpmiSession {
   private refuseInsecure(): void {
     const p = this.params;
     if (p.allowInsecure) return;
-    if (p.version === '2.0' && p.cipherSuite.insecure) {
-      throw new FenceError('bad-input', `cipher suite ${p.cipherSuite.id} authenticates nothing (any password is accepted); pass allowInsecure to use it`);
+    if (p.version === '2.0' && p.cipherSuite?.insecure) {
+      throw new FenceError('bad-input', `cipher suite ${this.suite!.id} authenticates nothing (any password is accepted); pass allowInsecure to use it`);
     }
     // Without integrity no answer carries a MAC: anyone on the path can forge "Chassis Power is off".
     if (p.version === '2.0' && p.cipherSuite.integrity === 'none') {
@@ -248,24 +334,87 @@ export class IpmiSession {
   private async getAuthCapabilities(deadline: number): Promise<void> {
     const p = this.params;
     const requested = PRIVILEGE[p.privilege];
-    let res = await this.sessionless(NETFN.app, CMD.getChannelAuthCapabilities, encodeGetChannelAuthCapabilities(p.version === '2.0', requested), deadline, 'Get Channel Authentication Capabilities');
+    if (p.version === '1.5') {
+      const caps = await this.authCapabilities15(requested, deadline);
+      this.authType15 ??= chooseAuthType15(caps, p.privilege, p.allowInsecure);
+      if (!caps.authTypes[this.authType15]) throw new FenceError('auth', `the BMC does not offer IPMI 1.5 auth type ${this.authType15} at ${p.privilege} privilege`);
+      return;
+    }
+    let res = await this.sessionless(NETFN.app, CMD.getChannelAuthCapabilities, encodeGetChannelAuthCapabilities(true, requested), deadline, 'Get Channel Authentication Capabilities');
     // An IPMI 1.5-only BMC rejects the "IPMI 2.0 data" bit with 0xCC: ask again the 1.5 way, then decide.
-    if (res.completionCode !== 0 && p.version === '2.0') {
+    if (res.completionCode !== 0) {
       res = await this.sessionless(NETFN.app, CMD.getChannelAuthCapabilities, encodeGetChannelAuthCapabilities(false, requested), deadline, 'Get Channel Authentication Capabilities');
     }
     if (res.completionCode !== 0) throw refused('Get Channel Authentication Capabilities', res.completionCode);
     const caps = decodeChannelAuthCapabilities(res.data);
-    if (p.version === '2.0' && !caps.supportsIpmi20) {
+    if (!caps.supportsIpmi20) {
       throw new FenceError('device-refused', 'the BMC does not support IPMI 2.0 (RMCP+); use IPMI 1.5 (lanplus off)');
     }
-    if (p.version === '1.5') {
-      const offered = { none: caps.authTypes.none, password: caps.authTypes.password, md5: caps.authTypes.md5 }[p.authType];
-      if (!offered) throw new FenceError('auth', `the BMC does not offer IPMI 1.5 auth type ${p.authType} at ${p.privilege} privilege`);
+  }
+
+  /**
+   * IPMI 1.5: Get Channel Authentication Capabilities the 1.5 way, and on every other transmission the 2.0
+   * way too. A BMC that speaks only IPMI 2.0 ignores the 1.5 form (pyghmi, virtualbmc, hardened firmware)
+   * but answers the 2.0 one, which says so: the user learns to set lanplus within a second, not a timeout.
+   */
+  private async authCapabilities15(requested: number, deadline: number): Promise<ChannelAuthCapabilities> {
+    const what = 'Get Channel Authentication Capabilities';
+    const seq15 = this.nextRqSeq();
+    const seq20 = this.nextRqSeq();
+    const as15 = sessionlessDatagram(NETFN.app, CMD.getChannelAuthCapabilities, seq15, encodeGetChannelAuthCapabilities(false, requested));
+    const as20 = sessionlessDatagram(NETFN.app, CMD.getChannelAuthCapabilities, seq20, encodeGetChannelAuthCapabilities(true, requested));
+    const res = await this.channel.exchange(
+      (attempt) => {
+        if (attempt > 1) this.retransmitted = true;
+        return attempt % 2 === 0 ? as15 : as20;
+      },
+      (d) => {
+        const r = decodeIpmiResponse(sessionlessMessage(d));
+        if (matchResponse(r, NETFN.app, CMD.getChannelAuthCapabilities, seq15)) return r;
+        // The 2.0 form counts only when it succeeds: a 1.5-only BMC may reject its "IPMI 2.0 data" bit.
+        return matchResponse(r, NETFN.app, CMD.getChannelAuthCapabilities, seq20) && r.completionCode === 0 ? r : undefined;
+      },
+      deadline,
+      what,
+    );
+    if (res.completionCode !== 0) throw refused(what, res.completionCode);
+    const caps = decodeChannelAuthCapabilities(res.data);
+    if (caps.supportsIpmi20 && !caps.supportsIpmi15) {
+      throw new FenceError('device-refused', 'the BMC speaks only IPMI 2.0 (RMCP+), not IPMI 1.5: set lanplus=1', { final: true });
+    }
+    return caps;
+  }
+
+  /**
+   * Get Channel Cipher Suites (spec §22.15), 16 bytes of records at a time, then the preferred suite. A BMC
+   * that does not answer, refuses or answers nonsense gets suite 3, as from ipmitool.
+   */
+  private async negotiateCipherSuite(deadline: number): Promise<void> {
+    const what = 'Get Channel Cipher Suites';
+    const chunks: Buffer[] = [];
+    try {
+      for (let index = 0; index < 0x40; index++) {
+        const res = await this.sessionless(NETFN.app, CMD.getChannelCipherSuites, encodeGetChannelCipherSuites(index), Math.min(deadline, Date.now() + CIPHER_QUERY_MS), what);
+        if (res.completionCode !== 0) throw refused(what, res.completionCode);
+        const chunk = decodeChannelCipherSuitesChunk(res.data);
+        chunks.push(chunk);
+        if (chunk.length < 16) break;
+      }
+      const records = decodeCipherSuiteRecords(Buffer.concat(chunks));
+      this.suite = preferredCipherSuite(records);
+      this.suiteGuessed = false;
+      this.logger.debug(`IPMI session: the BMC lists cipher suites ${records.map((r) => r.id).join(', ') || 'none'}; using ${this.suite.id}`);
+    } catch (err) {
+      const expected = err instanceof IpmiDecodeError || (err instanceof FenceError && (err.kind === 'timeout' || err.kind === 'unreachable' || err.kind === 'device-refused'));
+      if (!expected || Date.now() >= deadline) throw err;
+      this.suite = CIPHER_SUITES[3];
+      this.suiteGuessed = true;
+      this.logger.debug(`IPMI session: ${what}: ${(err as Error).message}; using cipher suite 3`);
     }
   }
 
   private async openSession(ctx: HandshakeContext, deadline: number): Promise<void> {
-    const suite = this.params.cipherSuite;
+    const suite = this.suite!;
     const consoleSessionId = this.nonZeroId();
     const tag = this.nextTag();
     const request = encodeOpenSessionRequest({
@@ -280,7 +429,18 @@ export class IpmiSession {
       const r = decodeOpenSessionResponse(payload);
       return r.messageTag === tag && r.consoleSessionId === consoleSessionId ? r : undefined;
     });
-    if (res.statusCode !== 0) throw rakpFailure('Open Session', res.statusCode, suite.id);
+    if (res.statusCode !== 0) {
+      if (NO_SLOT_STATUS.has(res.statusCode)) throw new NoSessionSlot(`Open Session: ${RAKP_STATUS[res.statusCode]}`);
+      // Suite 3 was a guess (the BMC's list never came) and the BMC refuses its algorithms: it may be one of
+      // the hardened BMCs that offer only suite 17.
+      if (this.suiteGuessed && CIPHER_REFUSED.has(res.statusCode)) {
+        this.logger.debug(`IPMI session: the BMC refuses cipher suite ${suite.id}; trying 17`);
+        this.suite = CIPHER_SUITES[17];
+        this.suiteGuessed = false;
+        return this.openSession(ctx, deadline);
+      }
+      throw rakpFailure('Open Session', res.statusCode, suite.id);
+    }
     if (
       res.authAlgorithm !== AUTH_ALGORITHM_NUMBER[suite.auth] ||
       res.integrityAlgorithm !== INTEGRITY_ALGORITHM_NUMBER[suite.integrity] ||
@@ -302,8 +462,15 @@ export class IpmiSession {
     const res = await this.preSession(PAYLOAD.rakp1, request, PAYLOAD.rakp2, deadline, 'RAKP 1', (payload) => {
       const r = decodeRakp2(payload);
       return r.messageTag === tag && r.consoleSessionId === ctx.consoleSessionId ? r : undefined;
+    }).catch((err: unknown) => {
+      // The BMC just answered Open Session; some (pyghmi, virtualbmc) stay silent to a user name they lack.
+      if (!(err instanceof FenceError) || err.kind !== 'timeout') throw err;
+      throw new FenceError('timeout', `${err.message} (a BMC that does not know user "${p.username}" may not answer at all: check the user name)`, { cause: err });
     });
-    if (res.statusCode !== 0) throw rakpFailure('RAKP 2', res.statusCode, p.cipherSuite.id);
+    if (res.statusCode !== 0) {
+      if (NO_SLOT_STATUS.has(res.statusCode)) throw new NoSessionSlot(`RAKP 2: ${RAKP_STATUS[res.statusCode]}`);
+      throw rakpFailure('RAKP 2', res.statusCode, this.suite!.id);
+    }
     const exchange: RakpExchange = {
       consoleSessionId: ctx.consoleSessionId!,
       bmcSessionId: ctx.bmcSessionId!,
@@ -314,7 +481,7 @@ export class IpmiSession {
       username,
     };
     const kuid = Buffer.from(p.password, 'utf8');
-    if (!sameBytes(rakp2AuthCode(p.cipherSuite.auth, kuid, exchange), res.authCode!)) {
+    if (!sameBytes(rakp2AuthCode(this.suite!.auth, kuid, exchange), res.authCode!)) {
       // The BMC proves it knows the user's password; if it does not verify, ours is not the one it has.
       throw new FenceError('auth', `RAKP 2 auth code does not verify: wrong password for user "${p.username}"`);
     }
@@ -323,7 +490,7 @@ export class IpmiSession {
 
   private async rakp34(ctx: HandshakeContext, deadline: number): Promise<void> {
     const p = this.params;
-    const suite = p.cipherSuite;
+    const suite = this.suite!;
     const x = ctx.exchange!;
     const kuid = Buffer.from(p.password, 'utf8');
     const tag = this.nextTag();
@@ -361,7 +528,7 @@ export class IpmiSession {
 
   private async sessionChallenge(ctx: HandshakeContext, deadline: number): Promise<void> {
     const p = this.params;
-    const authType = AUTH_TYPE[p.authType];
+    const authType = AUTH_TYPE[this.authType15!];
     const res = await this.sessionless(NETFN.app, CMD.getSessionChallenge, encodeGetSessionChallenge(authType, Buffer.from(p.username, 'utf8')), deadline, 'Get Session Challenge');
     // 0x81 invalid user name, 0x82 null user name not enabled (spec §22.16).
     if (res.completionCode === 0x81 || res.completionCode === 0x82) {
@@ -373,7 +540,7 @@ export class IpmiSession {
 
   private async activateSession(ctx: HandshakeContext, deadline: number): Promise<void> {
     const p = this.params;
-    const authType = AUTH_TYPE[p.authType];
+    const authType = AUTH_TYPE[this.authType15!];
     const password = Buffer.from(p.password, 'utf8');
     const { temporarySessionId, challenge } = ctx.challenge!;
     const initialOutbound = this.nonZeroId();
@@ -390,19 +557,20 @@ export class IpmiSession {
           if (attempt > 0) this.retransmitted = true;
           return datagram;
         },
-        (d) => matchResponse(decodeIpmiResponse(decodeSession15(d).message), NETFN.app, CMD.activateSession, rqSeq),
+        (d) => matchResponse(decodeIpmiResponse(sessionlessMessage(d)), NETFN.app, CMD.activateSession, rqSeq),
         deadline,
         'Activate Session',
       );
     } catch (err) {
       if (err instanceof FenceError && err.kind === 'timeout' && Date.now() < ctx.overallDeadline!) {
-        throw new FenceError('auth', `the BMC ignored Activate Session for user "${p.username}": wrong password (IPMI 1.5 ${p.authType})`);
+        throw new FenceError('auth', `the BMC ignored Activate Session for user "${p.username}": wrong password (IPMI 1.5 ${this.authType15})`);
       }
       throw err;
     }
     if (res.completionCode === 0x86) {
       throw new FenceError('privilege', `user "${p.username}" may not have ${p.privilege} privilege (${describeCompletionCode(0x86)})`);
     }
+    if (NO_SLOT_COMPLETION.has(res.completionCode)) throw new NoSessionSlot(`Activate Session: ${describeCompletionCode(res.completionCode)}`);
     if (res.completionCode !== 0) {
       const failure = refused('Activate Session', res.completionCode);
       if (this.retransmitted) throw new RetransmitEcho(failure.message);
@@ -433,13 +601,13 @@ export class IpmiSession {
   /** A command before any session exists: IPMI 1.5 framing, auth type none, session 0 (spec §13.14). */
   private sessionless(netFn: number, cmd: number, data: Buffer, deadline: number, what: string): Promise<IpmiResponse> {
     const rqSeq = this.nextRqSeq();
-    const datagram = encodeSession15({ authType: AUTH_TYPE.none, sequence: 0, sessionId: 0, message: encodeIpmiRequest({ netFn, cmd, rqSeq, data }) });
+    const datagram = sessionlessDatagram(netFn, cmd, rqSeq, data);
     return this.channel.exchange(
       (attempt) => {
         if (attempt > 0) this.retransmitted = true;
         return datagram;
       },
-      (d) => matchResponse(decodeIpmiResponse(decodeSession15(d).message), netFn, cmd, rqSeq),
+      (d) => matchResponse(decodeIpmiResponse(sessionlessMessage(d)), netFn, cmd, rqSeq),
       deadline,
       what,
     );
@@ -493,6 +661,46 @@ interface HandshakeContext {
   bmcSessionId?: number;
   exchange?: RakpExchange;
   challenge?: { temporarySessionId: number; challenge: Buffer };
+}
+
+/** A request outside any session: IPMI 1.5 framing, auth type none, session 0 (spec §13.14). */
+function sessionlessDatagram(netFn: number, cmd: number, rqSeq: number, data: Buffer): Buffer {
+  return encodeSession15({ authType: AUTH_TYPE.none, sequence: 0, sessionId: 0, message: encodeIpmiRequest({ netFn, cmd, rqSeq, data }) });
+}
+
+/** RMCP+ statuses that mean "no free session slot" (spec Table 13-15): 01h, and 0Bh at the requested role. */
+const NO_SLOT_STATUS = new Set([0x01, 0x0b]);
+/** Activate Session completion codes for the same (spec §22.17): no slot, none for this user, none at this privilege. */
+const NO_SLOT_COMPLETION = new Set([0x81, 0x82, 0x83]);
+
+/**
+ * The IPMI message of an answer outside any session. A BMC may answer in either framing whatever the request's:
+ * pyghmi answers Get Channel Cipher Suites as RMCP+ (session 0, neither signed nor encrypted) even when asked
+ * the IPMI 1.5 way.
+ */
+function sessionlessMessage(d: Buffer): Buffer {
+  if (peekAuthType(d) !== AUTH_TYPE.rmcpPlus) return decodeSession15(d).message;
+  const packet = decodeRmcpPlus(d, 0);
+  const h = packet.header;
+  if (h.payloadType !== PAYLOAD.ipmi || h.sessionId !== 0 || h.authenticated || h.encrypted) throw new IpmiDecodeError('RMCP+ packet is not a sessionless IPMI answer');
+  return packet.payload;
+}
+
+/** Open Session statuses that refuse the proposed algorithms (spec Table 13-15). */
+const CIPHER_REFUSED = new Set([0x04, 0x05, 0x10, 0x11]);
+
+/**
+ * The IPMI 1.5 auth type when the user set none, as ipmitool chooses: MD5 if offered, else straight password,
+ * else none. Those two put the password on the wire in clear or check nothing, so they need allowInsecure;
+ * MD2 is not spoken here.
+ */
+export function chooseAuthType15(caps: ChannelAuthCapabilities, privilege: PrivilegeName, allowInsecure: boolean): AuthType15 {
+  if (caps.authTypes.md5) return 'md5';
+  const weak = (['password', 'none'] as const).filter((t) => caps.authTypes[t]);
+  if (weak.length > 0 && allowInsecure) return weak[0]!;
+  const offered = (['md2', 'password', 'none', 'oem'] as const).filter((t) => caps.authTypes[t]);
+  const why = weak.length > 0 ? `; ${weak.join(' and ')} ${weak.length > 1 ? 'need' : 'needs'} allow_insecure (the password in clear, or no check at all)` : '';
+  throw new FenceError('device-refused', `the BMC offers no usable IPMI 1.5 auth type at ${privilege} privilege (it offers ${offered.join(', ') || 'none at all'}; MD5 is the one that protects the password${why}); or use IPMI 2.0 (lanplus=1)`, { final: true });
 }
 
 function matchResponse(res: IpmiResponse, netFn: number, cmd: number, rqSeq: number): IpmiResponse | undefined {

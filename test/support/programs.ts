@@ -26,6 +26,8 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   'corosync-cmapctl': { package: 'corosync', usedBy: 'fence_kit_scsi (node ids, as fence_scsi)' },
   // Peers the tests and the lab start.
   ipmi_sim: { package: 'openipmi', usedBy: 'the lab BMCs; IPMI tests' },
+  ipmipower: { package: 'freeipmi-tools', usedBy: 'FreeIPMI as an independent client of the BMC simulator' },
+  'ipmi-chassis': { package: 'freeipmi-tools', usedBy: 'FreeIPMI as an independent client of the BMC simulator' },
   snmpd: { package: 'snmpd', usedBy: 'the lab PDUs; APC and switch tests' },
   python3: { package: 'python3-minimal', usedBy: "the PowerNet emulator behind snmpd; fence_scsi's key derivation" },
   snmpget: { package: 'snmp', usedBy: 'SNMP cross-checks; the namespace switch' },
@@ -87,6 +89,7 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
  */
 export const SUPPORT_PACKAGES: Readonly<Record<string, string>> = {
   python3: 'the standard library for python3-minimal\'s interpreter (the PowerNet emulator imports socket, json, …)',
+  'python3-pyghmi': "pyghmi's BMC server (the basis of virtualbmc): the second BMC implementation of the IPMI tests",
   'libc6-dev': 'headers and crt files for gcc (the sanlock peers\' rlimit shim)',
   'util-linux': 'unshare, nsenter, flock, setsid, mount (Essential on Debian, listed because the tests depend on it)',
 };

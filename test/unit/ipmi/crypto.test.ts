@@ -114,7 +114,7 @@ describe('cipher suite 17 (RAKP-HMAC-SHA256, HMAC-SHA256-128, AES-CBC-128) again
     expect(sessionIntegrityKey('rakp-hmac-sha256', hex(v.kg), x).toString('hex')).toBe(v.sikWithKg);
     expect(sessionIntegrityKey('rakp-hmac-sha256', kuid, x).toString('hex')).toBe(v.sikWithoutKg);
   });
-  it('K1 and K2 are HMAC-SHA256 of 32 repeated 0x01 / 0x02 bytes', () => {
+  it('K1 and K2 are HMAC-SHA256 of 20 repeated 0x01 / 0x02 bytes (the length ipmitool, FreeIPMI and OpenBMC use)', () => {
     expect(additionalKeys('rakp-hmac-sha256', hex(v.sikWithKg))).toEqual({ k1: hex(v.k1), k2: hex(v.k2) });
     expect(additionalKeys('rakp-hmac-sha256', hex(v.sikWithoutKg))).toEqual({ k1: hex(v.k1WithoutKg), k2: hex(v.k2WithoutKg) });
   });

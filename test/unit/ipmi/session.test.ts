@@ -265,6 +265,14 @@ describe('IpmiSession state machine against a fake BMC', () => {
     expect(bmc.seen.filter((s) => s === 'cmd-0-1')).toEqual([]);
   });
 
+  it('a session the BMC activated before a later step failed is closed, not left holding a slot', async () => {
+    for (const version of ['2.0', '1.5'] as const) {
+      const bmc = new FakeBmc({ password: 'secret', grantPrivilege: 2 });
+      await failure(new IpmiSession(bmc, params({ version, privilege: 'operator' }), createLogger({ quiet: true })).establish(far()));
+      expect(bmc.seen.filter((s) => s === 'cmd-6-3c'), `IPMI ${version}`).toHaveLength(1);
+    }
+  });
+
   it('cipher suite 0 and IPMI 1.5 auth none are refused before anything is sent, unless allowInsecure', async () => {
     const bmc = new FakeBmc({ password: 'secret' });
     const e1 = await failure(new IpmiSession(bmc, params({ cipherSuite: CIPHER_SUITES[0] }), createLogger({ quiet: true })).establish(far()));
