@@ -37,7 +37,7 @@ export function runsOn(node: string, host: string = hostname()): boolean {
   return short(node) !== '' && short(node) === short(host);
 }
 
-function levelsOf(topology: Topology, node: string, host: string = hostname()): Level[] {
+export function levelsOf(topology: Topology, node: string, host: string = hostname()): Level[] {
   const cfg = topology.nodes.get(node);
   if (!cfg) throw new FenceError('bad-input', `node "${node}" is not in ${topology.path} (known: ${[...topology.nodes.keys()].join(', ')})`);
   const here = runsOn(node, host);

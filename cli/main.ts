@@ -6,6 +6,7 @@ import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
 import { checkCommand, exportCommand, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
 import { demo, labDirectory, labDown, labServe, labStatus, labUp } from './lab.js';
+import { auditCommand, planCommand } from './audit.js';
 
 const program = new Command('fencekit')
   .description('Fence cluster nodes through ordered levels of fence_kit agents, and try it on a built-in lab')
@@ -108,6 +109,26 @@ program
   .option('--with-secrets', 'cib: write secrets that cannot stay references into the XML')
   .action((format: string, o: { withSecrets?: boolean }) =>
     exitWith(openTopology(topologyPath(globals().topology)).then((t) => exportCommand(t, format, !!o.withSecrets))),
+  );
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+program
+  .command('audit')
+  .description('find what would make a fence fail or hit the wrong machine, before a node fails (exit 0 clean, 1 errors, 2 warnings only)')
+  .option('--cib <file>', 'compare with this CIB (default: the running cluster\'s, on a cluster node)')
+  .option('--cluster-network <cidr>', 'a network the cluster\'s own traffic runs on (repeatable)', collect, [])
+  .action((o: { cib?: string; clusterNetwork: string[] }) =>
+    exitWith(openTopology(topologyPath(globals().topology)).then((t) => auditCommand(t, { cib: o.cib, clusterNetworks: o.clusterNetwork, json: !!globals().json }))),
+  );
+
+program
+  .command('plan')
+  .description('what a fence of NODE would do, changing nothing: levels, devices, plugs, protocols, timeouts')
+  .argument('<node>')
+  .addOption(new Option('-a, --action <action>', 'the fence to plan').choices(['reboot', 'off']).default('reboot'))
+  .option('--live', 'resolve plugs with read-only queries to the devices')
+  .action((node: string, o: { action: 'reboot' | 'off'; live?: boolean }) =>
+    exitWith(openTopology(topologyPath(globals().topology)).then((t) => planCommand(t, node, { action: o.action, json: !!globals().json, live: !!o.live }))),
   );
 
 const LAB_MAX_NODES = 64;
