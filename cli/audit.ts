@@ -2,14 +2,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { FenceError } from '../lib/errors.js';
 import { run } from '../lib/exec.js';
-import { auditExitCode, auditTopology, networkList, RULES, sortFindings, type AuditInput, type Finding, type LiveFacts } from '../lib/topology/audit.js';
+import { auditExitCode, auditTopology, deviceRole, networkList, RULES, sortFindings, type AuditInput, type Finding, type LiveFacts } from '../lib/topology/audit.js';
 import { parseCib, type Cib } from '../lib/topology/cib.js';
-import { agentEnvironment, runAgentCall } from '../lib/topology/device-runner.js';
+import { agentEnvironment, agentStdin, runAgentCall } from '../lib/topology/device-runner.js';
+import { readOptions } from '../lib/agent/run.js';
+import { parseStdin } from '../lib/options/parse.js';
+import type { IpmiClient } from '../lib/ipmi/client.js';
+import { isHealthy, readSensorRecords, readSupplies, type SupplyState } from '../lib/ipmi/sensors.js';
+import { outletName, verifyWiring, type Outlet, type WiringIo } from '../lib/topology/verify-wiring.js';
+import { sleep } from '../lib/timing.js';
 import type { DeviceConfig, Topology } from '../lib/topology/file.js';
 import type { TopologyAction } from '../lib/topology/levels.js';
 import { planFence, type Plan, type PlanSources } from '../lib/topology/plan.js';
 import { deadlineIn } from '../lib/timing.js';
-import { agentByName } from '../agents/registry.js';
+import { agentByName, bmcSettings } from '../agents/registry.js';
 import { BIN_DIR, levelsOf } from './commands.js';
 import { Printer } from './output.js';
 
@@ -139,4 +145,115 @@ function printPlan(p: Printer, plan: Plan, live: boolean): void {
     }
   }
   if (plan.totalSeconds !== undefined) p.line(`total bound: ${plan.totalSeconds} s (every level in order, each at its worst)`);
+}
+
+/** The IPMI session to a node's BMC, opened from its device's options exactly as the agent would read them. */
+async function openBmc(device: DeviceConfig, deadline: number): Promise<IpmiClient> {
+  const raw = parseStdin(agentStdin({ device, action: 'status', plugs: [], deadline }), device.agent.options);
+  const { options, errors } = readOptions(device.agent, raw, device.agent.name);
+  if (errors.length > 0) throw new FenceError('bad-input', `device "${device.name}": ${errors[0]}`);
+  const { IpmiClient } = await import('../lib/ipmi/client.js');
+  return IpmiClient.open(bmcSettings(options).target, { deadline });
+}
+
+/** The node's BMC: the device of its levels that is its own IPMI controller. */
+function bmcOf(topology: Topology, node: string): DeviceConfig | undefined {
+  return topology.nodes
+    .get(node)
+    ?.levels.flatMap((l) => l.devices.map((d) => topology.devices.get(d.device)!))
+    .find((d) => d.agent.name === 'fence_kit_ipmi' && deviceRole(d.agent) === 'node-power');
+}
+
+/** A node's power supplies through its BMC, SDR read once. */
+export async function supplyReader(topology: Topology, node: string, deadline: number): Promise<{ read(): Promise<SupplyState[]>; power(): Promise<'on' | 'off'>; close(): Promise<void> }> {
+  const device = bmcOf(topology, node);
+  if (!device) throw new FenceError('bad-input', `node "${node}" has no fence_kit_ipmi device in its levels: its power supplies cannot be read`);
+  const client = await openBmc(device, deadline);
+  try {
+    const records = await readSensorRecords(client);
+    return { read: () => readSupplies(client, records), power: () => client.getChassisPower(), close: () => client.close() };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export interface VerifyWiringOptions {
+  readonly yes: boolean;
+  readonly json: boolean;
+  readonly timeoutSeconds: number;
+  readonly settleSeconds: number;
+}
+
+export async function verifyWiringCommand(topology: Topology, node: string, opts: VerifyWiringOptions, p = new Printer()): Promise<number> {
+  levelsOf(topology, node); // an unknown node fails here, before anything is opened
+  const cfg = topology.nodes.get(node)!;
+  const outlets: Outlet[] = [];
+  for (const level of cfg.levels) {
+    for (const d of level.devices) {
+      if (deviceRole(topology.devices.get(d.device)!.agent) !== 'power-switch') continue;
+      for (const plug of d.plugs) if (!outlets.some((o) => o.device === d.device && o.plug === plug)) outlets.push({ device: d.device, plug });
+    }
+  }
+  if (outlets.length === 0) throw new FenceError('bad-input', `node "${node}" has no level with PDU outlets: nothing to verify`);
+  if (!opts.yes && !(await confirm(`verify-wiring switches ${outlets.map(outletName).join(', ')} off and on again, one at a time, while ${node} runs. Go on?`))) {
+    throw new FenceError('bad-input', 'verify-wiring switches outlets off: confirm on a terminal, or pass --yes');
+  }
+  const deadline = deadlineIn(opts.timeoutSeconds * 1000);
+  const reader = await supplyReader(topology, node, deadline);
+  const others: { name: string; reader?: Awaited<ReturnType<typeof supplyReader>> }[] = [...topology.nodes.keys()].filter((n) => n !== node && bmcOf(topology, n)).map((name) => ({ name }));
+  const environment = agentEnvironment(topology.devices.values());
+  const log = (line: string) => {
+    if (!opts.json) p.line(line);
+  };
+  try {
+    const io: WiringIo = {
+      readSupplies: async () => (await reader.read()).map((s) => ({ name: s.name, healthy: isHealthy(s), inputLost: s.inputLost })),
+      readPower: () => reader.power(),
+      switchOutlet: async (o, state) => {
+        const r = await runAgentCall(BIN_DIR, { device: topology.devices.get(o.device)!, action: state, plugs: [o.plug], nodename: node, deadline }, environment);
+        if (!r.ok) throw new Error(r.message);
+      },
+      othersWithoutInput: async () => {
+        const lost: string[] = [];
+        for (const other of others) {
+          try {
+            other.reader ??= await supplyReader(topology, other.name, Math.min(deadline, Date.now() + 5000));
+            if ((await other.reader.read()).some((s) => s.inputLost)) lost.push(other.name);
+          } catch {
+            // A BMC that does not answer cannot say where the outlet goes; the verdict stands without it.
+          }
+        }
+        return lost;
+      },
+      sleep,
+    };
+    const result = await verifyWiring(node, outlets, io, { settleMs: opts.settleSeconds * 1000, pollMs: 250 }, (e) => {
+      if (e.type === 'supplies') log(`${node}: ${e.supplies.map((s) => `${s.name} ${s.healthy ? 'healthy' : s.inputLost ? 'input lost' : 'not healthy'}`).join(', ')}`);
+      if (e.type === 'outlet') log(`  ${e.state === 'off' ? 'off' : 'on '} ${e.outlet}`);
+      if (e.type === 'verdict') log(e.verdict.ok ? p.style('green', `  ${e.verdict.outlet} feeds ${node} ${e.verdict.supply}`) : p.style('red', `  ${e.verdict.outlet}: ${e.verdict.problem}`));
+    });
+    if (opts.json) p.line(JSON.stringify(result));
+    else {
+      if (result.aborted) p.line(p.style('red', `not verified: ${result.aborted}`));
+      for (const s of result.unfed) p.line(p.style('red', `${node} ${s} is fed by none of ${outlets.map(outletName).join(', ')}`));
+      if (result.ok) p.line(p.style('green', `${node}: every outlet of its power level feeds it, one supply each (${result.outlets.length} proven)`));
+      else if (!result.aborted) p.line(p.style('red', `${node}: the wiring does not match the topology (${result.outlets.filter((v) => !v.ok).map((v) => v.outlet).join(', ') || 'a supply left unfed'})`));
+    }
+    return result.ok ? 0 : 1;
+  } finally {
+    await reader.close();
+    for (const o of others) await o.reader?.close();
+  }
 }

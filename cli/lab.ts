@@ -8,6 +8,7 @@ import { startLab, type Lab } from '../lib/lab/lab.js';
 import { sleep } from '../lib/timing.js';
 import { checkCommand, fenceCommand, openTopology, statusCommand } from './commands.js';
 import { Printer } from './output.js';
+import { FenceError } from '../lib/errors.js';
 
 export function labDirectory(env: NodeJS.ProcessEnv = process.env): string {
   return env.FENCEKIT_LAB_DIR ?? '/run/fencekit-lab';
@@ -41,8 +42,8 @@ function readRecord(dir: string): LabRecord | undefined {
 }
 
 /** The supervisor: start the lab, record it, stop it on SIGTERM/SIGINT. */
-export async function labServe(dir: string, nodes: number): Promise<void> {
-  const lab = await startLab({ dir, nodes });
+export async function labServe(dir: string, nodes: number, miswire = false): Promise<void> {
+  const lab = await startLab({ dir, nodes, miswire });
   const record: LabRecord = {
     supervisorPid: process.pid,
     topology: lab.topologyPath,
@@ -63,7 +64,8 @@ export async function labServe(dir: string, nodes: number): Promise<void> {
   setInterval(() => undefined, 1 << 30);
 }
 
-export async function labUp(dir: string, nodes: number, cliPath: string, p = new Printer()): Promise<number> {
+export async function labUp(dir: string, nodes: number, cliPath: string, miswire = false, p = new Printer()): Promise<number> {
+  if (miswire && nodes < 2) throw new FenceError('bad-input', '--miswire swaps two nodes\' pdu-b outlets: it needs --nodes 2 or more');
   const existing = readRecord(dir);
   if (existing) {
     p.line(`the lab is already up (supervisor PID ${existing.supervisorPid}); topology: ${existing.topology}`);
@@ -72,7 +74,7 @@ export async function labUp(dir: string, nodes: number, cliPath: string, p = new
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, '..', `${dir.split('/').pop()}.log`);
   const log = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [cliPath, 'lab', 'serve', '--nodes', String(nodes)], {
+  const child = spawn(process.execPath, [cliPath, 'lab', 'serve', '--nodes', String(nodes), ...(miswire ? ['--miswire'] : [])], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, FENCEKIT_LAB_DIR: dir },
@@ -83,6 +85,7 @@ export async function labUp(dir: string, nodes: number, cliPath: string, p = new
     const r = readRecord(dir);
     if (r) {
       p.line(p.style('green', `lab up: ${r.nodes.length} nodes, 2 PDUs (supervisor PID ${r.supervisorPid})`));
+      if (miswire) p.line(p.style('yellow', "miswired: node1's and node2's pdu-b outlets are swapped against the topology; try: fencekit verify-wiring node1 --yes"));
       p.line(`topology: ${r.topology}`);
       p.line(`try: fencekit -t ${r.topology} status`);
       return 0;

@@ -6,7 +6,7 @@ import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
 import { checkCommand, exportCommand, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
 import { demo, labDirectory, labDown, labServe, labStatus, labUp } from './lab.js';
-import { auditCommand, planCommand } from './audit.js';
+import { auditCommand, planCommand, verifyWiringCommand } from './audit.js';
 
 const program = new Command('fencekit')
   .description('Fence cluster nodes through ordered levels of fence_kit agents, and try it on a built-in lab')
@@ -131,19 +131,37 @@ program
     exitWith(openTopology(topologyPath(globals().topology)).then((t) => planCommand(t, node, { action: o.action, json: !!globals().json, live: !!o.live }))),
   );
 
+program
+  .command('verify-wiring')
+  .description("prove that NODE's PDU outlets feed NODE: each outlet off and on again in turn, watched through NODE's BMC power-supply sensors")
+  .argument('<node>')
+  .option('--yes', 'do not ask before switching outlets')
+  .option('--timeout <seconds>', 'deadline for the whole run', '300')
+  .option('--settle <seconds>', 'how long the BMC may take to report a supply change', '15')
+  .action((node: string, o: { yes?: boolean; timeout: string; settle: string }) => {
+    stopAgentsOnSignals();
+    return exitWith(
+      Promise.resolve()
+        .then(() => ({ timeoutSeconds: seconds('--timeout', o.timeout), settleSeconds: seconds('--settle', o.settle) }))
+        .then(async (t) => verifyWiringCommand(await openTopology(topologyPath(globals().topology)), node, { yes: !!o.yes, json: !!globals().json, ...t })),
+    );
+  });
+
 const LAB_MAX_NODES = 64;
 const lab = program.command('lab').description('a built-in lab of simulated BMCs and PDUs on loopback, with a topology for it');
 lab
   .command('up')
   .description('start the lab in the background and write its topology')
   .option('--nodes <n>', 'simulated nodes', '3')
-  .action((o: { nodes: string }) => exitWith(Promise.resolve().then(() => labUp(labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), process.argv[1]!))));
+  .option('--miswire', "cable node1's and node2's pdu-b outlets the other way round from the topology (for verify-wiring to catch)")
+  .action((o: { nodes: string; miswire?: boolean }) => exitWith(Promise.resolve().then(() => labUp(labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), process.argv[1]!, !!o.miswire))));
 lab.command('down').description('stop the lab').action(() => exitWith(labDown(labDirectory())));
 lab.command('status').description('the lab\'s simulators and every node\'s power').action(() => exitWith(labStatus(labDirectory(), !!globals().json)));
 lab
   .command('serve', { hidden: true })
   .option('--nodes <n>', 'simulated nodes', '3')
-  .action((o: { nodes: string }) => labServe(labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES)));
+  .option('--miswire')
+  .action((o: { nodes: string; miswire?: boolean }) => labServe(labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), !!o.miswire));
 
 program
   .command('demo')
