@@ -13,7 +13,7 @@ import { outletName, verifyWiring, type Outlet, type WiringIo } from '../lib/top
 import { sleep } from '../lib/timing.js';
 import type { DeviceConfig, Topology } from '../lib/topology/file.js';
 import type { TopologyAction } from '../lib/topology/levels.js';
-import { planFence, type Plan, type PlanSources } from '../lib/topology/plan.js';
+import { planFence, protocolOf, type Plan, type PlanSources } from '../lib/topology/plan.js';
 import { deadlineIn } from '../lib/timing.js';
 import { agentByName, bmcSettings } from '../agents/registry.js';
 import { BIN_DIR, levelsOf } from './commands.js';
@@ -256,4 +256,50 @@ export async function verifyWiringCommand(topology: Topology, node: string, opts
     await reader.close();
     for (const o of others) await o.reader?.close();
   }
+}
+
+/**
+ * `audit --live`: monitor on every device (as `check` does), with its latency and how it is spoken to; each
+ * BMC's identity (Get Device ID) and each node's power-supply count from its BMC's sensor records.
+ */
+export function liveFacts(timeoutSeconds: number) {
+  return async (topology: Topology): Promise<{ facts: LiveFacts; report: LiveDeviceReport[] }> => {
+    const deadline = deadlineIn(timeoutSeconds * 1000);
+    const environment = agentEnvironment(topology.devices.values());
+    const report = await Promise.all(
+      [...topology.devices.values()].map(async (device): Promise<LiveDeviceReport> => {
+        const r = await runAgentCall(BIN_DIR, { device, action: 'monitor', plugs: [], deadline }, environment);
+        const identity: Record<string, string> = { protocol: protocolOf(device) };
+        if (r.ok && device.agent.name === 'fence_kit_ipmi') {
+          try {
+            const client = await openBmc(device, Math.min(deadline, Date.now() + 10_000));
+            try {
+              const id = await client.getDeviceId();
+              Object.assign(identity, { firmware: id.firmware, ipmi: id.ipmiVersion, manufacturer: String(id.manufacturerId), product: String(id.productId) });
+            } finally {
+              await client.close();
+            }
+          } catch (err) {
+            identity.identity = `unread: ${(err as Error).message}`;
+          }
+        }
+        return { device: device.name, ok: r.ok, message: r.ok ? 'answers' : r.message, ms: r.ms, identity };
+      }),
+    );
+    const powerSupplies = new Map<string, number>();
+    for (const node of topology.nodes.keys()) {
+      if (!bmcOf(topology, node)) continue;
+      try {
+        const reader = await supplyReader(topology, node, Math.min(deadline, Date.now() + 10_000));
+        try {
+          powerSupplies.set(node, (await reader.read()).length);
+        } finally {
+          await reader.close();
+        }
+      } catch {
+        // A BMC that does not answer is reported by its monitor above; the count then stays unknown.
+      }
+    }
+    return { facts: { powerSupplies }, report };
+  };
 }

@@ -6,7 +6,7 @@ import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
 import { checkCommand, exportCommand, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
 import { demo, labDirectory, labDown, labServe, labStatus, labUp } from './lab.js';
-import { auditCommand, planCommand, verifyWiringCommand } from './audit.js';
+import { auditCommand, liveFacts, planCommand, verifyWiringCommand } from './audit.js';
 
 const program = new Command('fencekit')
   .description('Fence cluster nodes through ordered levels of fence_kit agents, and try it on a built-in lab')
@@ -117,9 +117,18 @@ program
   .description('find what would make a fence fail or hit the wrong machine, before a node fails (exit 0 clean, 1 errors, 2 warnings only)')
   .option('--cib <file>', 'compare with this CIB (default: the running cluster\'s, on a cluster node)')
   .option('--cluster-network <cidr>', 'a network the cluster\'s own traffic runs on (repeatable)', collect, [])
-  .action((o: { cib?: string; clusterNetwork: string[] }) =>
-    exitWith(openTopology(topologyPath(globals().topology)).then((t) => auditCommand(t, { cib: o.cib, clusterNetworks: o.clusterNetwork, json: !!globals().json }))),
-  );
+  .option('--live', 'also ask every device: monitor, latency, identity, and each BMC\'s power-supply count')
+  .option('--timeout <seconds>', 'deadline for --live', '60')
+  .action((o: { cib?: string; clusterNetwork: string[]; live?: boolean; timeout: string }) => {
+    stopAgentsOnSignals();
+    return exitWith(
+      Promise.resolve()
+        .then(() => seconds('--timeout', o.timeout))
+        .then(async (timeoutSeconds) =>
+          auditCommand(await openTopology(topologyPath(globals().topology)), { cib: o.cib, clusterNetworks: o.clusterNetwork, json: !!globals().json, ...(o.live ? { live: liveFacts(timeoutSeconds) } : {}) }),
+        ),
+    );
+  });
 
 program
   .command('plan')

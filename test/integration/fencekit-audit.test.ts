@@ -56,6 +56,23 @@ describe('fencekit audit, plan and verify-wiring on the correctly wired lab (ipm
     expect(out.findings.every((f) => f.rule === 'cluster-network' && f.severity === 'warning')).toBe(true);
   });
 
+  it('audit --live: every device answers; a power level of one outlet is an error once the BMC reports two supplies', async () => {
+    const r = await fencekit(['-t', lab.topologyPath, '--json', 'audit', '--live']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { findings: unknown[]; live: { device: string; ok: boolean; ms: number; identity: Record<string, string> }[] };
+    expect(out.findings).toEqual([]);
+    expect(out.live).toHaveLength(5);
+    expect(out.live.every((d) => d.ok && d.ms > 0)).toBe(true);
+    expect(out.live.find((d) => d.device === 'node1-bmc')!.identity).toMatchObject({ protocol: 'IPMI 2.0 RMCP+ cipher suite 3, privilege administrator', firmware: '9.08' });
+    const short = join(work, 'one-outlet.yaml');
+    writeFileSync(short, readFileSync(lab.topologyPath, 'utf8').replace('[pdu-a:3, pdu-b:3]', '[pdu-a:3]'));
+    const staticRun = await fencekit(['-t', short, 'audit']);
+    expect(staticRun.code).toBe(2);
+    const liveRun = await fencekit(['-t', short, 'audit', '--live']);
+    expect(liveRun.code).toBe(1);
+    expect(liveRun.stdout).toContain('node node3: level 2 switches 1 outlet, but the BMC reports 2 power supplies');
+  }, 60_000);
+
   it('verify-wiring refuses without --yes off a terminal, and switches nothing', async () => {
     await neverLosesPower(lab, async () => {
       const marks = lab.nodes.map(lines);
