@@ -98,6 +98,10 @@ function pacemakerParameters(p: Plan, device: string): Record<string, string> {
     pcmk_off_timeout: `${t.pcmk_off_timeout.seconds}s`,
     ...(t.pcmk_reboot_timeout ? { pcmk_reboot_timeout: `${t.pcmk_reboot_timeout.seconds}s` } : {}),
     pcmk_monitor_timeout: `${t.pcmk_monitor_timeout.seconds}s`,
+    // One run per level: the agent retries what is worth retrying within its own bound, and a device that
+    // failed (silent past login_timeout) hands over to the next level at once instead of being run again.
+    pcmk_off_retries: '1',
+    ...(t.pcmk_reboot_timeout ? { pcmk_reboot_retries: '1' } : {}),
     ...(p.delays.has(device) ? { pcmk_delay_base: p.delays.get(device)! } : {}),
   };
 }
@@ -116,6 +120,7 @@ function explanation(topology: Topology, p: Plan): string[] {
     else lines.push('    (no reboot: Pacemaker runs off under pcmk_off_timeout)');
     lines.push(`    pcmk_monitor_timeout = ${arithmetic(t.pcmk_monitor_timeout)}`);
   }
+  lines.push('pcmk_off_retries=1 and pcmk_reboot_retries=1: a failed device hands over to the next level at once (the agent retries within its own bound).');
   lines.push('Pacemaker times a whole fence at 1.2 x the sum of the timeouts of every device of every level, in order:');
   for (const b of p.budgets) {
     const levels = b.levels.map((l) => `level ${l.index} ${l.devices.map((d) => `${d.device} ${d.seconds}`).join(' + ')}${l.devices.length > 1 ? ` = ${l.seconds}` : ''}`);

@@ -167,6 +167,8 @@ describe('export writes the budget', () => {
     expect(pcs).toContain('#   node1: level 1 node1-bmc 50; level 2 pdu 50; total 100 s');
     expect(pcs).toContain('#   node2: level 1 node2-bmc 67; level 2 pdu 50; total 117 s');
     expect(pcs).toContain('pcs property set stonith-timeout=117s');
+    // A failed device hands over at once: Pacemaker does not run it a second time.
+    expect(pcs).toMatch(/pcs stonith create node2-bmc [^]*?pcmk_reboot_retries=1/);
   });
 
   it('cib: the same numbers as nvpairs and the arithmetic as comments outside the root element', async () => {
