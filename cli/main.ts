@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { FenceError } from '../lib/errors.js';
 import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
-import { checkCommand, exportCommand, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
+import { checkCibCommand, checkCommand, exportCommand, readCib, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
 import { demo, labDirectory, labDown, labServe, labStatus, labUp } from './lab.js';
 import { auditCommand, liveFacts, planCommand, verifyWiringCommand } from './audit.js';
 
@@ -90,10 +90,22 @@ program
 
 program
   .command('check')
-  .description('validate every device and check that it answers (monitor), a few at a time')
+  .description('validate every device and check that it answers (monitor), a few at a time; with --cib, check instead that a Pacemaker configuration\'s timeouts cover every level')
   .option('--timeout <seconds>', 'deadline', '60')
   .option('--concurrency <n>', 'devices checked at once', '16')
-  .action((o: { timeout: string; concurrency: string }) => {
+  .option('--cib <file|live>', 'check the fencing timeouts of this CIB (a file, or "live": cibadmin --query on this node) against the topology; contacts no device')
+  .action((o: { timeout: string; concurrency: string; cib?: string }) => {
+    if (o.cib !== undefined) {
+      const source = o.cib;
+      return exitWith(
+        Promise.resolve()
+          .then(() => {
+            if (source === '') throw new FenceError('bad-input', '--cib needs a file name or "live"');
+            return openTopology(topologyPath(globals().topology));
+          })
+          .then((t) => checkCibCommand(t, readCib(source), source === 'live' ? 'the live CIB' : source, !!globals().json)),
+      );
+    }
     stopAgentsOnSignals();
     return exitWith(
       Promise.resolve()

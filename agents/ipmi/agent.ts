@@ -5,6 +5,7 @@ import { CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION } from '../../lib/optio
 import { withOverrides, type OptionSpec } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 import type { IpmiTarget } from '../../lib/ipmi/index.js';
+import { kgForIpmitoolEnvironment } from '../../lib/ipmi/ipmitool-kg.js';
 
 const SUPPORTED_CIPHERS = ['1', '2', '3', '17'];
 const PRIVILEGES = ['callback', 'user', 'operator', 'administrator'] as const;
@@ -21,18 +22,19 @@ const IPMI_OPTIONS: readonly OptionSpec[] = [
     shortdesc: 'IPMI Lan Auth type.' },
   { name: 'cipher', short: 'C', valueName: 'cipher', type: 'string', order: 1,
     shortdesc: 'Ciphersuite to use (same as ipmitool -C parameter)',
-    helpNote: `Native transport: ${SUPPORTED_CIPHERS.join(', ')} (default 3); 0 only with allow_insecure.` },
+    helpNote: `Native transport: ${SUPPORTED_CIPHERS.join(', ')} (default 3); 0 and 1 only with allow_insecure.` },
   { name: 'privlvl', short: 'L', valueName: 'level', type: 'select', choices: PRIVILEGES, default: 'administrator', order: 1,
     shortdesc: 'Privilege level on IPMI device' },
   { name: 'hexadecimal_kg', valueName: 'key', type: 'string', secret: true, order: 1,
-    shortdesc: 'Hexadecimal-encoded Kg key for IPMIv2 authentication' },
+    shortdesc: 'Hexadecimal-encoded Kg key for IPMIv2 authentication',
+    helpNote: "With transport=ipmitool it goes in IPMI_KGKEY, never on ipmitool's command line; a Kg that variable cannot carry (a zero byte inside or first, bytes that are not UTF-8 text) is refused there: use the native transport." },
   { name: 'target', valueName: 'targetaddress', type: 'string', order: 1,
     shortdesc: 'Bridge IPMI requests to the remote target address' },
   { ...METHOD_OPTION, shortdesc: 'Method to fence (onoff is confirmed by the BMC reporting the chassis off; cycle is only acknowledged)' },
   { name: 'transport', valueName: 'transport', type: 'select', choices: ['native', 'ipmitool'], default: 'native', order: 2,
     shortdesc: 'Speak IPMI natively, or run ipmitool (the password goes through its environment, never its arguments)' },
   { name: 'allow_insecure', type: 'boolean', order: 2,
-    shortdesc: 'Allow cipher suite 0 and IPMI 1.5 auth type none, which many BMCs accept with any password' },
+    shortdesc: 'Allow cipher suite 0 and IPMI 1.5 auth type none (many BMCs accept any password with them), cipher suite 1 (answers without integrity, forgeable) and IPMI 1.5 auth type password (the password in clear text)' },
   { name: 'ipmitool_path', valueName: 'path', type: 'string', default: '/usr/bin/ipmitool', order: 200, shortdesc: 'Path to ipmitool binary' },
   { name: 'ipmitool_timeout', valueName: 'timeout', type: 'string', default: '2', order: 200, shortdesc: 'Timeout (sec) for IPMI operation' },
   { name: 'use_sudo', deprecatedName: 'sudo', type: 'boolean', order: 200,
@@ -52,21 +54,33 @@ function validate(options: Options): string[] {
     errors.push("Failed: missing required option 'ip' (-a, --ip) (or 'plug' with 'port_as_ip')");
   }
   const kg = options.string('hexadecimal_kg');
-  if (kg !== undefined && kg !== '' && !/^(0x)?([0-9a-fA-F]{2}){1,20}$/.test(kg)) {
-    errors.push("Failed: option 'hexadecimal_kg' (--hexadecimal-kg) must be up to 20 bytes of hexadecimal");
-  }
+  const kgWellFormed = kg === undefined || kg === '' || /^(0x)?([0-9a-fA-F]{2}){1,20}$/.test(kg);
+  if (!kgWellFormed) errors.push("Failed: option 'hexadecimal_kg' (--hexadecimal-kg) must be up to 20 bytes of hexadecimal");
   const native = options.string('transport') !== 'ipmitool';
   const cipher = options.string('cipher');
   if (cipher !== undefined && cipher !== '') {
     if (!/^\d+$/.test(cipher)) errors.push("Failed: option 'cipher' (-C, --cipher) must be a cipher suite number");
     else if (cipher === '0' && !options.flag('allow_insecure')) {
       errors.push("Failed: option 'cipher' (-C, --cipher): cipher suite 0 sends no authentication; set 'allow_insecure' to use it");
+    } else if (cipher === '1' && !options.flag('allow_insecure')) {
+      errors.push("Failed: option 'cipher' (-C, --cipher): cipher suite 1 has no integrity, so a forged \"power is off\" answer would be believed; set 'allow_insecure' to use it");
     } else if (native && cipher !== '0' && !SUPPORTED_CIPHERS.includes(cipher)) {
       errors.push(`Failed: option 'cipher' (-C, --cipher): the native transport supports ${SUPPORTED_CIPHERS.join(', ')}`);
     }
   }
   if (options.string('auth') === 'none' && !options.flag('allow_insecure')) {
     errors.push("Failed: option 'auth' (-A, --auth): auth type none sends no password check; set 'allow_insecure' to use it");
+  }
+  if (options.string('auth') === 'password' && !options.flag('allow_insecure')) {
+    errors.push("Failed: option 'auth' (-A, --auth): auth type password sends the password in clear text in every packet; set 'allow_insecure' to use it");
+  }
+  const kgBuffer = kgWellFormed ? kgBytes(options) : undefined;
+  if (!native && options.flag('lanplus') && kgBuffer) {
+    try {
+      kgForIpmitoolEnvironment(kgBuffer);
+    } catch (err) {
+      errors.push(`Failed: ${(err as Error).message}`);
+    }
   }
   if (native && options.has('target')) {
     errors.push("Failed: option 'target' (--target): IPMI bridging needs transport=ipmitool");

@@ -14,7 +14,9 @@ import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/option
 import { SNMP_OPTIONS, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
 import { withOverrides, type OptionSpec } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
-import { parseSshOptions } from '../../lib/ssh/openssh-options.js';
+import { acceptNewWithoutFile, parseSshOptions, type SshClientOptions } from '../../lib/ssh/openssh-options.js';
+import type { HostKeyCheck } from '../../lib/ssh/session.js';
+import { switchOption } from './powernet.js';
 
 /** fence_apc's prompts ("\n>", "\napc>"), anchored at the end of the output. */
 const DEFAULT_PROMPT = '\\n(?:apc)?>';
@@ -28,10 +30,17 @@ const APC_OPTIONS: readonly OptionSpec[] = [
     o.name === 'ipport'
       ? withOverrides(o, { helpNote: '161 (SNMP) unless given; 22 with ssh=1.' })
       : o.name === 'username'
-        ? withOverrides(o, { helpNote: 'SSH: the card account (required with ssh=1). SNMP: the v3 user.' })
+        ? withOverrides(o, { helpNote: 'SSH: the card account (required with ssh=1). SNMP: the v3 user (with snmp_version=3).' })
         : o,
   ),
-  ...SNMP_OPTIONS,
+  ...SNMP_OPTIONS.map((o) =>
+    o.name === 'snmp_version'
+      ? withOverrides(o, {
+          helpNote:
+            "Default 1, as fence_apc_snmp. With 'username' or 'password' and neither ssh=1 nor 'community', it must be given (3 for SNMPv3): fence_kit_apc does not guess between SNMP and the card's command line.",
+        })
+      : o,
+  ),
   ...PLUG_OPTIONS.map((o) =>
     o.name === 'plug'
       ? withOverrides(o, {
@@ -42,7 +51,7 @@ const APC_OPTIONS: readonly OptionSpec[] = [
   ),
   { name: 'switch', short: 's', valueName: 'id', type: 'string', order: 1,
     shortdesc: 'Physical switch number on device',
-    helpNote: 'MasterSwitch Plus only; default 1. Also written as plug=switch:outlet.' },
+    helpNote: 'MasterSwitch Plus only; default 1. Also written as plug=switch:outlet. Any other switch than 1 is refused on a PDU without switches and with ssh=1, never ignored.' },
   { name: 'ssh', deprecatedName: 'secure', short: 'x', type: 'boolean', order: 1,
     shortdesc: 'Use SSH connection',
     helpNote: "Drive the card's command line over SSH (fence_apc) instead of SNMP (fence_apc_snmp)." },
@@ -57,18 +66,46 @@ const APC_OPTIONS: readonly OptionSpec[] = [
     helpNote: 'OpenSSH client arguments, as far as the built-in client can honour them: -o StrictHostKeyChecking=yes|accept-new, -o UserKnownHostsFile=FILE, -c / -o Ciphers, -o KexAlgorithms, -o HostKeyAlgorithms, -o MACs, -i, -4, -6. Anything else (fence_apc\'s old "-1 -c blowfish") is refused by name.' },
   { name: 'ssh_known_hosts', valueName: 'file', type: 'string', order: 1,
     shortdesc: 'OpenSSH known_hosts file to check the host key against',
-    helpNote: 'Default ~/.ssh/known_hosts of the user running the agent. An unknown or changed host key fails the login.' },
+    helpNote: 'Default ~/.ssh/known_hosts of the user running the agent. An unknown or changed host key fails the login. Key types it holds for the device are asked for first, as OpenSSH does.' },
   { name: 'ssh_host_key_fingerprint', valueName: 'SHA256:...', type: 'string', order: 1,
     shortdesc: 'Pinned SHA256 fingerprint of the host key',
     helpNote: 'As ssh-keygen -lf prints it. When set, the key must have this fingerprint and known_hosts is not read.' },
   { name: 'ssh_accept_new_host_key', type: 'boolean', order: 1,
     shortdesc: 'Accept and record an unknown host key',
-    helpNote: 'OpenSSH accept-new: an unknown key is added to the known_hosts file and used; a changed key still fails.' },
+    helpNote: 'OpenSSH accept-new: an unknown key is added to the known_hosts file and used; a changed key still fails. Refused when there is no file to keep the key in (/dev/null, none).' },
   ...CORE_OPTIONS,
 ];
 
+/** Credentials that fence_apc uses to log into the card's command line, and SNMPv3 as its user. */
+const CREDENTIALS = ['username', 'password', 'password_script'];
+
+/** The `switch` option's own check, on either transport. */
+function switchErrors(options: Options, ssh: boolean): string[] {
+  let switchId: number | undefined;
+  try {
+    switchId = switchOption(options.string('switch'));
+  } catch (err) {
+    return [`Failed: ${(err as Error).message}`];
+  }
+  // The card's command line (olOn N) addresses the outlets of the unit it runs on, and nothing else.
+  if (ssh && switchId !== undefined && switchId !== 1) {
+    return [`Failed: option 'switch' (-s, --switch) is ${switchId}, but the card's command line (ssh=1) has no switches: it would switch outlets of unit 1; leave 'switch' out`];
+  }
+  return [];
+}
+
+/** Where the host key is checked and how, from the agent's options and ssh_options (the agent's win). */
+function hostKeyCheckOf(options: Options, parsed: SshClientOptions): HostKeyCheck {
+  return {
+    knownHostsFile:
+      options.string('ssh_known_hosts') ?? (parsed.knownHostsFile !== undefined ? parsed.knownHostsFile : join(homedir(), '.ssh', 'known_hosts')),
+    fingerprint: options.string('ssh_host_key_fingerprint'),
+    policy: options.flag('ssh_accept_new_host_key') ? 'accept-new' : (parsed.hostKeyPolicy ?? 'strict'),
+  };
+}
+
 function validateSsh(options: Options): string[] {
-  const errors: string[] = [];
+  const errors: string[] = switchErrors(options, true);
   if (!options.has('username')) errors.push("Failed: ssh=1 needs 'username' (-l, --username)");
   if (!options.has('password') && !options.has('password_script') && !options.has('identity_file')) {
     errors.push("Failed: ssh=1 needs 'password' (-p), 'password_script' (-S) or 'identity_file' (-k)");
@@ -86,7 +123,9 @@ function validateSsh(options: Options): string[] {
     errors.push("Failed: option 'ssh_host_key_fingerprint' must look like SHA256:<43 base64 characters> (ssh-keygen -lf)");
   }
   try {
-    parseSshOptions(options.string('ssh_options'));
+    const check = hostKeyCheckOf(options, parseSshOptions(options.string('ssh_options')));
+    const refusal = acceptNewWithoutFile(check.policy, check.knownHostsFile, check.fingerprint);
+    if (refusal) errors.push(`Failed: ${refusal.message}`);
   } catch (err) {
     errors.push(`Failed: ${(err as Error).message}`);
   }
@@ -97,8 +136,16 @@ function validateSsh(options: Options): string[] {
 
 function validate(options: Options): string[] {
   if (options.flag('ssh')) return validateSsh(options);
+  // fence_apc logs into the card with these (telnet, or SSH with ssh=1); fence_apc_snmp ignores them and
+  // sends SNMP v1 with community "private". Either guess can be the wrong protocol: the user says which.
+  const credentials = CREDENTIALS.filter((n) => options.given.has(n));
+  if (credentials.length > 0 && !options.given.has('community') && !options.given.has('snmp_version')) {
+    return [
+      `Failed: ${credentials.map((n) => `'${n}'`).join(', ')} given without 'ssh', 'community' or 'snmp_version' does not say which protocol to use: set ssh=1 for the card's SSH command line, snmp_version=3 for SNMPv3 with these credentials, or community=... for SNMP v1/v2c (telnet is not supported)`,
+    ];
+  }
   const sshGiven = SSH_ONLY.filter((n) => options.given.has(n));
-  const errors = validateSnmpOptions(options);
+  const errors = [...switchErrors(options, false), ...validateSnmpOptions(options)];
   if (sshGiven.length > 0) errors.push(`Failed: ${sshGiven.map((n) => `'${n}'`).join(', ')} apply with ssh=1 only; without it the PDU is reached over SNMP`);
   return errors;
 }
@@ -115,8 +162,6 @@ async function connectSsh(options: Options, ctx: Parameters<AgentDeclaration['co
       throw new FenceError('bad-input', `cannot read identity_file ${identity}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  const knownHosts =
-    options.string('ssh_known_hosts') ?? (parsed.knownHostsFile !== undefined ? parsed.knownHostsFile : join(homedir(), '.ssh', 'known_hosts'));
   if (parsed.ignored.length > 0) ctx.logger.debug(`ssh_options without effect here: ${parsed.ignored.join(' ')}`);
   const { SshPdu } = await import('./ssh-pdu.js');
   return SshPdu.open({
@@ -125,11 +170,7 @@ async function connectSsh(options: Options, ctx: Parameters<AgentDeclaration['co
     username: options.string('username')!,
     password: options.string('password'),
     privateKey,
-    hostKey: {
-      knownHostsFile: knownHosts,
-      fingerprint: options.string('ssh_host_key_fingerprint'),
-      policy: options.flag('ssh_accept_new_host_key') ? 'accept-new' : (parsed.hostKeyPolicy ?? 'strict'),
-    },
+    hostKey: hostKeyCheckOf(options, parsed),
     prompt: new RegExp(`(?:${options.string('command_prompt') ?? DEFAULT_PROMPT})[ \\t]*$`),
     deadline: ctx.deadline,
     family: parsed.family,

@@ -121,19 +121,42 @@ export function describeAddress(family: PduFamily, address: OutletAddress): stri
 
 const DIGITS = /^\d+$/;
 
+/** The `switch` option as a number (undefined when not given); anything but digits is bad input. */
+export function switchOption(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!DIGITS.test(value)) throw new FenceError('bad-input', "option 'switch' (-s, --switch) must be a number");
+  return Number(value);
+}
+
+/**
+ * A `switch` other than 1 on a family without switches names a unit this PDU does not have. fence_apc_snmp
+ * drops it and switches outlet N of the unit it talks to: the outlet of another server, reported off while
+ * the node is still powered. Switch 1 is harmless: it is fence_apc_snmp's default and the one unit there is.
+ */
+export function refuseSwitchWithoutSwitches(family: PduFamily, switchId: number | undefined): void {
+  if (switchId === undefined || switchId === 1 || family.hasSwitches) return;
+  throw new FenceError(
+    'bad-input',
+    `option 'switch' (-s, --switch) is ${switchId}, but this ${family.label} has no switches (only MasterSwitch Plus has): its outlets would be those of unit 1, so nothing is switched; leave 'switch' out and name the outlet of the PDU the node is plugged into`,
+  );
+}
+
 /**
  * A plug as written by the user: a number, `switch:number` (fence-agents' legacy notation, both numeric), or
- * an outlet name. `switchOption` is the `switch` option (MasterSwitch Plus), default 1.
+ * an outlet name. `switchValue` is the `switch` option (MasterSwitch Plus), default 1.
  */
 export type PlugSpec = { kind: 'number'; address: OutletAddress } | { kind: 'name'; name: string };
 
-export function parsePlug(plug: string, family: PduFamily, switchOption?: string): PlugSpec {
+export function parsePlug(plug: string, family: PduFamily, switchValue?: string): PlugSpec {
   const legacy = /^(\d+):(\d+)$/.exec(plug);
-  const sw = switchOption !== undefined && switchOption !== '' ? switchOption : '1';
-  if (!DIGITS.test(sw)) throw new FenceError('bad-input', `option 'switch' must be a number, not "${sw}"`);
+  const given = switchOption(switchValue);
+  refuseSwitchWithoutSwitches(family, given);
   if (legacy) {
     const switchId = Number(legacy[1]);
     const outlet = Number(legacy[2]);
+    if (given !== undefined && given !== switchId) {
+      throw new FenceError('bad-input', `plug ${plug} names switch ${switchId}, but option 'switch' (-s, --switch) is ${given}: give the switch once`);
+    }
     if (!family.hasSwitches && switchId !== 1) {
       // fence_apc_snmp drops the switch here and switches outlet N of the only switch there is: a plug
       // meant for another unit would cut the wrong server.
@@ -143,7 +166,7 @@ export function parsePlug(plug: string, family: PduFamily, switchOption?: string
   }
   if (DIGITS.test(plug)) {
     const outlet = Number(plug);
-    return { kind: 'number', address: family.hasSwitches ? { outlet, switchId: Number(sw) } : { outlet } };
+    return { kind: 'number', address: family.hasSwitches ? { outlet, switchId: given ?? 1 } : { outlet } };
   }
   return { kind: 'name', name: plug };
 }

@@ -16,6 +16,8 @@ import {
   outletState,
   outletStateForList,
   parsePlug,
+  refuseSwitchWithoutSwitches,
+  switchOption,
   resolveName,
   type NameRow,
   type OutletAddress,
@@ -90,6 +92,8 @@ export class SnmpPdu implements PowerDevice {
     try {
       const family = await SnmpPdu.detectFamily(client, ctx);
       ctx.logger.debug(`PDU family: ${family.label}`);
+      // Before any outlet is read or switched, and for list too: the option would otherwise be ignored.
+      refuseSwitchWithoutSwitches(family, switchOption(settings.switchId));
       return new SnmpPdu(client, family, settings.switchId, ctx.logger);
     } catch (err) {
       client.close();

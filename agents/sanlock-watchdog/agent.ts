@@ -63,7 +63,7 @@ export const sanlockAgent: AgentDeclaration = {
     'fence_kit_sanlock fences through sanlock leases on shared storage and the watchdog of each node, with no management board or power switch. ' +
     "`on` runs on the node itself (automatic unfencing): it joins the sanlock lockspace and starts a small holder that keeps the node's own lease; sanlock (with wdmd) arms the watchdog, so a node that stops renewing its lease is reset. " +
     "`off` acquires the victim's lease: sanlock grants it no earlier than 8 x io_timeout + 60 s after the victim's last renewal, when its watchdog must have reset it. The agent computes that instant and waits for it; a victim still renewing is asked to give up its lease (its holder then stops the local sanlock daemon so that the watchdog fires), and off fails at power_timeout if the lease is never granted. " +
-    'Off is reported only when the lease was acquired, or when the victim took its lease again with a newer generation (it rebooted). A fence takes at least 140 s with the default io_timeout of 10: set power_timeout and pcmk_off_timeout accordingly. Format the storage once with action sanlock_init.',
+    "Off is reported only when this node's sanlock reports the victim's host DEAD in the lockspace (its delta lease not renewed for 8 x io_timeout + 60 s, so its watchdog has fired) and the lease was acquired. A free lease, a victim that took its lease again in a newer generation, or a victim that left the lockspace (FREE) proves no reset: off fails. A fence takes at least 140 s with the default io_timeout of 10: set power_timeout and pcmk_off_timeout accordingly. Format the storage once with action sanlock_init.",
   vendorUrl: 'https://pagure.io/sanlock',
   options: SANLOCK_OPTIONS,
   defaults: { power_timeout: String(offBudgetSeconds(10) + 15) },
@@ -74,6 +74,7 @@ export const sanlockAgent: AgentDeclaration = {
   onTarget: true,
   validate,
   advise,
+  offSecondsNeeded: (options) => offBudgetSeconds(options.number('io_timeout') ?? 10),
   extraActions: [
     {
       name: 'sanlock_init',

@@ -2,9 +2,11 @@
 // and off is a takeover that confirms itself (the acquired lease is the proof), waiting for the instant
 // sanlock can grant it rather than polling.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { existsSync, statSync, truncateSync, openSync, closeSync } from 'node:fs';
 import type { ExtraActionResult, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { holderOf } from '../../lib/abstract-lock.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Options } from '../../lib/options/values.js';
 import { SANLK, SanlockClient, SanlockError } from '../../lib/sanlock/client.js';
@@ -94,7 +96,7 @@ export class LeaseFence implements PowerDevice {
       throw new FenceError('device-refused', `this node is host_id ${local.hostId} in lockspace ${FENCE_LOCKSPACE}, not ${this.s.hostId}: on must run on the node being unfenced`);
     }
     await this.readLease(ctx); // formatted storage, before leaving a holder behind
-    startHolder(this.options, ctx);
+    await startHolder(this.options, this.s.area, this.s.hostId, ctx);
   }
 
   /**
@@ -109,17 +111,27 @@ export class LeaseFence implements PowerDevice {
       throw new FenceError('device-refused', `this node has not joined lockspace ${FENCE_LOCKSPACE} on ${area.path}: run on (unfence) here first`);
     }
     if (local.hostId === hostId) throw new FenceError('device-refused', `refusing to fence host_id ${hostId}: it is this node`);
-    const first = await this.readLease(ctx);
-    const victimGen = first.ownerId === hostId ? first.ownerGeneration : 0;
     let requested = false;
     let lastReason = '';
     try {
       for (;;) {
         if (remaining(ctx.deadline) <= 0) break;
         const leader = await this.readLease(ctx);
-        if (victimGen && leader.ownerId === hostId && leader.ownerGeneration > victimGen && leader.timestamp !== 0) {
-          ctx.logger.info(`host_id ${hostId} took its lease again in generation ${leader.ownerGeneration} (was ${victimGen}): it rebooted`);
-          return;
+        // The proof is sanlock's verdict on the victim's delta lease, not the state of its paxos lease: a lease
+        // released by a holder that stopped cleanly, or taken again in a newer generation, is free or owned
+        // while the node runs on. DEAD alone means it stopped renewing without leaving, host_dead_seconds ago,
+        // so its watchdog has fired; FREE means it left the lockspace, which only a running node does.
+        const host = await this.victimHost(ctx);
+        if (host?.state === 'FREE') {
+          throw new FenceError('device-refused', `host_id ${hostId} has left lockspace ${FENCE_LOCKSPACE} (its delta lease is released): a node that left cleanly was not reset, and nothing here can prove it was`);
+        }
+        const ownedByVictim = leader.ownerId === hostId && leader.timestamp !== 0;
+        if (host?.state !== 'DEAD' && !ownedByVictim) {
+          // A free lease of a host still in the lockspace: acquiring it would prove nothing; wait for DEAD.
+          lastReason = `host_id ${hostId} is ${host?.state ?? 'not seen'} in lockspace ${FENCE_LOCKSPACE} and its lease is ${leader.timestamp === 0 ? 'released' : `owned by host_id ${leader.ownerId}`}: a released lease is no proof of a reset`;
+          ctx.logger.debug(lastReason);
+          await sleep(Math.min(renewalSeconds(this.s.ioTimeout) * 1000, Math.max(0, remaining(ctx.deadline))));
+          continue;
         }
         const seen = await this.sighting(leader, ctx);
         const at = seen?.live ? undefined : seen?.grantAt;
@@ -137,9 +149,18 @@ export class LeaseFence implements PowerDevice {
         if (remaining(ctx.deadline) <= 0) break;
         const outcome = await client.acquireAndRelease(this.lease, ctx);
         if (outcome.acquired) {
-          const after = await this.readLease(ctx).catch(() => undefined);
-          ctx.logger.info(`acquired and released the lease of host_id ${hostId}${after ? ` (now lver ${after.lver}, owner ${after.ownerId})` : ''}`);
-          return;
+          // Granted: proof only if the victim was DEAD before and still is, in the same generation (it
+          // cannot die again within the moment the acquire took).
+          const after = await this.victimHost(ctx);
+          if (host?.state === 'DEAD' && after?.state === 'DEAD' && after.generation === host.generation) {
+            const leaderAfter = await this.readLease(ctx).catch(() => undefined);
+            ctx.logger.info(`host_id ${hostId} is DEAD in lockspace ${FENCE_LOCKSPACE} (generation ${host.generation}); acquired and released its lease${leaderAfter ? ` (now lver ${leaderAfter.lver}, owner ${leaderAfter.ownerId})` : ''}`);
+            return;
+          }
+          lastReason = `acquired host_id ${hostId}'s lease while its host was ${host?.state ?? 'not seen'}${after && after.state !== host?.state ? `, then ${after.state}` : ''}: not proof of a reset`;
+          ctx.logger.debug(lastReason);
+          await sleep(Math.min(renewalSeconds(this.s.ioTimeout) * 1000, Math.max(0, remaining(ctx.deadline))));
+          continue;
         }
         if (outcome.code === SANLK.ACQUIRE_IDLIVE || outcome.code === SANLK.ACQUIRE_OWNED_RETRY) {
           lastReason = `host_id ${hostId} is still renewing its lease`;
@@ -169,6 +190,11 @@ export class LeaseFence implements PowerDevice {
       this.progress.done();
     }
     throw new FenceError('timeout', `Timed out waiting to power OFF: host_id ${hostId}'s lease was not granted${lastReason ? ` (${lastReason})` : ''}`);
+  }
+
+  /** Our daemon's verdict on the victim's delta lease (LIVE, FAIL, DEAD, FREE, UNKNOWN), if it lists the host. */
+  private async victimHost(ctx: OperationContext) {
+    return (await this.s.client.hostStates(FENCE_LOCKSPACE, ctx)).get(this.s.hostId);
   }
 
   /**
@@ -215,8 +241,27 @@ export class LeaseFence implements PowerDevice {
   }
 }
 
-/** Start `fence_kit_sanlock -o hold` detached: it must outlive this invocation (and Pacemaker's kill of it). */
-function startHolder(options: Options, ctx: OperationContext): void {
+/**
+ * The name one lease holder per host_id and lease area claims on this node (lib/abstract-lock.ts). A second
+ * holder of the same lease must never start: its acquire makes sanlock drop the first holder's lease, and
+ * the first holder reads that loss as "being fenced" and lets the watchdog reset a healthy node.
+ */
+export function holderClaimName(area: LeaseArea, hostId: number): string {
+  const scope = createHash('sha256').update(`${area.path}\0${hostId}`).digest('hex').slice(0, 24);
+  return `\0fencekit-sanlock-holder/${hostId}/${scope}`;
+}
+
+/**
+ * Start `fence_kit_sanlock -o hold` detached: it must outlive this invocation (and Pacemaker's kill of it).
+ * Not when a holder of this lease already runs here (an `on` retried while the first holder is still joining
+ * the lockspace); the holder itself refuses to be the second, which closes the race between the two checks.
+ */
+async function startHolder(options: Options, area: LeaseArea, hostId: number, ctx: OperationContext): Promise<void> {
+  const running = await holderOf(holderClaimName(area, hostId));
+  if (running !== undefined) {
+    ctx.logger.info(`a lease holder for host_id ${hostId} already runs here (PID ${running}): not starting another`);
+    return;
+  }
   const script = process.argv[1]!;
   const args = [script, '-o', 'hold', `--path=${options.string('path')}`, `--host-id=${options.number('host_id')}`,
     `--io-timeout=${options.number('io_timeout') ?? 10}`, `--sanlock-path=${options.string('sanlock_path') ?? '/usr/sbin/sanlock'}`];

@@ -10,19 +10,29 @@
 // fence of this node fails — a failure, never a false success.
 import { readFileSync } from 'node:fs';
 import type { ExtraActionResult } from '../../lib/agent/declaration.js';
+import { claimName, holderOf, type Claim } from '../../lib/abstract-lock.js';
 import { asFenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Options } from '../../lib/options/values.js';
 import { FENCE_LOCKSPACE, hostLeaseName, hostLeaseSpec, lockspaceSpec } from '../../lib/sanlock/layout.js';
 import { PAXOS_DISK_MAGIC } from '../../lib/sanlock/output.js';
 import { deadlineIn, sleep } from '../../lib/timing.js';
-import { leaseSettings } from './device.js';
+import { holderClaimName, leaseSettings } from './device.js';
 
 const RUN_DIR = process.env.SANLOCK_RUN_DIR ?? '/run/sanlock';
 const FOREVER = Number.POSITIVE_INFINITY;
+/** Held for the holder's whole life; the kernel frees it when the process ends. */
+let holderClaim: Claim | undefined;
 
 export async function holdLease(options: Options, logger: Logger): Promise<ExtraActionResult> {
   const s = leaseSettings(options);
+  // First of all, before sanlock is asked anything: be the only holder of this lease on this node.
+  holderClaim = await claimName(holderClaimName(s.area, s.hostId));
+  if (!holderClaim) {
+    const pid = await holderOf(holderClaimName(s.area, s.hostId));
+    logger.error(`a lease holder for host_id ${s.hostId} on ${s.area.path} already runs here${pid ? ` (PID ${pid})` : ''}: not starting a second one (its acquire would make sanlock drop the first one's lease)`);
+    return { exitCode: 1, stdout: [] };
+  }
   const ctx = { deadline: FOREVER, logger };
   const bounded = () => ({ deadline: deadlineIn(30_000), logger });
   const lease = hostLeaseSpec(s.area, s.hostId);
@@ -42,9 +52,34 @@ export async function holdLease(options: Options, logger: Logger): Promise<Extra
   for (const sig of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) process.on(sig, stop);
   logger.info(`holding lease ${hostLeaseName(s.hostId)} through pid ${child.pid}`);
 
+  // Only a lease that was held and then lost means "being fenced". A child that exits before the daemon lists
+  // the lease as held by it never acquired it (a storage error, the lease briefly taken by a fencer): that
+  // is a failed unfencing, reported as such, with nothing to reset.
+  const holds = async (pid: number | undefined): Promise<boolean> => {
+    const status = await s.client.daemonStatus(bounded()).catch(() => undefined);
+    return !!status?.resources.some((r) => r.lockspace === FENCE_LOCKSPACE && r.name === hostLeaseName(s.hostId) && r.pid === pid && !r.orphan);
+  };
+  let ended: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((e) => (ended = e));
+  while (!ended && !(await holds(child.pid))) await sleep(200);
+  if (ended && !stopping) {
+    // The lockspace is not left: rem_lockspace would kill whatever else holds a lease in it (another holder).
+    logger.error(`could not acquire lease ${hostLeaseName(s.hostId)} (holder ${ended.signal ?? `exit ${ended.code}`}): this node is not unfenced`);
+    return { exitCode: 1, stdout: [] };
+  }
+  if (!stopping) logger.info(`lease ${hostLeaseName(s.hostId)} held by pid ${child.pid}`);
+
   const how = await exited;
   if (stopping) {
-    // A clean stop: the persistent lease is now an orphan; release it, then leave the lockspace.
+    // A clean stop: the persistent lease becomes an orphan once the daemon has seen its holder exit (a
+    // moment later: released before that, it answers EBUSY and rem_lockspace then waits on it); release it,
+    // then leave the lockspace.
+    for (let i = 0; i < 50; i++) {
+      const status = await s.client.daemonStatus(bounded()).catch(() => undefined);
+      const mine = status?.resources.find((r) => r.lockspace === FENCE_LOCKSPACE && r.name === hostLeaseName(s.hostId));
+      if (!mine || mine.orphan) break;
+      await sleep(200);
+    }
     const rel = await s.client.releaseOrphan(lease, bounded()).catch((e) => asFenceError(e).message);
     const rem = await s.client.removeLockspace(lockspaceSpec(s.area, s.hostId), bounded()).catch((e) => asFenceError(e).message);
     logger.info(`stopped: lease released (${rel}), lockspace left (${rem})`);

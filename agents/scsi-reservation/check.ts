@@ -56,7 +56,14 @@ export async function scsiCheck(io: CheckIo): Promise<number> {
     log.error('No devices found');
     return EXIT_REGISTERED;
   }
-  const key = store.readKey();
+  let key: string | undefined;
+  try {
+    key = store.readKey();
+  } catch (err) {
+    // Two key files naming different keys: as with no key, nothing proves this node lost its own.
+    log.error((err as Error).message);
+    return EXIT_REGISTERED;
+  }
   if (!key) {
     log.error('Key not found');
     return EXIT_REGISTERED;

@@ -1,11 +1,13 @@
 // The shared LUNs as one fabric "device" whose power state is whether a node's key is registered on them.
 // Loaded only by connect(): metadata and validate-all never reach it.
 import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import type { Options } from '../../lib/options/values.js';
 import { parseDeviceList, parseSharedVolumeGroupPvs, scsiPaths, VGS_ARGS } from '../../lib/scsi/devices.js';
+import type { NodelistNode } from '../../lib/scsi/keys.js';
 import { SgClient, SgCommandError } from '../../lib/scsi/sg-persist.js';
 import { normaliseKey, type PrState, type ReservationKey } from '../../lib/scsi/sg-output.js';
 import { remaining } from '../../lib/timing.js';
@@ -34,6 +36,52 @@ export async function targetKey(options: Options, ctx: OperationContext): Promis
   const position = nodePosition(await cmap(options, 'nodelist', ctx), node);
   if (position === undefined) throw new FenceError('bad-input', `unable to parse output of corosync-cmapctl or node ${node} does not exist`);
   return keyFromPosition(cluster, position);
+}
+
+/** `corosync-cmapctl KEY`, or undefined where corosync does not answer (not installed, not running). */
+async function cmapIfRunning(options: Options, key: string, ctx: OperationContext): Promise<string | undefined> {
+  try {
+    return await cmap(options, key, ctx);
+  } catch (err) {
+    ctx.logger.debug(`corosync cannot tell which node this is: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * `on` registers this node's key, preempts that key's older registrations and records it in this node's key
+ * file: run for another node it would give this host that node's identity on the LUNs and cut the other
+ * node's own registrations (review-seams finding 3). So the key must be this node's, checked before any file
+ * is written or device touched:
+ * - where corosync names this node (nodelist.local_node_pos), the key of this node under key_value passes,
+ *   the key of any other node in the nodelist is refused (either key_value derivation), and a key derived from no node (a key chosen by
+ *   hand) passes only if this node's key file already records it;
+ * - where corosync cannot tell (not running), only the key this node's key file records passes: writing it
+ *   there first is how an administrator declares a hand-chosen key to be this node's.
+ */
+async function assertOwnKey(options: Options, key: ReservationKey, store: KeyStore, ctx: OperationContext): Promise<void> {
+  const { keysOfNode, localNodePosition, nodelistNodes, parseClusterName } = await import('../../lib/scsi/keys.js');
+  const recorded = store.readKey();
+  const nodelist = await cmapIfRunning(options, 'nodelist', ctx);
+  const local = nodelist === undefined ? undefined : localNodePosition(nodelist);
+  const cluster = local === undefined ? undefined : parseClusterName((await cmapIfRunning(options, 'totem.cluster_name', ctx)) ?? '');
+  if (nodelist !== undefined && local !== undefined && cluster) {
+    const nodes = nodelistNodes(nodelist);
+    const here = nodes.get(local)?.name ?? `position ${local}`;
+    // Both derivations: a key is the same node's whichever key_value produced it.
+    const keysOf = (node: NodelistNode) =>
+      (['id', 'hash'] as const).flatMap((mode) => keysOfNode(cluster, mode, node, node.position === local ? hostname() : undefined));
+    const other = [...nodes.values()].find((node) => node.position !== local && keysOf(node).includes(key));
+    if (other) {
+      throw new FenceError('bad-input', `key ${key} is node ${other.name ?? other.addresses[0] ?? other.position}'s, not this node's (${here}): on (unfencing) must run on the node it unfences`);
+    }
+    const self = nodes.get(local);
+    if (self && keysOf(self).includes(key)) return;
+    if (recorded === key) return;
+    throw new FenceError('bad-input', `key ${key} is not this node's: corosync gives this node (${here}) another key, and this node's key file records ${recorded ?? 'none'}; on (unfencing) must run on the node it unfences`);
+  }
+  if (recorded === key) return;
+  throw new FenceError('bad-input', `cannot tell whether key ${key} is this node's: corosync does not name this node and this node's key file (${store.keyFiles[0]}) records ${recorded ?? 'no key'}; on (unfencing) must run on the node it unfences`);
 }
 
 async function discoverDevices(options: Options, ctx: OperationContext): Promise<string[]> {
@@ -208,10 +256,13 @@ export async function openReservationFabric(options: Options, ctx: OperationCont
   let ownKey: ReservationKey | undefined;
   if (action === 'off') {
     ownKey = store.readKey();
-    if (!ownKey) throw new FenceError('bad-input', `this node has no key in ${store.keyFile}: it must be unfenced ('on') before it can fence`);
+    if (!ownKey) throw new FenceError('bad-input', `this node has no key in ${store.keyFiles.join(' or ')}: it must be unfenced ('on') before it can fence`);
     if (ownKey === key) throw new FenceError('bad-input', 'keys cannot be same. You can not fence yourself.');
   }
   // Unfencing records the key first, so that the watchdog check knows it even if a device then fails.
-  if (action === 'on') store.writeKey(key);
+  if (action === 'on') {
+    await assertOwnKey(options, key, store, ctx);
+    store.writeKey(key);
+  }
   return new ReservationFabric(client, devices, key, action, store, options.flag('aptpl'), ownKey);
 }

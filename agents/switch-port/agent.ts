@@ -13,7 +13,7 @@ const SWITCH_OPTIONS: readonly OptionSpec[] = [
   ...PLUG_OPTIONS.map((o) =>
     o.name === 'plug'
       ? withOverrides(o, {
-          helpNote: 'A switch port: its ifIndex (all digits), or its exact ifDescr, else ifName, else ifAlias (a name two ports carry is refused). Several ports, separated by plug_separator, are all fenced before success is reported.',
+          helpNote: 'A switch port: its ifIndex (all digits), or its exact ifDescr, ifName or ifAlias. A name two ports carry, in the same column or in two (one port\'s ifDescr, another\'s ifAlias), is refused: name that port by its ifIndex. Several ports, separated by plug_separator, are all fenced before success is reported.',
         })
       : o,
   ),
@@ -32,7 +32,7 @@ export const switchPortAgent: AgentDeclaration = {
   name: 'fence_kit_switch',
   shortdesc: 'Fence agent for IF MIB',
   longdesc:
-    'fence_kit_switch fences a node at its switch ports: it sets IF-MIB::ifAdminStatus of each port down (off) or up (on) over SNMP v1, v2c or v3 and reports success only when the switch reads every port back in that state. It works with any SNMP IF-MIB capable device, typically a managed Ethernet switch carrying iSCSI or other storage traffic. Ports are named by ifIndex, or by ifDescr, ifName or ifAlias, looked up in that order; a port the switch does not have is an error, and a port in testing(3) is neither on nor off. It refuses to shut the port that carries the switch\'s own management address when the switch says which one that is. The community and passwords are never passed to another program.',
+    'fence_kit_switch fences a node at its switch ports: it sets IF-MIB::ifAdminStatus of each port down (off) or up (on) over SNMP v1, v2c or v3 and reports success only when the switch reads every port back in that state. It works with any SNMP IF-MIB capable device, typically a managed Ethernet switch carrying iSCSI or other storage traffic. Ports are named by ifIndex, or by ifDescr, ifName or ifAlias; a name that two ports carry in any of these columns is refused, a port the switch does not have is an error, and a port in testing(3) is neither on nor off. It refuses to shut the port that carries the switch\'s own management address when the switch says which one that is. The community and passwords are never passed to another program.',
   vendorUrl: 'http://www.ietf.org/wg/concluded/ifmib.html',
   options: SWITCH_OPTIONS,
   defaults: { snmp_version: '2c', ipport: '161' },

@@ -57,7 +57,7 @@ export function plugAsIfIndex(plug: string): number | undefined {
   return Number.isSafeInteger(n) && n >= 1 && n <= 2147483647 ? n : undefined;
 }
 
-/** The columns a port name is looked up in, in order: fence_ifmib's ifDescr first, so its names keep their meaning. */
+/** The columns a port name is looked up in (all of them: a name must designate one port in every column). */
 export const NAME_COLUMNS = [
   { column: 'ifDescr', oid: OID.ifDescr },
   { column: 'ifName', oid: OID.ifName },
@@ -67,14 +67,36 @@ export const NAME_COLUMNS = [
 export type NameColumn = (typeof NAME_COLUMNS)[number]['column'];
 
 /**
- * The ifIndex a port name designates within one column, or undefined when no row of it matches exactly (the
- * caller then tries the next column). Two rows with the same name are refused rather than guessed: fencing
- * the wrong port leaves the node running and cuts off a healthy one.
+ * The ifIndex a port name designates within one column, or undefined when no row of it matches exactly. Two
+ * rows with the same name are refused rather than guessed: fencing the wrong port leaves the node running and
+ * cuts off a healthy one.
  */
 export function matchPortName(plug: string, column: NameColumn, values: ReadonlyMap<number, string>): number | undefined {
   const hits = [...values].filter(([, v]) => v !== '' && v === plug).map(([i]) => i);
   if (hits.length > 1) {
     throw new FenceError('bad-input', `port name "${plug}" is ambiguous: ${column} of ifIndex ${hits.join(' and ')}; use the ifIndex`);
+  }
+  return hits[0];
+}
+
+/**
+ * The ifIndex a port name designates, looked up in every name column: a name that is one port's ifDescr or
+ * ifName and another port's ifAlias is refused, whichever column comes first, since either port could be the
+ * one meant. The same port matching in several columns (net-snmp: ifDescr = ifName) is one port.
+ */
+export function resolvePortName(
+  plug: string,
+  columns: readonly { readonly column: NameColumn; readonly values: ReadonlyMap<number, string> }[],
+): { ifIndex: number; column: NameColumn } | undefined {
+  const hits: { ifIndex: number; column: NameColumn }[] = [];
+  for (const { column, values } of columns) {
+    const ifIndex = matchPortName(plug, column, values);
+    if (ifIndex !== undefined) hits.push({ ifIndex, column });
+  }
+  const ports = new Set(hits.map((h) => h.ifIndex));
+  if (ports.size > 1) {
+    const where = [...ports].map((i) => `${hits.filter((h) => h.ifIndex === i).map((h) => h.column).join('/')} of ifIndex ${i}`);
+    throw new FenceError('bad-input', `port name "${plug}" is ambiguous: it is the ${where.join(' and the ')}; name the port by its ifIndex number`);
   }
   return hits[0];
 }

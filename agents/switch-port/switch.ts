@@ -15,10 +15,10 @@ import {
   managementPortRefusal,
   operLinkDown,
   operName,
-  matchPortName,
   NAME_COLUMNS,
   noSuchPortName,
   plugAsIfIndex,
+  resolvePortName,
 } from './if-mib.js';
 
 export interface SwitchSettings {
@@ -88,16 +88,15 @@ export class SwitchPorts implements PowerDevice {
     const known = this.#ifIndex.get(plug);
     if (known !== undefined) return known;
     let index = plugAsIfIndex(plug);
-    let interfaces = 0;
-    // Column by column, so the common case (an ifDescr, as fence_ifmib takes) costs one walk.
-    for (const { column, oid } of NAME_COLUMNS) {
-      if (index !== undefined) break;
-      const values = await this.#column(oid, ctx);
-      interfaces = Math.max(interfaces, values.size);
-      index = matchPortName(plug, column, values);
-      if (index !== undefined) this.#logger.debug(`port "${plug}" is the ${column} of ifIndex ${index}`);
+    if (index === undefined) {
+      // Every column, even after an ifDescr match: a name that is also another port's ifAlias is ambiguous.
+      const columns = [];
+      for (const { column, oid } of NAME_COLUMNS) columns.push({ column, values: await this.#column(oid, ctx) });
+      const found = resolvePortName(plug, columns);
+      if (found === undefined) throw noSuchPortName(plug, Math.max(...columns.map((c) => c.values.size)));
+      this.#logger.debug(`port "${plug}" is the ${found.column} of ifIndex ${found.ifIndex}`);
+      index = found.ifIndex;
     }
-    if (index === undefined) throw noSuchPortName(plug, interfaces);
     this.#ifIndex.set(plug, index);
     return index;
   }

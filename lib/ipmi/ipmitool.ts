@@ -1,11 +1,12 @@
 // The same power operations as IpmiClient, done by running ipmitool (fence_ipmilan's way). One process per
-// operation; the password travels in IPMI_PASSWORD (-E) and a printable Kg in IPMI_KGKEY (-K), never in argv,
-// because argv is world-readable in /proc. ipmitool's diagnostics are mapped onto the same error kinds as the
-// native client's.
+// operation; the password travels in IPMI_PASSWORD (-E) and the Kg in IPMI_KGKEY (-K), never in argv, because
+// argv is world-readable in /proc (a Kg the environment cannot carry is refused: ipmitool-kg.ts). ipmitool's
+// diagnostics are mapped onto the same error kinds as the native client's.
 import { FenceError } from '../errors.js';
 import { run, type RunResult } from '../exec.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ChassisControl, ChassisPower, IpmiTarget } from './client.js';
+import { kgForIpmitoolEnvironment } from './ipmitool-kg.js';
 
 export interface IpmitoolOptions {
   target: IpmiTarget;
@@ -31,6 +32,7 @@ export class IpmitoolRunner {
     if (opts.target.kg && opts.target.kg.length > 0) {
       this.logger.addSecret(opts.target.kg.toString('hex'));
       this.logger.addSecret(opts.target.kg.toString('latin1'));
+      this.logger.addSecret(opts.target.kg.toString('utf8'));
     }
   }
 
@@ -56,8 +58,14 @@ export class IpmitoolRunner {
     if (lanplus && cipher === 0 && !t.allowInsecure) {
       throw new FenceError('bad-input', 'cipher suite 0 authenticates nothing (any password is accepted); pass allowInsecure to use it');
     }
+    if (lanplus && cipher === 1 && !t.allowInsecure) {
+      throw new FenceError('bad-input', 'cipher suite 1 protects no answer (no integrity): a forged "power is off" would be believed; pass allowInsecure to use it');
+    }
     if (!lanplus && (t.authType ?? 'md5') === 'none' && !t.allowInsecure) {
       throw new FenceError('bad-input', 'IPMI 1.5 auth type none sends no credentials; pass allowInsecure to use it');
+    }
+    if (!lanplus && t.authType === 'password' && !t.allowInsecure) {
+      throw new FenceError('bad-input', 'IPMI 1.5 auth type password sends the password in clear text in every packet; pass allowInsecure to use it');
     }
     const remainingSeconds = Math.max(1, (deadline - Date.now()) / 1000);
     // At least one retransmission must fit in the time this call has (a status poll gets shell_timeout):
@@ -72,13 +80,8 @@ export class IpmitoolRunner {
       // ipmi_sim) never answer, costing every call 10 s.
       args.push('-C', String(cipher));
       if (t.kg && t.kg.length > 0) {
-        if (/^[\x21-\x7e]+$/.test(t.kg.toString('latin1'))) {
-          env.IPMI_KGKEY = t.kg.toString('latin1');
-          args.push('-K');
-        } else {
-          // A Kg with unprintable bytes cannot travel in the environment; -y is the only way left.
-          args.push('-y', t.kg.toString('hex'));
-        }
+        env.IPMI_KGKEY = kgForIpmitoolEnvironment(t.kg);
+        args.push('-K');
       }
     } else {
       args.push('-A', AUTH_ARG[t.authType ?? 'md5']);

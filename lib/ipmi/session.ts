@@ -233,8 +233,15 @@ export class IpmiSession {
     if (p.version === '2.0' && p.cipherSuite.insecure) {
       throw new FenceError('bad-input', `cipher suite ${p.cipherSuite.id} authenticates nothing (any password is accepted); pass allowInsecure to use it`);
     }
+    // Without integrity no answer carries a MAC: anyone on the path can forge "Chassis Power is off".
+    if (p.version === '2.0' && p.cipherSuite.integrity === 'none') {
+      throw new FenceError('bad-input', `cipher suite ${p.cipherSuite.id} protects no answer (no integrity): a forged "power is off" would be believed; pass allowInsecure to use it`);
+    }
     if (p.version === '1.5' && p.authType === 'none') {
       throw new FenceError('bad-input', 'IPMI 1.5 auth type none sends no credentials; pass allowInsecure to use it');
+    }
+    if (p.version === '1.5' && p.authType === 'password') {
+      throw new FenceError('bad-input', 'IPMI 1.5 auth type password sends the password in clear text in every packet; pass allowInsecure to use it');
     }
   }
 

@@ -39,13 +39,14 @@ export const SNMP_OPTIONS: readonly OptionSpec[] = [
 ];
 
 /**
- * The version in force. An agent's default (fence_ifmib: 2c) holds unless the user named a v3 user and no
- * community: then the configuration can only mean SNMPv3, where fence-agents would send a v2c request with
- * no community at all and fail at the device.
+ * The version in force. An agent's default (fence_ifmib: 2c) holds unless the user named a v3 user and gave
+ * no community: then the configuration can only mean SNMPv3, where fence-agents would send a v2c request with
+ * no community at all and fail at the device. A community the agent supplies as its default (fence_apc_snmp's
+ * "private") is no community the user gave: a v3 user must never end up in a v1 request.
  */
 export function snmpVersion(options: Options): '1' | '2c' | '3' {
   const version = (options.string('snmp_version') ?? '1') as '1' | '2c' | '3';
-  if (!options.given.has('snmp_version') && !options.has('community') && options.has('username')) return '3';
+  if (!options.given.has('snmp_version') && !options.given.has('community') && options.has('username')) return '3';
   return version;
 }
 

@@ -35,3 +35,40 @@ export function keyFromPosition(clusterName: string, position: number): Reservat
 export function keyFromNodeName(clusterName: string, node: string): ReservationKey {
   return normaliseKey(md5hex(clusterName).slice(0, 4) + md5hex(node).slice(0, 4));
 }
+
+/** `corosync-cmapctl nodelist` → this node's position in it (nodelist.local_node_pos), when corosync knows it. */
+export function localNodePosition(cmapOutput: string): number | undefined {
+  const m = /^nodelist\.local_node_pos \(u32\) = (\d+)$/m.exec(cmapOutput);
+  return m ? Number(m[1]) : undefined;
+}
+
+export interface NodelistNode {
+  readonly position: number;
+  /** nodelist.node.N.name, which Pacemaker takes as the node's name. */
+  readonly name?: string;
+  /** nodelist.node.N.ringX_addr. */
+  readonly addresses: readonly string[];
+}
+
+/** Every node of `corosync-cmapctl nodelist`, by position. */
+export function nodelistNodes(cmapOutput: string): Map<number, NodelistNode> {
+  const nodes = new Map<number, NodelistNode>();
+  for (const m of cmapOutput.matchAll(/^nodelist\.node\.(\d+)\.(name|ring\d_addr) \(str\) = (.*)$/gm)) {
+    const position = Number(m[1]);
+    const node = nodes.get(position) ?? { position, addresses: [] };
+    nodes.set(position, m[2] === 'name' ? { ...node, name: m[3]! } : { ...node, addresses: [...node.addresses, m[3]!] });
+  }
+  return nodes;
+}
+
+/**
+ * The keys a node of the nodelist may register: with key_value=id the one of its position, with hash the
+ * hash of each name it goes by (fence_scsi hashes whatever name it is given: the nodelist name, a ring
+ * address, or, for a node without a nodelist name, the uname Pacemaker then calls it by: `uname` is passed
+ * for the local node only).
+ */
+export function keysOfNode(clusterName: string, mode: 'id' | 'hash', node: NodelistNode, uname?: string): ReservationKey[] {
+  if (mode === 'id') return [keyFromPosition(clusterName, node.position)];
+  const names = [...(node.name !== undefined ? [node.name] : uname !== undefined ? [uname] : []), ...node.addresses];
+  return names.map((n) => keyFromNodeName(clusterName, n));
+}

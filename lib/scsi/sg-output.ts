@@ -60,17 +60,47 @@ function generationOf(out: string): number {
   return Number.parseInt(m[1]!, 16);
 }
 
-/** `sg_persist -n -i -k`: READ KEYS. */
+/**
+ * sg_persist's PR IN buffer (MX_ALLOC_LEN, its default and maximum allocation length). A device with more to
+ * say returns only this much, and sg_persist's text output then trusts the device's own additional length:
+ * it prints descriptors read past what was returned. So an answer that cannot fit is a truncated one.
+ */
+export const SG_PERSIST_BUFFER_BYTES = 8192;
+/** The PR IN header: PR generation (4 bytes) and additional length (4 bytes). */
+const PR_IN_HEADER_BYTES = 8;
+
+/** A registered key as read back: zero is no key (registering 0 unregisters), so a 0 here is garbage. */
+function registeredKey(hex: string): ReservationKey {
+  const key = keyRead(hex);
+  if (key === '0') throw new SyntaxError('a registration with key 0 in sg_persist output');
+  return key;
+}
+
+/**
+ * `sg_persist -n -i -k`: READ KEYS. The count sg_persist declares ("N registered reservation keys follow",
+ * from the device's additional length) must be the count of keys listed, and must fit sg_persist's buffer:
+ * otherwise a key may be missing, and a missing victim key would read as "fenced".
+ */
 export function parseReadKeys(out: string): Pick<PrState, 'generation' | 'keys'> {
   const generation = generationOf(out);
-  const keys: ReservationKey[] = [];
   const lines = out.split('\n');
   const header = lines.findIndex((l) => GENERATION.test(l));
+  const none = /there are NO registered reservation keys/.test(lines[header]!);
+  const declared = /, (\d+) registered reservation keys? follows?:/.exec(lines[header]!);
+  if (!none && !declared) throw new SyntaxError(`no key count in sg_persist READ KEYS output: ${JSON.stringify(lines[header]!.slice(0, 120))}`);
+  const keys: ReservationKey[] = [];
   for (const line of lines.slice(header + 1)) {
+    if (line.trim() === '') continue;
     const m = /^\s+0x([0-9a-f]+)\s*$/i.exec(line);
-    if (m) keys.push(keyRead(m[1]!));
+    if (!m) throw new SyntaxError(`not a key line in sg_persist READ KEYS output: ${JSON.stringify(line.slice(0, 80))}`);
+    keys.push(registeredKey(m[1]!));
   }
-  if (/there are NO registered reservation keys/.test(out) && keys.length > 0) throw new SyntaxError('keys listed after "NO registered reservation keys"');
+  if (none && keys.length > 0) throw new SyntaxError('keys listed after "NO registered reservation keys"');
+  const count = declared ? Number(declared[1]) : 0;
+  if (count * 8 > SG_PERSIST_BUFFER_BYTES - PR_IN_HEADER_BYTES) {
+    throw new SyntaxError(`READ KEYS declares ${count} keys, more than sg_persist's ${SG_PERSIST_BUFFER_BYTES}-byte answer holds: truncated`);
+  }
+  if (count !== keys.length) throw new SyntaxError(`READ KEYS declares ${count} keys but lists ${keys.length}`);
   return { generation, keys };
 }
 
@@ -87,25 +117,51 @@ export function parseReadReservation(out: string): Pick<PrState, 'generation' | 
   };
 }
 
-/** `sg_persist -n -i -s`: READ FULL STATUS, every registration with its holder flag, in one command. */
+/**
+ * The bytes a READ FULL STATUS descriptor takes in the device's answer: 24 + its TransportID. An iSCSI
+ * TransportID carries the printed name (NUL-terminated, padded to 4 bytes) after a 4-byte header; every
+ * TransportID is at least 24 bytes (SPC-4 7.6.4).
+ */
+function descriptorBytes(transportId: string | undefined): number {
+  const iscsi = transportId === undefined ? undefined : /iSCSI (?:world wide unique port id|name):\s*(\S+)/.exec(transportId)?.[1];
+  const tpid = iscsi === undefined ? 24 : Math.max(24, 4 + Math.ceil((Buffer.byteLength(iscsi) + 1) / 4) * 4);
+  return 24 + tpid;
+}
+
+/**
+ * `sg_persist -n -i -s`: READ FULL STATUS, every registration with its holder flag, in one command.
+ * sg_persist prints no count here, so each descriptor must be whole (its target-ports and holder lines), and
+ * the descriptors together must fit sg_persist's buffer: past it, what sg_persist prints was never sent.
+ */
 export function parseReadFullStatus(out: string): PrState {
   const generation = generationOf(out);
   const registrations: Registration[] = [];
   let reservation: Reservation | undefined;
   // Each descriptor starts at "Key=0x..."; its lines run to the next one.
-  const blocks = out.split(/^(?=\s+Key=0x)/m).slice(1);
+  const [head, ...blocks] = out.split(/^(?=\s+Key=0x)/m);
+  const empty = /No full status descriptors/.test(head!);
+  if (empty && blocks.length > 0) throw new SyntaxError('descriptors listed after "No full status descriptors"');
+  if (!empty && blocks.length === 0) throw new SyntaxError(`neither descriptors nor "No full status descriptors" in sg_persist output: ${JSON.stringify(out.slice(0, 200))}`);
+  let bytes = PR_IN_HEADER_BYTES;
   for (const block of blocks) {
     const hex = /Key=0x([0-9a-f]+)/i.exec(block);
     // Found by fuzzing (test/faults/fuzz-parsers.test.ts): "Key=0x" without hex digits was a TypeError.
     if (!hex) throw new SyntaxError(`unreadable key in sg_persist output: ${JSON.stringify(block.slice(0, 80))}`);
-    const key = keyRead(hex[1]!);
+    const key = registeredKey(hex[1]!);
     const holder = /<< Reservation holder >>/.test(block);
+    if (!/All target ports bit (set|clear)/.test(block) || holder === /not reservation holder/.test(block)) {
+      throw new SyntaxError(`incomplete READ FULL STATUS descriptor in sg_persist output: ${JSON.stringify(block.slice(0, 120))}`);
+    }
     const initiator = /(?:port id|name|N_Port_Name):\s*(\S+)/i.exec(block)?.[1];
+    bytes += descriptorBytes(/Transport Id of initiator:([\s\S]*)/.exec(block)?.[1]);
     registrations.push({ key, holder, ...(initiator ? { initiator } : {}) });
     if (holder && !reservation) {
       const st = /scope:\s*([^,\n]+),\s*type:\s*(.+)/.exec(block);
       reservation = { key, scope: st?.[1]?.trim() ?? 'unknown', type: st?.[2]?.trim() ?? 'unknown' };
     }
+  }
+  if (bytes > SG_PERSIST_BUFFER_BYTES) {
+    throw new SyntaxError(`READ FULL STATUS lists ${registrations.length} registrations (${bytes} bytes), more than sg_persist's ${SG_PERSIST_BUFFER_BYTES}-byte answer holds: truncated`);
   }
   const keys = [...new Set(registrations.map((r) => r.key))];
   return { generation, keys, registrations, ...(reservation ? { reservation } : {}) };

@@ -55,6 +55,7 @@ export class SgCommandError extends FenceError {
 }
 
 const UNIT_ATTENTION_RETRIES = 3;
+const GENERATION_RETRIES = 3;
 
 export class SgClient {
   /** READ FULL STATUS is optional in SPC-3 (tgtd lacks it): after one refusal, use READ KEYS + READ RESERVATION. */
@@ -100,15 +101,34 @@ export class SgClient {
     return parseReadReservation(await this.prIn(device, '-r', 'READ RESERVATION', at));
   }
 
-  /** Keys and reservation holder: one READ FULL STATUS where supported, else READ KEYS + READ RESERVATION. */
+  /**
+   * Keys and reservation holder: READ FULL STATUS where supported, else READ KEYS + READ RESERVATION.
+   * A full status is confirmed by a READ KEYS of the same PR generation listing the same registrations, as
+   * fence_scsi reads keys: a descriptor missing from one answer (truncated, garbled) must not read as a
+   * fenced victim. A generation that moves between the two reads is read again, a few times.
+   */
   async readState(device: string, at: Deadline): Promise<PrState> {
-    if (this.fullStatus) {
+    for (let attempt = 1; this.fullStatus; attempt++) {
+      let full: PrState;
       try {
-        return parseReadFullStatus(await this.prIn(device, '-s', 'READ FULL STATUS', at));
+        full = parseReadFullStatus(await this.prIn(device, '-s', 'READ FULL STATUS', at));
       } catch (err) {
         if (!(err instanceof SgCommandError && (err.failure === 'illegal-request' || err.failure === 'unsupported'))) throw err;
         this.settings.logger.debug(`${device} does not support READ FULL STATUS; reading keys and reservation`);
         this.fullStatus = false;
+        break;
+      }
+      const keys = await this.readKeys(device, at);
+      if (keys.generation === full.generation) {
+        const registered = (full.registrations ?? []).map((r) => r.key).sort();
+        const listed = [...keys.keys].sort();
+        if (registered.join(',') !== listed.join(',')) {
+          throw new FenceError('unconfirmed', `READ FULL STATUS and READ KEYS of ${device} disagree at PR generation 0x${full.generation.toString(16)}: registrations [${registered.join(', ')}], keys [${listed.join(', ')}]`);
+        }
+        return full;
+      }
+      if (attempt >= GENERATION_RETRIES) {
+        throw new FenceError('unconfirmed', `the registrations of ${device} kept changing while being read (PR generation 0x${full.generation.toString(16)}, then 0x${keys.generation.toString(16)})`);
       }
     }
     const keys = await this.readKeys(device, at);

@@ -11,7 +11,10 @@ export {
   readKnownHosts,
   knownHostsLine,
   appendKnownHost,
+  knownKeyTypes,
+  preferredHostKeyAlgorithms,
+  keyscanType,
   type KnownHostEntry,
   type HostKeyVerdict,
 } from './known-hosts.js';
-export { parseSshOptions, type SshClientOptions, type HostKeyPolicy, type AlgorithmList } from './openssh-options.js';
+export { parseSshOptions, acceptNewWithoutFile, keepsNoHostKeys, type SshClientOptions, type HostKeyPolicy, type AlgorithmList } from './openssh-options.js';

@@ -74,21 +74,59 @@ export type HostKeyVerdict =
   | { readonly result: 'match'; readonly line: number }
   | { readonly result: 'mismatch'; readonly lines: readonly number[] }
   | { readonly result: 'revoked'; readonly line: number }
+  /** The host is listed, but only with keys of other types: this type was never recorded for it. */
+  | { readonly result: 'unknown-type'; readonly knownTypes: readonly string[] }
   | { readonly result: 'unknown' };
 
+function entriesForHost(entries: readonly KnownHostEntry[], host: string, port: number): KnownHostEntry[] {
+  const name = hostKeyName(host, port);
+  return entries.filter((e) => !e.marker && patternsMatch(e.patterns, name));
+}
+
 /**
- * What known_hosts says of this key for this host. A host listed with other keys only is a mismatch, as in
- * OpenSSH with StrictHostKeyChecking=yes: a changed key is never accepted silently.
+ * What known_hosts says of this key for this host. Another key of the same type is a mismatch, as in OpenSSH
+ * with StrictHostKeyChecking=yes: a changed key is never accepted silently. Keys of other types only say
+ * nothing of this one (OpenSSH: "No ED25519 host key is known for ..."), which is not a change.
  */
 export function checkKnownHosts(entries: readonly KnownHostEntry[], host: string, port: number, keyBlob: Buffer): HostKeyVerdict {
-  const name = hostKeyName(host, port);
-  const forHost = entries.filter((e) => e.marker !== 'cert-authority' && patternsMatch(e.patterns, name));
   const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(keyBlob));
   if (revoked) return { result: 'revoked', line: revoked.line };
-  const match = forHost.find((e) => !e.marker && e.key.equals(keyBlob));
+  const forHost = entriesForHost(entries, host, port);
+  const match = forHost.find((e) => e.key.equals(keyBlob));
   if (match) return { result: 'match', line: match.line };
-  const others = forHost.filter((e) => !e.marker);
-  return others.length > 0 ? { result: 'mismatch', lines: others.map((e) => e.line) } : { result: 'unknown' };
+  const type = keyTypeOf(keyBlob);
+  const sameType = forHost.filter((e) => e.keyType === type);
+  if (sameType.length > 0) return { result: 'mismatch', lines: sameType.map((e) => e.line) };
+  return forHost.length > 0 ? { result: 'unknown-type', knownTypes: [...new Set(forHost.map((e) => e.keyType))] } : { result: 'unknown' };
+}
+
+/** The key types known_hosts records for this host, in file order. */
+export function knownKeyTypes(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
+  return [...new Set(entriesForHost(entries, host, port).map((e) => e.keyType))];
+}
+
+/** ssh2's host key algorithms that verify a key of a known_hosts type (an RSA key signs with SHA-2 first). */
+const ALGORITHMS_OF_TYPE: Readonly<Record<string, readonly string[]>> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/**
+ * The host key algorithms to ask for first, as OpenSSH orders HostKeyAlgorithms by the types known_hosts
+ * holds for the host: a server with several keys then shows the one that was recorded, instead of the one
+ * the client happens to prefer (which would be "unknown" and fail the fence).
+ */
+export function preferredHostKeyAlgorithms(knownTypes: readonly string[]): string[] {
+  return [...new Set(knownTypes.flatMap((t) => ALGORITHMS_OF_TYPE[t] ?? []))];
+}
+
+/** ssh-keyscan's -t name of a key type: ssh-ed25519 → ed25519, ecdsa-sha2-* → ecdsa, ssh-rsa → rsa. */
+export function keyscanType(keyType: string): string {
+  if (keyType.startsWith('ecdsa-')) return 'ecdsa';
+  return keyType.replace(/^ssh-/, '');
 }
 
 export function readKnownHosts(file: string): KnownHostEntry[] {

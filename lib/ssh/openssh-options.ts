@@ -84,6 +84,24 @@ function keyword(options: SshClientOptions, raw: string): void {
   }
 }
 
+/** A known_hosts setting that holds no key and keeps none: OpenSSH's `none`, /dev/null, or no file at all. */
+export function keepsNoHostKeys(file: string | null | undefined): boolean {
+  return file === null || file === undefined || file === '' || file === 'none' || file === '/dev/null';
+}
+
+/**
+ * accept-new trusts an unknown key once and relies on the file to hold the device to it from then on. With
+ * nowhere to keep the key it accepts any key on every connection, which is StrictHostKeyChecking=no under
+ * another name. (A pinned fingerprint is checked instead of the file, so it needs none.)
+ */
+export function acceptNewWithoutFile(policy: HostKeyPolicy, file: string | null | undefined, fingerprint?: string): FenceError | undefined {
+  if (policy !== 'accept-new' || fingerprint !== undefined || !keepsNoHostKeys(file)) return undefined;
+  return new FenceError(
+    'bad-input',
+    `host key policy accept-new with no known_hosts file (${file ?? 'none'}) would accept any key on every connection, like StrictHostKeyChecking=no: give a known_hosts file it can record the key in, or pin ssh_host_key_fingerprint`,
+  );
+}
+
 /** Parse fence-agents' ssh_options for the built-in client. Throws 'bad-input' naming what it cannot honour. */
 export function parseSshOptions(text: string | undefined): SshClientOptions {
   const options: SshClientOptions = { ignored: [] };

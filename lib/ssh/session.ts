@@ -11,11 +11,23 @@ import type { AnyAuthMethod, ClientChannel, Client as SshClient, ConnectConfig, 
 import { FenceError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { remaining } from '../timing.js';
-import { appendKnownHost, checkKnownHosts, keyTypeOf, readKnownHosts, sha256Fingerprint, type HostKeyVerdict } from './known-hosts.js';
-import type { AlgorithmList, HostKeyPolicy } from './openssh-options.js';
+import { statSync } from 'node:fs';
+import {
+  appendKnownHost,
+  checkKnownHosts,
+  hostKeyName,
+  keyscanType,
+  keyTypeOf,
+  knownKeyTypes,
+  preferredHostKeyAlgorithms,
+  readKnownHosts,
+  sha256Fingerprint,
+  type HostKeyVerdict,
+} from './known-hosts.js';
+import { acceptNewWithoutFile, type AlgorithmList, type HostKeyPolicy } from './openssh-options.js';
 
 export interface HostKeyCheck {
-  /** OpenSSH known_hosts file; null for none (then only `fingerprint` or accept-new can pass a key). */
+  /** OpenSSH known_hosts file; null for none (then only `fingerprint` can pass a key: accept-new is refused). */
   readonly knownHostsFile: string | null;
   /** A pinned "SHA256:..." fingerprint: when given, the key must have it and known_hosts is not consulted. */
   readonly fingerprint?: string;
@@ -113,16 +125,23 @@ function verifyHostKey(check: HostKeyCheck, host: string, port: number, key: Buf
         'auth',
         `host key of ${host}:${port} has CHANGED: it is ${type} ${fingerprint}, which does not match ${file} line(s) ${verdict.lines.join(', ')}; refusing to log in. If the card was replaced, remove the old line and check the new fingerprint on the device`,
       );
+    case 'unknown-type':
+      // The device used to show a key of a known type and now shows none: accept-new does not cover that.
+      return new FenceError(
+        'auth',
+        `no ${type} host key is known for ${hostKeyName(host, port)} in ${file}, which lists only ${verdict.knownTypes.join(', ')} for it, and the device offered none of those: it offered ${type} ${fingerprint}; refusing to log in. Check that fingerprint on the device, then record the key with: ssh-keyscan -t ${keyscanType(type)} -p ${port} ${host} >> ${file}`,
+      );
     case 'unknown':
       if (check.policy === 'accept-new') {
-        if (file) {
-          try {
-            appendKnownHost(file, host, port, key);
-          } catch (err) {
-            logger.warn(`cannot record the host key in ${file}: ${(err as Error).message}`);
-          }
+        const refusal = acceptNewWithoutFile(check.policy, file);
+        if (refusal) return refusal;
+        try {
+          appendKnownHost(file!, host, port, key);
+        } catch (err) {
+          // Accepted but not kept, the next connection would accept any key again: accept-new without a file.
+          return new FenceError('auth', `accept-new: cannot record the host key ${type} ${fingerprint} of ${host}:${port} in ${file} (${(err as Error).message}); refusing to log in with a key nothing will hold the device to`);
         }
-        logger.warn(`accepted new host key ${type} ${fingerprint} for ${host}:${port}${file ? ` and added it to ${file}` : ''}`);
+        logger.warn(`accepted new host key ${type} ${fingerprint} for ${host}:${port} and added it to ${file}`);
         return undefined;
       }
       return new FenceError(
@@ -130,6 +149,37 @@ function verifyHostKey(check: HostKeyCheck, host: string, port: number, key: Buf
         `host key of ${host}:${port} is not known (${type} ${fingerprint}${file ? `, not in ${file}` : ', no known_hosts file'}): refusing to log in. Check the fingerprint on the device, then add it with ssh-keyscan, pin it with ssh_host_key_fingerprint, or set ssh_accept_new_host_key=1 once`,
       );
   }
+}
+
+/** accept-new into something that exists but is no regular file (a device such as /dev/zero): nothing is kept. */
+function acceptNewIntoNonFile(check: HostKeyCheck): FenceError | undefined {
+  if (check.policy !== 'accept-new' || check.fingerprint !== undefined || check.knownHostsFile === null) return undefined;
+  let regular = true;
+  try {
+    regular = statSync(check.knownHostsFile).isFile();
+  } catch {
+    // Not there yet: accept-new creates it.
+  }
+  return regular ? undefined : acceptNewWithoutFile(check.policy, null);
+}
+
+/**
+ * The host key algorithms with the types known_hosts holds for this host first, as OpenSSH orders them, unless
+ * the user chose them (HostKeyAlgorithms) or pinned a fingerprint (any type can match that).
+ */
+function withKnownHostKeyTypesFirst(options: CliSessionOptions, logger: Logger): CliSessionOptions['algorithms'] {
+  const { knownHostsFile, fingerprint } = options.hostKey;
+  if (options.algorithms?.serverHostKey !== undefined || fingerprint !== undefined || knownHostsFile === null) return options.algorithms;
+  let preferred: string[];
+  try {
+    preferred = preferredHostKeyAlgorithms(knownKeyTypes(readKnownHosts(knownHostsFile), options.host, options.port));
+  } catch {
+    return options.algorithms; // unreadable: the host key check reads it again and says why
+  }
+  if (preferred.length === 0) return options.algorithms;
+  logger.debug(`host key algorithms known for ${hostKeyName(options.host, options.port)} asked for first: ${preferred.join(', ')}`);
+  // ssh2 applies these in order: take them out of its defaults, then put them in front.
+  return { ...options.algorithms, serverHostKey: { remove: preferred, prepend: preferred } };
 }
 
 function classifySshError(err: Error & { level?: string; code?: string }, host: string, port: number): FenceError {
@@ -186,6 +236,10 @@ export class CliSession {
   static async open(options: CliSessionOptions): Promise<CliSession> {
     const logger = options.logger ?? silentLogger;
     logger.addSecret(options.password);
+    const check = options.hostKey;
+    const refusal = acceptNewWithoutFile(check.policy, check.knownHostsFile, check.fingerprint) ?? acceptNewIntoNonFile(check);
+    if (refusal) throw refusal;
+    const algorithms = withKnownHostKeyTypesFirst(options, logger);
     const ssh2 = await loadSsh2();
     let key: ParsedKey | undefined;
     if (options.privateKey) {
@@ -222,7 +276,7 @@ export class CliSession {
         hostKeyError = verifyHostKey(options.hostKey, options.host, options.port, hostKey, logger);
         return hostKeyError === undefined;
       },
-      ...(options.algorithms ? { algorithms: options.algorithms as ConnectConfig['algorithms'] } : {}),
+      ...(algorithms ? { algorithms: algorithms as ConnectConfig['algorithms'] } : {}),
       ...(logger.verbosity >= 3 ? { debug: (m: string) => logger.debug(`ssh2: ${m}`) } : {}),
     };
     const started = Date.now();

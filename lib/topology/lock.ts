@@ -1,17 +1,12 @@
 // One fence of a node at a time: two admins (or an admin and a script) fencing the same node must not
 // interleave an `on` of one run with the `off` of another.
 //
-// The lock is a listening UNIX socket in Linux's abstract namespace, named after the node. The kernel binds
-// a name to one socket at most, so taking the lock is one atomic step (bind succeeds or fails EADDRINUSE),
-// and it frees the name when the holder's process ends, however it ends (SIGKILL included). There is no lock
-// file: nothing is ever half-written, nothing goes stale, so there is no takeover and no race in one. A
-// waiting run learns the holder's PID by connecting: the holder answers with it.
-//
-// Scope: one host and one network namespace (abstract names belong to the network namespace). The lock
+// The lock is a claimed abstract socket name (lib/abstract-lock.ts): atomic, freed by the kernel when its
+// holder ends however it ends, so nothing goes stale. Scope: one host and one network namespace. The lock
 // directory only names the scope, so that test runs and separate installations do not wait for each other.
 import { createHash } from 'node:crypto';
-import { createConnection, createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
+import { claimName, holderOf } from '../abstract-lock.js';
 import { FenceError } from '../errors.js';
 import { remaining, sleep } from '../timing.js';
 
@@ -32,41 +27,14 @@ export interface NodeLock {
   release(): void;
 }
 
-function bind(name: string): Promise<Server | undefined> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer((socket) => socket.end(`${process.pid}\n`));
-    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolvePromise(undefined) : reject(err)));
-    server.listen({ path: name, exclusive: true }, () => {
-      server.unref(); // holding the lock never keeps the CLI alive on its own
-      resolvePromise(server);
-    });
-  });
-}
-
-/** The holder's PID, as it answers on the lock socket; undefined if it is gone or does not answer at once. */
-function holderPid(name: string): Promise<number | undefined> {
-  return new Promise((resolvePromise) => {
-    let text = '';
-    const socket = createConnection({ path: name });
-    const done = (pid?: number) => {
-      socket.destroy();
-      resolvePromise(pid);
-    };
-    socket.setTimeout(1000, () => done());
-    socket.on('data', (b: Buffer) => (text += b.toString()));
-    socket.on('end', () => done(/^\d+\n$/.test(text) ? Number(text.trim()) : undefined));
-    socket.on('error', () => done());
-  });
-}
-
 /** Take the node's lock, waiting for a live holder until the deadline. `onWait` is told once whom we wait for. */
 export async function lockNode(node: string, deadline: number, dir = lockDirectory(), onWait?: (holderPid: number | undefined) => void): Promise<NodeLock> {
   const name = lockName(node, dir);
   let told = false;
   for (;;) {
-    const server = await bind(name);
-    if (server) return { release: () => void server.close() };
-    const pid = await holderPid(name);
+    const claim = await claimName(name);
+    if (claim) return claim;
+    const pid = await holderOf(name);
     if (!told) {
       onWait?.(pid);
       told = true;

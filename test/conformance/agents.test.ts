@@ -37,6 +37,8 @@ function validConfig(params: Param[], port: number): Record<string, string> {
   if (has('ipport')) cfg.ipport = String(port);
   if (has('username')) cfg.username = 'admin';
   if (has('password')) cfg.password = SECRET;
+  // An SNMP agent with a user and a password is SNMPv3; fence_kit_apc wants that said (it also speaks SSH).
+  if (has('snmp_version') && has('username')) cfg.snmp_version = '3';
   if (has('plug')) cfg.plug = '1';
   if (has('login_timeout')) cfg.login_timeout = '1';
   if (has('power_timeout')) cfg.power_timeout = '2';

@@ -22,6 +22,9 @@ timed() {
   on "$node" bash -c 't0=$(date +%s%N); printf "$1" | "$2" > /dev/null 2>> "$0.err"; rc=$?; echo $((($(date +%s%N) - t0) / 1000000)) > "$0.ms"; echo $rc > "$0.rc"' \
     "$B/$name" "$input" "$agent"
 }
+# Hand-chosen keys and no corosync: each node's key file declares its key, as fence_kit_scsi on requires
+printf '%s\n' "$K1" > /tmp/nodes/node1/cluster.key
+printf '%s\n' "$K2" > /tmp/nodes/node2/cluster.key
 printf "action=on\nkey=$K1\ndevices=$D1\n" | on node1 "$OURS" > /dev/null || exit 12
 for i in $(seq "$ROUNDS"); do
   for who in ours theirs; do

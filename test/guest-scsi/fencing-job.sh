@@ -32,16 +32,19 @@ pr() { sg_persist -n -i -s -d "$2" > "$R/$1.out" 2> "$R/$1.err"; echo $? > "$R/$
 write() { step "$1" "$2" dd if=/dev/urandom of="$3" bs=4096 count=1 oflag=direct; }
 read_() { step "$1" "$2" dd if="$3" of=/dev/null bs=4096 count=1 iflag=direct; }
 
-# corosync as fence_scsi sees it: cluster fkcluster, node1 at position 0, node2 at position 1
+# corosync as fence_scsi sees it: cluster fkcluster, node1 at position 0, node2 at position 1; each node's
+# corosync names itself (local_node_pos), read from the node's own /run
 cat > /tmp/cmapctl << 'CMAP'
 #!/bin/bash
 case "$1" in
   totem.cluster_name) echo "totem.cluster_name (str) = fkcluster" ;;
-  nodelist) printf 'nodelist.local_node_pos (u32) = 0\nnodelist.node.0.name (str) = node1\nnodelist.node.0.nodeid (u32) = 1\nnodelist.node.1.name (str) = node2\nnodelist.node.1.nodeid (u32) = 2\n' ;;
+  nodelist) printf 'nodelist.local_node_pos (u32) = %s\nnodelist.node.0.name (str) = node1\nnodelist.node.0.nodeid (u32) = 1\nnodelist.node.1.name (str) = node2\nnodelist.node.1.nodeid (u32) = 2\n' "$(cat /run/fk-local-node-pos)" ;;
   *) exit 1 ;;
 esac
 CMAP
 chmod +x /tmp/cmapctl
+echo 0 > /tmp/nodes/node1/fk-local-node-pos
+echo 1 > /tmp/nodes/node2/fk-local-node-pos
 
 t0=$(now_ms)
 fk_lio_target 3 16 node1 node2 || exit 10
@@ -61,6 +64,12 @@ step our-on-node1 node1 /tmp/ours -o on -n node1 -d "$D1"
 step fs-on-node2 node2 /tmp/theirs -o on -n node2 -d "$D2"
 cp /tmp/nodes/node1/cluster.key "$R/node1.key"; cp /tmp/nodes/node2/cluster.key "$R/node2.key"
 cp /tmp/nodes/node1/cluster.dev "$R/node1.dev"
+cp /tmp/nodes/node1/cluster/fence_scsi.key "$R/node1.upstream.key"; cp /tmp/nodes/node1/cluster/fence_scsi.dev "$R/node1.upstream.dev"
+# Debian's watchdog script reads the files our on wrote: node1's key is registered
+step fs-check-node1 node1 /usr/share/cluster/fence_scsi_check
+# on for node2 run on node1 is refused before any device is touched; node1's key file keeps node1's key
+step our-on-node2-on-node1 node1 /tmp/ours -o on -n node2 -d "$D1"
+cp /tmp/nodes/node1/cluster.key "$R/node1.key-after-wrong-on"
 pr pr-after-on-lun0 "$N1_LUN0"; pr pr-after-on-lun1 "$N1_LUN1"
 write write-node2-unfenced node2 "$N2_LUN0"
 

@@ -114,6 +114,48 @@ describe('fence_kit_apc against snmpd + PowerNet emulator (rack PDU, rPDU tables
     expect(pdu.isOutletPowered(1)).toBe(true);
   });
 
+  it('switch=2 plug=5 on a rack PDU (no switches) is refused naming switch, and outlet 5 of unit 1 keeps powering its process; switch=1 is the one switch there is', async () => {
+    const pid = pdu.outletPids()[4];
+    const sets = pdu.readState().setCount;
+    for (const action of ['off', 'status', 'list']) {
+      const r = await agent({ ...v1(pdu), switch: 2, plug: 5, action });
+      expect(r.code, `${action}: ${r.stderr}`).toBe(1);
+      expect(r.stdout).not.toContain('Success');
+      expect(r.stderr).toMatch(/option 'switch'.*has no switches/);
+    }
+    expect(pdu.isOutletPowered(5)).toBe(true);
+    expect(pdu.outletPids()[4]).toBe(pid);
+    expect(pdu.readState().setCount).toBe(sets);
+    // A switch written as part of the plug and a different switch option contradict each other.
+    const both = await agent({ ...v1(pdu), switch: 2, plug: '1:5', action: 'off' });
+    expect(both.code).toBe(1);
+    expect(pdu.isOutletPowered(5)).toBe(true);
+    const one = await agent({ ...v1(pdu), switch: 1, plug: 5, action: 'status' });
+    expect(one.stdout.trim(), one.stderr).toBe('Status: ON');
+  });
+
+  it('username and password without ssh=1, community or snmp_version: refused before any packet (once SNMP v1 with community "private"), validate-all too', async () => {
+    const cfg = { ip: pdu.host, ipport: pdu.port, username: pdu.v3.rw.username, password: pdu.v3.rw.authPassword, plug: 5 };
+    const sets = pdu.readState().setCount;
+    const off = await agent({ ...cfg, action: 'off' });
+    expect(off.code).toBe(1);
+    expect(off.stdout).not.toContain('Success');
+    const lines = off.stderr.trim().split('\n');
+    expect(lines, off.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/'username'.*'ssh'.*'community'.*'snmp_version'/);
+    expect(lines[0]).toMatch(/ssh=1.*snmp_version=3.*community=/);
+    expect(pdu.isOutletPowered(5)).toBe(true);
+    expect(pdu.readState().setCount).toBe(sets);
+    const validate = await agent({ ...cfg, action: 'validate-all' });
+    expect(validate.code).toBe(1);
+    // Saying which protocol is meant makes the same credentials work.
+    const v3 = await agent({ ...cfg, snmp_version: 3, snmp_auth_prot: 'SHA', snmp_priv_prot: 'AES', snmp_priv_passwd: pdu.v3.rw.privPassword, action: 'status', verbose: 1 });
+    expect(v3.stdout.trim(), v3.stderr).toBe('Status: ON');
+    expect(v3.stderr).toContain('SNMP v3');
+    const v1Explicit = await agent({ ...cfg, community: pdu.communities.rw, action: 'status' });
+    expect(v1Explicit.stdout.trim(), v1Explicit.stderr).toBe('Status: ON');
+  });
+
   it('a lying outlet among the two: failure (timed out), never success, and the honest outlet is off', async () => {
     pdu.setFault(5, { kind: 'lying' });
     const r = await agent({ ...v1(pdu), plug: '4,5', action: 'off', power_timeout: 3 });
@@ -280,6 +322,24 @@ describe('fence_kit_apc chooses the outlet tables by sysObjectID', () => {
         pdu.setFault(2, null);
       }
     });
+  });
+
+  it.each([
+    ['rPDU2 tables', APC_SYS_OBJECT_ID.rackPdu, ['rpdu2' as const]],
+    ['MasterSwitch fw 6', APC_SYS_OBJECT_ID.masterSwitchV6, []],
+  ])('switch=2 plug=3 on a %s PDU (no switches) is refused naming switch, outlet 3 untouched', async (_label, sysObjectID, tables) => {
+    const pdu = await startPdu({ outlets: 4, sysObjectID, tables });
+    try {
+      const pid = pdu.outletPids()[2];
+      const r = await agent({ ...v1(pdu), switch: 2, plug: 3, action: 'off' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/option 'switch'.*has no switches/);
+      expect(pdu.isOutletPowered(3)).toBe(true);
+      expect(pdu.outletPids()[2]).toBe(pid);
+      expect(pdu.readState().setCount).toBe(0);
+    } finally {
+      await pdu.stop();
+    }
   });
 
   it('a plug naming switch 2 on a PDU without switches is refused (fence_apc_snmp would switch outlet 3 of switch 1)', async () => {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pduOutlets, startApcSsh, type ApcSshPeer } from '../peers/apc-ssh.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
+import ssh2 from 'ssh2';
 import { runAgentBinary } from '../support/run-agent.js';
+import { startSilentDevice } from '../support/silent-device.js';
 
 const NAMES = ['web1', 'node1-psu-a', 'node1-psu-b', 'db1'];
 const PASSWORD = 'apc-secret-pw';
@@ -114,6 +116,24 @@ describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a rea
     expect(pdu.isOutletPowered(3)).toBe(true);
   });
 
+  it('switch=2 over ssh=1 (the command line has no switches) is refused naming switch, before any login; outlet 3 of unit 1 keeps running; switch=1 is accepted', async () => {
+    const pid = pdu.outletPids()[2];
+    const logins = card.logins.length;
+    const commands = card.commands.length;
+    for (const action of ['off', 'status', 'validate-all']) {
+      const r = await agent({ ...ssh(), switch: 2, plug: 3, action });
+      expect(r.code, `${action}: ${r.stderr}`).toBe(1);
+      expect(r.stdout).not.toContain('Success');
+      expect(r.stderr).toMatch(/option 'switch'.*ssh=1/);
+    }
+    expect(card.logins.length).toBe(logins);
+    expect(card.commands.length).toBe(commands);
+    expect(pdu.isOutletPowered(3)).toBe(true);
+    expect(pdu.outletPids()[2]).toBe(pid);
+    const one = await agent({ ...ssh(), switch: 1, plug: 3, action: 'status' });
+    expect(one.stdout.trim(), one.stderr).toBe('Status: ON');
+  });
+
   it('key auth (identity_file), an encrypted key opened with the password, and keyboard-interactive', async () => {
     const key = await agent({ ...ssh({ username: 'keyuser', identity_file: keyFile }), plug: 1, action: 'status' });
     expect(key.stdout.trim(), key.stderr).toBe('Status: ON');
@@ -150,6 +170,75 @@ describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a rea
     const pinned = await agent({ ...ssh({ ssh_host_key_fingerprint: `SHA256:${'A'.repeat(43)}` }), plug: 1, action: 'status' });
     expect(pinned.code).toBe(1);
     expect(pinned.stderr).toContain('not the pinned');
+  });
+
+  describe('a card with two host keys (ssh-ed25519 and ecdsa-sha2-nistp256), as OpenSSH servers have several', () => {
+    let twoKeys: ApcSshPeer;
+    beforeAll(async () => {
+      twoKeys = await startApcSsh({
+        outlets: pduOutlets(pdu),
+        users: [{ username: 'apc', password: PASSWORD }],
+        extraHostKeys: [ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 }).private],
+      });
+    });
+    afterAll(async () => {
+      await twoKeys?.stop();
+    });
+    const at = (file: string, extra: Cfg = {}): Cfg => ({ ...ssh({ ssh_known_hosts: file }), ip: twoKeys.host, ipport: twoKeys.port, ...extra });
+
+    it('known_hosts holding only its ECDSA key (what OpenSSH recorded): that key type is negotiated, and the login succeeds', async () => {
+      const [ed25519, ecdsa] = twoKeys.hostKeys;
+      expect(ed25519!.type).toBe('ssh-ed25519');
+      expect(ecdsa!.type).toBe('ecdsa-sha2-nistp256');
+      const file = join(work, 'known_hosts_ecdsa_only');
+      writeFileSync(file, `${ecdsa!.knownHostsLine}\n`);
+      const r = await agent({ ...at(file), plug: 1, action: 'status', verbose: 1 });
+      expect(r.stdout.trim(), r.stderr).toBe('Status: ON');
+      expect(r.stderr).toContain(ecdsa!.fingerprint);
+    });
+
+    it('known_hosts holding only a key of a type the card does not offer: "no ssh-ed25519 host key is known" with the ssh-keyscan line, never "CHANGED", and no login (accept-new neither)', async () => {
+      const rsa = ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 }).public.split(' ');
+      const file = join(work, 'known_hosts_rsa_only');
+      writeFileSync(file, `[127.0.0.1]:${twoKeys.port} ${rsa[0]} ${rsa[1]}\n`);
+      const logins = twoKeys.logins.length;
+      for (const extra of [{}, { ssh_accept_new_host_key: 1 }] as Cfg[]) {
+        const r = await agent({ ...at(file, extra), plug: 1, action: 'off' });
+        expect(r.code).toBe(1);
+        expect(r.stderr).not.toContain('CHANGED');
+        expect(r.stderr).toMatch(/no ssh-ed25519 host key is known for \[127\.0\.0\.1\]:\d+ .*ssh-rsa/);
+        expect(r.stderr).toContain(`ssh-keyscan -t ed25519 -p ${twoKeys.port} 127.0.0.1`);
+        expect(r.stderr).toContain(twoKeys.hostKeys[0]!.fingerprint);
+      }
+      expect(twoKeys.logins.length).toBe(logins);
+      expect(pdu.isOutletPowered(1)).toBe(true);
+      expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+    });
+  });
+
+  it('accept-new with no file to remember the key (/dev/null, none) is refused like StrictHostKeyChecking=no, before any connection', async () => {
+    const silent = await startSilentDevice();
+    try {
+      const noFile: Cfg[] = [
+        { ssh_options: '-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/dev/null' },
+        { ssh_options: '-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=none' },
+        { ssh_accept_new_host_key: 1, ssh_known_hosts: '/dev/null' },
+        { ssh_accept_new_host_key: 1, ssh_options: '-o UserKnownHostsFile=/dev/null' },
+      ];
+      for (const extra of noFile) {
+        const { ssh_known_hosts: _default, ...base } = ssh();
+        for (const action of ['status', 'validate-all']) {
+          const r = await agent({ ...base, ...extra, plug: 1, action });
+          expect(r.code, `${JSON.stringify(extra)} ${action}: ${r.stdout}`).toBe(1);
+          expect(r.stderr).toMatch(/accept-new.*no known_hosts file/);
+          const silentRun = await agent({ ...base, ...extra, ip: '127.0.0.1', ipport: silent.port, plug: 1, action });
+          expect(silentRun.code).toBe(1);
+        }
+      }
+      expect(silent.contacts()).toBe(0);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('an unknown host key is refused unless accepted explicitly; accept-new records it for next time', async () => {

@@ -1,12 +1,13 @@
 // fence_kit_ipmi end to end against a real BMC: OpenIPMI's ipmi_sim on loopback, whose chassis powers a
 // real process. Every state change is checked on that process and cross-checked with ipmitool.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAgentBinary } from '../support/run-agent.js';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
+import { startSilentDevice } from '../support/silent-device.js';
 
 let bmc: IpmiSim;
 let work: string;
@@ -102,8 +103,8 @@ describe('fence_kit_ipmi against ipmi_sim (real BMC, real powered process)', () 
 
   it.each([
     ['IPMI 1.5 with MD5', { lanplus: '0', auth: 'md5' }],
-    ['IPMI 1.5 with a straight password', { lanplus: '0', auth: 'password' }],
-    ['IPMI 2.0 cipher suite 1', { cipher: '1' }],
+    ['IPMI 1.5 with a straight password (allow_insecure=1)', { lanplus: '0', auth: 'password', allow_insecure: '1' }],
+    ['IPMI 2.0 cipher suite 1 (allow_insecure=1)', { cipher: '1', allow_insecure: '1' }],
     ['IPMI 2.0 cipher suite 2', { cipher: '2' }],
     ['IPMI 2.0 cipher suite 3', { cipher: '3' }],
   ])('fences over %s', async (_name, extra) => {
@@ -143,6 +144,78 @@ describe('fence_kit_ipmi against ipmi_sim (real BMC, real powered process)', () 
     const r = await agent(cfg({ cipher: '0', action: 'status' }));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/'cipher'.*allow_insecure/);
+  });
+
+  it('cipher suite 1 (no integrity) and IPMI 1.5 auth=password (clear text) are refused before any packet unless allow_insecure is set, on both transports', async () => {
+    const silent = await startSilentDevice();
+    try {
+      const cases: [Record<string, string>, RegExp][] = [
+        [{ cipher: '1' }, /'cipher'.*suite 1 has no integrity.*allow_insecure/],
+        [{ lanplus: '0', auth: 'password' }, /'auth'.*clear text.*allow_insecure/],
+      ];
+      for (const [extra, message] of cases) {
+        for (const transport of ['native', 'ipmitool']) {
+          for (const action of ['off', 'validate-all']) {
+            const r = await agent(cfg({ ...extra, transport, action, ip: '127.0.0.1', ipport: String(silent.port), login_timeout: '1', power_timeout: '1' }));
+            expect(r.code, `${JSON.stringify(extra)} ${transport} ${action}`).toBe(1);
+            expect(r.stderr).toMatch(message);
+            expect(r.stderr.trim().split('\n')).toHaveLength(1);
+          }
+        }
+      }
+      expect(silent.contacts()).toBe(0);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  describe('transport=ipmitool with a Kg: through IPMI_KGKEY, never argv (a wrapper records ipmitool\'s argv and the names of its IPMI_ variables)', () => {
+    const wrapperFor = (name: string) => {
+      const log = join(work, `${name}.log`);
+      const wrapper = join(work, name);
+      writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "ARGV $*" "ENV $(env | grep '^IPMI_' | cut -d= -f1 | sort | tr '\\n' ' ')" >> ${log}\nexec /usr/bin/ipmitool "$@"\n`);
+      chmodSync(wrapper, 0o755);
+      return { wrapper, log };
+    };
+
+    it('an unprintable Kg (once -y <hex> in argv) goes in IPMI_KGKEY with -K; ipmitool keys the session with it (ipmi_sim has none, so RAKP 4 fails)', async () => {
+      const { wrapper, log } = wrapperFor('ipmitool-kg');
+      const kgHex = '0102030405060708090a';
+      const r = await agent(cfg({ transport: 'ipmitool', ipmitool_path: wrapper, hexadecimal_kg: kgHex, action: 'off', login_timeout: '3', power_timeout: '3' }));
+      expect(r.code).toBe(1);
+      // ipmitool -v says only "Unable to establish IPMI v2 / RMCP+ session" here (its RAKP 4 detail needs -vv).
+      expect(r.stderr).toMatch(/RMCP\+ session/);
+      expect(bmc.isHostRunning()).toBe(true);
+      const recorded = readFileSync(log, 'utf8');
+      expect(recorded).toMatch(/^ARGV .* -K /m);
+      expect(recorded).not.toMatch(/ -y | -k /);
+      expect(recorded.toLowerCase()).not.toContain(kgHex);
+      expect(recorded).toMatch(/^ENV IPMI_KGKEY IPMI_PASSWORD $/m);
+      for (const text of [r.stdout, r.stderr]) expect(text.toLowerCase()).not.toContain(kgHex);
+      // The same run without a Kg logs in: the failure above is the Kg, which ipmitool therefore received.
+      const plain = await agent(cfg({ transport: 'ipmitool', ipmitool_path: wrapper, action: 'status' }));
+      expect(plain).toMatchObject({ code: 0, stdout: 'Status: ON\n' });
+    });
+
+    it.each([
+      ['a zero byte inside', '41004200', /zero byte before its end/],
+      ['bytes that are not UTF-8', 'ff41', /not UTF-8/],
+    ])('a Kg with %s, which only -y could carry, is refused before ipmitool runs and before any packet, validate-all too', async (_what, kgHex, why) => {
+      const { wrapper, log } = wrapperFor(`ipmitool-kg-${kgHex}`);
+      const silent = await startSilentDevice();
+      try {
+        for (const action of ['off', 'validate-all']) {
+          const r = await agent(cfg({ transport: 'ipmitool', ipmitool_path: wrapper, hexadecimal_kg: kgHex, action, ip: '127.0.0.1', ipport: String(silent.port) }));
+          expect(r.code).toBe(1);
+          expect(r.stderr).toMatch(why);
+          expect(r.stderr).toMatch(/'hexadecimal_kg'.*transport=native/);
+        }
+        expect(existsSync(log)).toBe(false);
+        expect(silent.contacts()).toBe(0);
+      } finally {
+        await silent.close();
+      }
+    });
   });
 
   it('a frozen BMC (SIGSTOP) fails off within its bounds and the host keeps running', async () => {

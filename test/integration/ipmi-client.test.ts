@@ -128,7 +128,8 @@ describe('IpmiClient against ipmi_sim: power control is real', () => {
   for (const cipherSuite of [1, 2, 3] as const) {
     it(`RMCP+ cipher suite ${cipherSuite}: status matches the host process, Get Device ID reads ipmi_sim's identity, off and on work`, async () => {
       await sim.powerOnHost();
-      await withClient(admin({ cipherSuite }), async (c) => {
+      // Suite 1 has no integrity: allowed only when asked for (allowInsecure), as suite 0.
+      await withClient(admin({ cipherSuite, allowInsecure: cipherSuite === 1 }), async (c) => {
         expect(await c.getChassisPower()).toBe('on');
         expect(await c.getDeviceId()).toEqual({ deviceId: 0, firmware: '9.08', ipmiVersion: '2.0', manufacturerId: 0x1291, productId: 0xf02 });
         await c.chassisControl('off');
@@ -144,7 +145,8 @@ describe('IpmiClient against ipmi_sim: power control is real', () => {
   for (const authType of ['md5', 'password'] as const) {
     it(`IPMI 1.5 auth ${authType}: status matches the host process, off and on work`, async () => {
       await sim.powerOnHost();
-      await withClient(admin({ version: '1.5', authType }), async (c) => {
+      // auth type password sends the password in clear text: allowed only when asked for (allowInsecure).
+      await withClient(admin({ version: '1.5', authType, allowInsecure: authType === 'password' }), async (c) => {
         expect(await c.getChassisPower()).toBe('on');
         await c.chassisControl('off');
         await until('host process gone', () => !sim.isHostRunning());
@@ -198,7 +200,7 @@ describe('IpmiClient against ipmi_sim: credentials and privilege', () => {
     expect(Date.now() - t0).toBeLessThan(6000);
   });
 
-  it('cipher suite 0 is refused without allowInsecure before a single datagram is sent', async () => {
+  it('cipher suites 0 and 1, and IPMI 1.5 auth types none and password, are refused without allowInsecure before a single datagram is sent', async () => {
     const listener = createSocket('udp4');
     let received = 0;
     listener.on('message', () => received++);
@@ -208,6 +210,10 @@ describe('IpmiClient against ipmi_sim: credentials and privilege', () => {
       expect(err.kind).toBe('bad-input');
       const err15 = await failure(IpmiClient.open(admin({ port: listener.address().port, version: '1.5', authType: 'none' }), { deadline: Date.now() + 2000 }));
       expect(err15.kind).toBe('bad-input');
+      const suite1 = await failure(IpmiClient.open(admin({ port: listener.address().port, cipherSuite: 1 }), { deadline: Date.now() + 2000 }));
+      expect(suite1.message).toMatch(/no integrity/);
+      const clear = await failure(IpmiClient.open(admin({ port: listener.address().port, version: '1.5', authType: 'password' }), { deadline: Date.now() + 2000 }));
+      expect(clear.message).toMatch(/clear text/);
       await new Promise((r) => setTimeout(r, 100));
       expect(received).toBe(0);
     } finally {

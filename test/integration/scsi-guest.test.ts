@@ -73,6 +73,19 @@ describe('fence_kit_scsi on an LIO iSCSI LUN in a guest', () => {
     expect(rc('write-node2-unfenced')).toBe(0);
   });
 
+  it('keeps the key and devices where both fence_scsi layouts do, and Debian\'s fence_scsi_check reads them', () => {
+    expect(file('node1.upstream.key').trim()).toBe(NODE1);
+    expect(file('node1.upstream.dev')).toBe(file('node1.dev'));
+    expect([rc('fs-check-node1'), err('fs-check-node1')]).toEqual([0, '']);
+  });
+
+  it('refuses on for node2 run on node1 before touching a LUN or node1\'s key file', () => {
+    expect(rc('our-on-node2-on-node1')).toBe(1);
+    expect(err('our-on-node2-on-node1')).toContain("is node node2's, not this node's (node1)");
+    expect(file('node1.key-after-wrong-on').trim()).toBe(NODE1);
+    expect([...pr('pr-after-on-lun0').keys].sort()).toEqual([NODE1, NODE2].sort());
+  });
+
   it('off preempts the victim on every LUN: its writes fail with a reservation conflict, its reads work', () => {
     expect(rc('our-off-node2')).toBe(0);
     expect(file('our-off-node2.out')).toContain('Success: Powered OFF');

@@ -94,6 +94,26 @@ describe('fence_kit_switch against snmpd managing a namespace bridge', () => {
     expect(await lab.nodesTalk({ count: 3 })).toBe(true);
   });
 
+  it('a name that is one port\'s ifDescr/ifName and another port\'s ifAlias is refused as ambiguous (name it by ifIndex); neither port goes down', async () => {
+    // node1's port labelled with node2's interface name: "sw-p2" now names two ports.
+    await lab.setAlias(lab.ports.node1, lab.ports.node2.name);
+    try {
+      for (const action of ['off', 'status']) {
+        const r = await run(AGENT, v2c({ action, plug: lab.ports.node2.name }));
+        expect(r.code, `${action}: ${r.stdout}`).toBe(1);
+        expect(r.stdout).not.toContain('Success');
+        expect(r.stderr).toMatch(/"sw-p2" is ambiguous: .*ifIndex 12.*ifAlias of ifIndex 11.*ifIndex number/);
+      }
+      expect(lab.kernelAdminUp(lab.ports.node1)).toBe(true);
+      expect(lab.kernelAdminUp(lab.ports.node2)).toBe(true);
+      expect(await lab.nodesTalk()).toBe(true);
+      const byIndex = await run(AGENT, v2c({ action: 'status', plug: String(lab.ports.node2.ifIndex) }));
+      expect([byIndex.code, byIndex.stdout]).toEqual([0, 'Status: ON\n']);
+    } finally {
+      await lab.setAlias(lab.ports.node1, lab.ports.node1.alias);
+    }
+  });
+
   it('two ports of one node (plug=a,b) are both down before Success and both up after on; fence_ifmib downs only the first', async () => {
     const plug = `${lab.ports.node1.name},${lab.ports.node2.ifIndex}`;
     const off = await run(AGENT, v2c({ action: 'off', plug }));

@@ -68,6 +68,8 @@ export interface ApcSshOptions {
   users?: ApcSshUser[]; // default: apc / apc
   /** Host key (OpenSSH or PEM private key); a fresh ed25519 key when not given. */
   hostKey?: string | Buffer;
+  /** More host keys of other types (as an OpenSSH server has ed25519, ecdsa and rsa); the client picks one. */
+  extraHostKeys?: (string | Buffer)[];
   /** AOS version in the banner; fence_apc keys its dialogue on the major version. */
   aosVersion?: string;
 }
@@ -77,6 +79,8 @@ export interface ApcSshPeer {
   port: number;
   /** The host key's public blob and its OpenSSH forms, for known_hosts files and pinned fingerprints. */
   hostKey: { blob: Buffer; type: string; fingerprint: string; knownHostsLine: string };
+  /** Every host key the card offers (hostKey first, then extraHostKeys), in the same form. */
+  hostKeys: { blob: Buffer; type: string; fingerprint: string; knownHostsLine: string }[];
   /** Every command line the card received, in order. */
   commands: string[];
   /** Logins that succeeded, by method. */
@@ -161,17 +165,19 @@ export async function startApcSsh(options: ApcSshOptions = {}): Promise<ApcSshPe
   const users = options.users ?? DEFAULT_USERS;
   const version = options.aosVersion ?? '6.4.6';
   const hostKeyText = options.hostKey ?? utils.generateKeyPairSync('ed25519').private;
-  const parsedHost = utils.parseKey(hostKeyText);
-  if (parsedHost instanceof Error) throw parsedHost;
-  const hostParsed = Array.isArray(parsedHost) ? parsedHost[0] : parsedHost;
-  const blob = hostParsed.getPublicSSH() as Buffer;
-  const type = hostParsed.type;
-  const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  const hostKeyTexts = [hostKeyText, ...(options.extraHostKeys ?? [])];
+  const publicForms = hostKeyTexts.map((text) => {
+    const parsedHost = utils.parseKey(text);
+    if (parsedHost instanceof Error) throw parsedHost;
+    const hostParsed = Array.isArray(parsedHost) ? parsedHost[0] : parsedHost;
+    const blob = hostParsed.getPublicSSH() as Buffer;
+    return { blob, type: hostParsed.type, fingerprint: `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}` };
+  });
   const commands: string[] = [];
   const logins: ApcSshPeer['logins'] = [];
   const connections = new Set<{ end(): void }>();
 
-  const server = new Server({ hostKeys: [hostKeyText] }, (client) => {
+  const server = new Server({ hostKeys: hostKeyTexts }, (client) => {
     connections.add(client);
     let user: ApcSshUser | undefined;
     client.on('error', () => undefined);
@@ -268,10 +274,12 @@ export async function startApcSsh(options: ApcSshOptions = {}): Promise<ApcSshPe
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const hostKeys = publicForms.map((k) => ({ ...k, knownHostsLine: `[127.0.0.1]:${port} ${k.type} ${k.blob.toString('base64')}` }));
   return {
     host: '127.0.0.1',
     port,
-    hostKey: { blob, type, fingerprint, knownHostsLine: `[127.0.0.1]:${port} ${type} ${blob.toString('base64')}` },
+    hostKey: hostKeys[0]!,
+    hostKeys,
     commands,
     logins,
     stop: async () => {

@@ -66,6 +66,8 @@ export interface SwitchLab {
   kernelAdminUp(port: SwitchPort): boolean;
   /** Put every switch port back up through SNMP, so the agent's view and the kernel agree at once. */
   restorePorts(): Promise<void>;
+  /** Write a port's ifAlias through SNMP (what an admin labels it). */
+  setAlias(port: SwitchPort, alias: string): Promise<void>;
   /** Freeze / thaw snmpd (SIGSTOP / SIGCONT), for "the switch stops answering". */
   freezeSnmpd(frozen: boolean): void;
   stop(): Promise<void>;
@@ -252,6 +254,10 @@ export async function startSwitchLab(): Promise<SwitchLab> {
         for (const p of [ports.node1, ports.node2]) {
           if (!lab.kernelAdminUp(p)) await snmp('snmpset', [`${IF_MIB.ifAdminStatus}.${p.ifIndex}`, 'i', '1']);
         }
+      },
+      async setAlias(port, alias) {
+        const r = await snmp('snmpset', [`${IF_MIB.ifAlias}.${port.ifIndex}`, 's', alias]);
+        if (r.code !== 0) throw new Error(`cannot set ifAlias of ${port.name}: ${r.stderr}`);
       },
       freezeSnmpd(frozen) {
         process.kill(snmpdPid, frozen ? 'SIGSTOP' : 'SIGCONT');

@@ -5,7 +5,7 @@
 // so an LD_PRELOAD shim, compiled here with gcc, clamps setrlimit to the hard limit.
 // Everything started is stopped by PID or by mount namespace, never by process name.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, runAgentBinary, type AgentRun, type RunAgentOptions } from '../support/run-agent.js';
@@ -35,6 +35,8 @@ export interface SanlockNode {
   agent(argv: string[], opts?: RunAgentOptions): Promise<AgentRun>;
   /** Run the sanlock tool inside this node's namespace. */
   sanlock(args: string[]): string;
+  /** PIDs in this node's namespace whose command line (NUL-separated, as /proc shows it) matches. */
+  pids(cmdline: RegExp): number[];
   /** SIGKILL the daemon and every process in this node's namespace: the node dies, its lease stays. */
   kill(): void;
   alive(): boolean;
@@ -121,6 +123,13 @@ export async function startSanlockLab(opts: { nodes: number; ioTimeout: number }
       renewals,
       agent: (a, o = {}) => runAgentBinary('/usr/bin/nsenter', { ...o, argv: ['-t', String(pid), '-m', '--', join(BIN, 'fence_kit_sanlock'), ...a] }),
       sanlock: (args) => execFileSync('nsenter', ['-t', String(pid), '-m', '--', 'sanlock', ...args]).toString(),
+      pids: (cmdline) => pidsIn(ns).filter((p) => {
+        try {
+          return cmdline.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+        } catch {
+          return false;
+        }
+      }),
       kill: () => {
         for (const p of pidsIn(ns)) {
           try {

@@ -10,6 +10,7 @@ import {
   outletState,
   outletStateForList,
   parsePlug,
+  refuseSwitchWithoutSwitches,
   resolveName,
 } from '../../../agents/pdu-apc/powernet.js';
 
@@ -87,6 +88,22 @@ describe('plugs', () => {
   it('refuses another switch than 1 on a PDU without switches', () => {
     expect(kind(() => parsePlug('2:4', FAMILIES.rpdu))).toBe('no-such-plug');
     expect(kind(() => parsePlug('4', FAMILIES.msp, 'x'))).toBe('bad-input');
+  });
+
+  it('refuses a switch option other than 1 on every family without switches, for numbers and names alike', () => {
+    for (const family of [FAMILIES.rpdu, FAMILIES.rpdu2, FAMILIES.ms6, FAMILIES.ms]) {
+      expect(kind(() => parsePlug('5', family, '2'))).toBe('bad-input');
+      expect(kind(() => parsePlug('db1', family, '2'))).toBe('bad-input');
+      expect(() => refuseSwitchWithoutSwitches(family, 2)).toThrow(/option 'switch'.*no switches/);
+      expect(parsePlug('5', family, '1')).toEqual({ kind: 'number', address: { outlet: 5 } });
+    }
+    expect(parsePlug('5', FAMILIES.msp, '2')).toEqual({ kind: 'number', address: { outlet: 5, switchId: 2 } });
+  });
+
+  it('refuses a switch:outlet plug whose switch contradicts the switch option', () => {
+    expect(kind(() => parsePlug('1:5', FAMILIES.msp, '2'))).toBe('bad-input');
+    expect(kind(() => parsePlug('1:5', FAMILIES.rpdu, '2'))).toBe('bad-input');
+    expect(parsePlug('2:5', FAMILIES.msp, '2')).toEqual({ kind: 'number', address: { outlet: 5, switchId: 2 } });
   });
 
   it('resolves names exactly and once', () => {

@@ -7,8 +7,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FenceError } from '../../../lib/errors.js';
 import {
+  acceptNewWithoutFile,
   appendKnownHost,
   checkKnownHosts,
+  keyscanType,
+  knownKeyTypes,
+  preferredHostKeyAlgorithms,
   keyTypeOf,
   knownHostsLine,
   parseKnownHosts,
@@ -69,6 +73,29 @@ describe('known_hosts', () => {
     const entries = parseKnownHosts(`@revoked * ${type} ${b64(b.blob)}\n@cert-authority * ${type} ${b64(a.blob)}\npdu ${type} ${b64(b.blob)}\n`);
     expect(checkKnownHosts(entries, 'pdu', 22, b.blob).result).toBe('revoked');
     expect(checkKnownHosts(entries, 'other', 22, a.blob).result).toBe('unknown');
+  });
+
+  it('keys of other types only are "unknown for this type", not a changed key; another key of the same type is', () => {
+    const rsaLine = `pdu ssh-rsa ${b64(Buffer.from('rsa-blob'))}\necdsa-host ecdsa-sha2-nistp256 ${b64(Buffer.from('ec-blob'))}\n`;
+    const entries = parseKnownHosts(`${rsaLine}pdu2 ${type} ${b64(b.blob)}\n`);
+    expect(checkKnownHosts(entries, 'pdu', 22, a.blob)).toEqual({ result: 'unknown-type', knownTypes: ['ssh-rsa'] });
+    expect(checkKnownHosts(entries, 'pdu2', 22, a.blob)).toEqual({ result: 'mismatch', lines: [3] });
+    expect(knownKeyTypes(entries, 'pdu', 22)).toEqual(['ssh-rsa']);
+    expect(knownKeyTypes(entries, 'nowhere', 22)).toEqual([]);
+  });
+
+  it('asks for the known types first, as OpenSSH orders HostKeyAlgorithms, and names them as ssh-keyscan -t does', () => {
+    expect(preferredHostKeyAlgorithms(['ecdsa-sha2-nistp256'])).toEqual(['ecdsa-sha2-nistp256']);
+    expect(preferredHostKeyAlgorithms(['ssh-rsa', 'ssh-ed25519'])).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519']);
+    expect(preferredHostKeyAlgorithms(['sk-ssh-ed25519@openssh.com'])).toEqual([]);
+    expect(['ssh-ed25519', 'ecdsa-sha2-nistp384', 'ssh-rsa'].map(keyscanType)).toEqual(['ed25519', 'ecdsa', 'rsa']);
+  });
+
+  it('accept-new with nowhere to keep the key is refused; with a file or a pinned fingerprint it is not', () => {
+    for (const file of [null, undefined, 'none', '/dev/null']) expect(acceptNewWithoutFile('accept-new', file)?.kind).toBe('bad-input');
+    expect(acceptNewWithoutFile('accept-new', '/root/.ssh/known_hosts')).toBeUndefined();
+    expect(acceptNewWithoutFile('accept-new', null, `SHA256:${'a'.repeat(43)}`)).toBeUndefined();
+    expect(acceptNewWithoutFile('strict', null)).toBeUndefined();
   });
 
   it('appends a hashed line that OpenSSH itself finds (ssh-keygen -F)', () => {

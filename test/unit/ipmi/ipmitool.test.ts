@@ -15,13 +15,33 @@ describe('ipmitool command line', () => {
     expect(args.join(' ')).not.toContain('p4ss');
     expect(env.IPMI_PASSWORD).toBe('p4ss-secret');
   });
-  it('a printable Kg goes in IPMI_KGKEY (-K); only an unprintable one needs -y hex', () => {
-    const printable = new IpmitoolRunner({ target: { ...target, kg: Buffer.from('kgsecret') } }).command(['chassis', 'power', 'status'], Date.now() + 10_000);
+  it('a Kg goes in IPMI_KGKEY (-K), unprintable bytes too; never -y or -k, and trailing zero bytes are ipmitool\'s own padding', () => {
+    const run = (kg: Buffer) => new IpmitoolRunner({ target: { ...target, kg } }).command(['chassis', 'power', 'status'], Date.now() + 10_000);
+    const printable = run(Buffer.from('kgsecret'));
     expect(printable.args).toContain('-K');
     expect(printable.args.join(' ')).not.toContain('kgsecret');
     expect(printable.env.IPMI_KGKEY).toBe('kgsecret');
-    const binary = new IpmitoolRunner({ target: { ...target, kg: Buffer.from([0, 1, 2]) } }).command(['chassis', 'power', 'status'], Date.now() + 10_000);
-    expect(binary.args).toEqual(expect.arrayContaining(['-y', '000102']));
+    const control = run(Buffer.from([1, 2, 0x7f, 0x20, 0, 0]));
+    expect(control.env.IPMI_KGKEY).toBe('\x01\x02\x7f ');
+    expect(control.args).not.toContain('-y');
+    expect(run(Buffer.from('kg-é', 'utf8')).env.IPMI_KGKEY).toBe('kg-é');
+  });
+  it.each([
+    ['a zero byte inside', [0x41, 0, 0x42], /zero byte before its end/],
+    ['a zero first byte', [0, 1, 2], /starts with a zero byte/],
+    ['only zero bytes', [0, 0], /starts with a zero byte/],
+    ['bytes that are not UTF-8', [0xff, 0x41], /not UTF-8/],
+  ])('a Kg with %s is refused rather than put on the command line (native transport suggested)', (_what, bytes, why) => {
+    const runner = new IpmitoolRunner({ target: { ...target, kg: Buffer.from(bytes) } });
+    expect(() => runner.command(['chassis', 'power', 'status'], Date.now() + 10_000)).toThrow(why);
+    expect(() => runner.command(['chassis', 'power', 'status'], Date.now() + 10_000)).toThrow(/transport=native/);
+  });
+  it('cipher suite 1 and IPMI 1.5 auth type password need allowInsecure, as suite 0 and auth type none do', () => {
+    const cmd = (t: object) => () => new IpmitoolRunner({ target: { ...target, ...t } }).command(['chassis', 'power', 'status'], Date.now() + 10_000);
+    expect(cmd({ cipherSuite: 1 })).toThrow(/no integrity/);
+    expect(cmd({ version: '1.5', authType: 'password' })).toThrow(/clear text/);
+    expect(cmd({ cipherSuite: 1, allowInsecure: true })).not.toThrow();
+    expect(cmd({ version: '1.5', authType: 'password', allowInsecure: true })).not.toThrow();
   });
   it('IPMI 1.5: -I lan -A MD5 by default, no -C', () => {
     const { args } = new IpmitoolRunner({ target: { ...target, version: '1.5', privilege: 'operator' } }).command(['chassis', 'power', 'off'], Date.now() + 10_000);

@@ -67,7 +67,7 @@ let dir: string;
 let store: KeyStore;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'fk-fabric-'));
-  store = new KeyStore(join(dir, 'cluster'));
+  store = new KeyStore([join(dir, 'cluster')]);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

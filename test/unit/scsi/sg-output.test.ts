@@ -76,6 +76,48 @@ describe('READ FULL STATUS', () => {
   });
 });
 
+describe('declared counts and truncation (constructed answers in sg_persist 1.46\'s format)', () => {
+  const full = (n: number, name = (i: number) => `iqn.2026-11.org.fencekit:node${i},i,0x00023d0000${String(i).padStart(2, '0')}`) =>
+    ['  PR generation=0x9', ...Array.from({ length: n }, (_, i) => [
+      `    Key=0xa1b2${(i + 1).toString(16).padStart(4, '0')}`,
+      '      All target ports bit clear',
+      '      Relative port address: 0x1',
+      i === 0 ? '      << Reservation holder >>\n      scope: LU_SCOPE,  type: Write Exclusive, registrants only' : '      not reservation holder',
+      '      Transport Id of initiator:',
+      `        iSCSI world wide unique port id: ${name(i)}`,
+    ].join('\n'))].join('\n') + '\n';
+
+  it('READ KEYS: the declared count must be the count listed', () => {
+    expect(parseReadKeys('  PR generation=0x2, 1 registered reservation key follows:\n    0xa1b20001\n').keys).toEqual(['a1b20001']);
+    expect(() => parseReadKeys('  PR generation=0x2, 2 registered reservation keys follow:\n    0xa1b20001\n')).toThrow(/declares 2 keys but lists 1/);
+    expect(() => parseReadKeys('  PR generation=0x2, 1 registered reservation key follows:\n    0xa1b20001\n    0xa1b20002\n')).toThrow(/declares 1 keys but lists 2/);
+  });
+  it('READ KEYS: a count past sg_persist\'s 8 KiB answer is truncation, whatever is listed', () => {
+    const keys = Array.from({ length: 1024 }, (_, i) => `    0x${(i + 1).toString(16)}`).join('\n');
+    expect(() => parseReadKeys(`  PR generation=0x2, 1024 registered reservation keys follow:\n${keys}\n`)).toThrow(/truncated/);
+    expect(parseReadKeys(`  PR generation=0x2, 1023 registered reservation keys follow:\n${keys.split('\n').slice(0, 1023).join('\n')}\n`).keys).toHaveLength(1023);
+  });
+  it('READ KEYS: no count, a line that is not a key, or a key 0 is not an answer', () => {
+    expect(() => parseReadKeys('  PR generation=0x2\n    0xa1b20001\n')).toThrow(/no key count/);
+    expect(() => parseReadKeys('  PR generation=0x2, 2 registered reservation keys follow:\n    0xa1b20001\n    garbage\n')).toThrow(/not a key line/);
+    expect(() => parseReadKeys('  PR generation=0x2, 1 registered reservation key follows:\n    0x0\n')).toThrow(/key 0/);
+  });
+  it('READ FULL STATUS: every descriptor must be whole', () => {
+    expect(parseReadFullStatus(full(2)).keys).toEqual(['a1b20001', 'a1b20002']);
+    const cut = full(2).replace(/\n      not reservation holder/, '');
+    expect(() => parseReadFullStatus(cut)).toThrow(/incomplete READ FULL STATUS descriptor/);
+    expect(() => parseReadFullStatus('  PR generation=0x9\n')).toThrow(/neither descriptors nor/);
+    expect(() => parseReadFullStatus('  PR generation=0x9\n  No full status descriptors\n' + full(1).split('\n').slice(1).join('\n'))).toThrow(/after "No full status descriptors"/);
+    expect(() => parseReadFullStatus(full(1).replace('Key=0xa1b20001', 'Key=0x0'))).toThrow(/key 0/);
+  });
+  it('READ FULL STATUS: registrations that cannot fit sg_persist\'s 8 KiB answer are truncation (long iSCSI names, ~90 of them)', () => {
+    // Each descriptor here: 24 bytes + a TransportID of 4 + the 89-byte name and its NUL padded to 4 = 120 bytes.
+    const long = (i: number) => `iqn.2026-11.org.example.storage-cluster-east:node-${String(i).padStart(3, '0')}.rack-17.datacenter,i,0x00023d0000${String(i % 100).padStart(2, '0')}`;
+    expect(parseReadFullStatus(full(60, long)).keys).toHaveLength(60);
+    expect(() => parseReadFullStatus(full(90, long))).toThrow(/more than sg_persist's 8192-byte answer holds: truncated/);
+  });
+});
+
 describe('failures', () => {
   it.each([
     ['reserve-conflict', 24, 'reservation-conflict', 'Reservation conflict'],

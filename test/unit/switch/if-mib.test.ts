@@ -13,6 +13,7 @@ import {
   NAME_COLUMNS,
   noSuchPortName,
   plugAsIfIndex,
+  resolvePortName,
 } from '../../../agents/switch-port/if-mib.js';
 
 const kindOf = (f: () => unknown) => {
@@ -72,6 +73,22 @@ describe('plug → ifIndex', () => {
   it('refuses a name two ports carry instead of guessing one', () => {
     expect(kindOf(() => matchPortName('spare', 'ifAlias', alias))).toBe('bad-input');
     expect(() => matchPortName('spare', 'ifAlias', alias)).toThrow(/ifAlias of ifIndex 14 and 15/);
+  });
+
+  it('refuses a name that is one port\'s ifDescr/ifName and another port\'s ifAlias, whichever column comes first; one port in two columns is one port', () => {
+    // As net-snmp reports a namespace switch: ifDescr = ifName; an admin labelled port 11 with port 12's name.
+    const names = new Map([[11, 'sw-p1'], [12, 'sw-p2']]);
+    const labels = new Map([[11, 'sw-p2'], [12, 'node2-storage']]);
+    const columns = [
+      { column: 'ifDescr' as const, values: names },
+      { column: 'ifName' as const, values: names },
+      { column: 'ifAlias' as const, values: labels },
+    ];
+    expect(kindOf(() => resolvePortName('sw-p2', columns))).toBe('bad-input');
+    expect(() => resolvePortName('sw-p2', columns)).toThrow(/"sw-p2" is ambiguous: it is the ifDescr\/ifName of ifIndex 12 and the ifAlias of ifIndex 11; name the port by its ifIndex number/);
+    expect(resolvePortName('sw-p1', columns)).toEqual({ ifIndex: 11, column: 'ifDescr' });
+    expect(resolvePortName('node2-storage', columns)).toEqual({ ifIndex: 12, column: 'ifAlias' });
+    expect(resolvePortName('sw-p9', columns)).toBeUndefined();
   });
 
   it('reports a name no column has as no-such-plug', () => {

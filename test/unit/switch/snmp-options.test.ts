@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { switchPortAgent } from '../../../agents/switch-port/agent.js';
 import { silentLogger } from '../../../lib/log.js';
-import { snmpTargetFrom, validateSnmpOptions } from '../../../lib/options/snmp.js';
+import { snmpTargetFrom, snmpVersion, validateSnmpOptions } from '../../../lib/options/snmp.js';
 import { parseStdin } from '../../../lib/options/parse.js';
 import { resolveValues } from '../../../lib/options/values.js';
 
@@ -35,6 +35,15 @@ describe('SNMP options of fence_kit_switch', () => {
     expect(t.auth).toMatchObject({ version: '3', securityLevel: 'authNoPriv', authProtocol: 'SHA' });
     // An explicit version is never second-guessed.
     expect(validateSnmpOptions(optionsOf('ip=s1\nsnmp_version=2c\nusername=u\n'))[0]).toMatch(/needs 'community'/);
+  });
+
+  it('a community that is only an agent default never turns a v3 user into a v1/v2c request', () => {
+    const specs = switchPortAgent.options;
+    const { options } = resolveValues(parseStdin('ip=s1\nusername=u\npassword=authpass1\n', specs), specs, { ...switchPortAgent.defaults, community: 'private' });
+    expect(options.string('community')).toBe('private');
+    expect(snmpVersion(options)).toBe('3');
+    const given = resolveValues(parseStdin('ip=s1\nusername=u\ncommunity=c1\n', specs), specs, switchPortAgent.defaults ?? {}).options;
+    expect(snmpVersion(given)).toBe('2c');
   });
 
   it('names what an SNMPv3 level is missing', () => {

@@ -96,10 +96,14 @@ describe('fence_kit_switch device', () => {
     expect(sw.sets).toEqual([`${OID.ifAdminStatus}.11=2`, `${OID.ifAdminStatus}.12=2`]);
   });
 
-  it('takes an ifDescr match over an ifAlias match elsewhere, and refuses a name two ports carry', async () => {
+  it('refuses a name that is one port\'s ifDescr and another port\'s ifAlias, and a name two ports carry, before any SET', async () => {
     const sw = switchWith({ 11: { descr: 'p1', admin: 1, alias: 'p2' }, 12: { descr: 'p2', admin: 1, alias: 'spare' }, 13: { descr: 'p3', admin: 1, alias: 'spare' } });
-    await engine(sw, ['p2']).off();
-    expect(sw.sets).toEqual([`${OID.ifAdminStatus}.12=2`]);
+    const across = await failure(engine(sw, ['p2']).off());
+    expect(across.kind).toBe('bad-input');
+    expect(across.message).toMatch(/ambiguous.*ifIndex 12.*ifIndex 11.*ifIndex number/);
+    expect(sw.sets).toEqual([]);
+    await engine(sw, ['p3']).off();
+    expect(sw.sets).toEqual([`${OID.ifAdminStatus}.13=2`]);
     const err = await failure(engine(sw, ['spare']).off());
     expect(err.kind).toBe('bad-input');
     expect(err.message).toMatch(/ambiguous/);
