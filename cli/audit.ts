@@ -23,7 +23,7 @@ import { Printer } from './output.js';
 const CIB_ON_DISK = '/var/lib/pacemaker/cib/cib.xml';
 
 /** The CIB to compare: --cib FILE, else the running cluster's (cibadmin --query) on a cluster node, else none. */
-export async function readCib(file: string | undefined): Promise<Cib | undefined> {
+export async function readCib(file: string | undefined): Promise<{ cib: Cib; xml: string } | undefined> {
   if (file !== undefined) {
     let xml: string;
     try {
@@ -31,12 +31,12 @@ export async function readCib(file: string | undefined): Promise<Cib | undefined
     } catch (err) {
       throw new FenceError('bad-input', `--cib: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
-    return parseCib(xml, file);
+    return { cib: parseCib(xml, file), xml };
   }
   if (!existsSync(CIB_ON_DISK)) return undefined;
   const r = await run('cibadmin', ['--query'], { timeoutMs: 15_000 });
   if (r.code !== 0) throw new FenceError('unreachable', `cibadmin --query failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').pop() ?? ''}; pass --cib FILE`);
-  return parseCib(r.stdout, 'cibadmin --query');
+  return { cib: parseCib(r.stdout, 'cibadmin --query'), xml: r.stdout };
 }
 
 export interface AuditOptions {
@@ -61,9 +61,10 @@ export async function auditCommand(topology: Topology, opts: AuditOptions, p = n
   } catch (err) {
     throw new FenceError('bad-input', `--cluster-network: ${(err as Error).message}`);
   }
-  const cib = await readCib(opts.cib);
+  const read = await readCib(opts.cib);
+  const cib = read?.cib;
   const live = opts.live ? await opts.live(topology) : undefined;
-  const input: AuditInput = { topology, cib, clusterNetworks: opts.clusterNetworks, lookupAgent: agentByName, ...(live ? { live: live.facts } : {}) };
+  const input: AuditInput = { topology, cib, ...(read ? { cibXml: read.xml } : {}), clusterNetworks: opts.clusterNetworks, lookupAgent: agentByName, ...(live ? { live: live.facts } : {}) };
   const findings = sortFindings(auditTopology(input));
   // A device that does not answer is a finding of its own under --live: it cannot fence today.
   const down = (live?.report ?? []).filter((r) => !r.ok);

@@ -7,7 +7,10 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from '../agent/declaration.js';
 import { parseBoolean, type RawInput } from '../options/parse.js';
 import { resolveValues, type Options } from '../options/values.js';
+import { checkTimeouts, pacemakerSeconds as pacemakerTime, topologyTimeouts } from './budget.js';
 import type { Cib, CibPrimitive } from './cib.js';
+import { delayBaseFor, pacemakerSettingsFromCib } from './cib-read.js';
+import { racePolicy } from './race.js';
 import type { DeviceConfig, NodeConfig, Topology } from './file.js';
 import { parseHostMap } from './host-map.js';
 
@@ -113,21 +116,14 @@ export interface LiveFacts {
   readonly powerSupplies?: ReadonlyMap<string, number>;
 }
 
-/**
- * The timeout arithmetic shared with `export` and `plan` (one home): for a node, the worst time each level
- * takes and the time Pacemaker (or the fencekit CLI) allows. Undefined when nothing bounds the operation.
- */
-export interface TimeoutBudget {
-  (node: NodeConfig): { readonly neededSeconds: number; readonly allowedSeconds: number; readonly allowedBy: string } | undefined;
-}
-
 export interface AuditInput {
   readonly topology: Topology;
   readonly cib?: Cib;
   /** Networks (CIDR) the cluster's own traffic runs on. */
   readonly clusterNetworks?: readonly string[];
   readonly live?: LiveFacts;
-  readonly budget?: TimeoutBudget;
+  /** The CIB's text, for the timeout check budget.ts does (the same arithmetic as export). */
+  readonly cibXml?: string;
   /** Agent declarations by name, for CIB primitives of fencekit agents. */
   readonly lookupAgent?: (name: string) => AgentDeclaration | undefined;
 }
@@ -165,14 +161,10 @@ export function deviceOptions(device: DeviceConfig): Options {
   return resolveValues(raw, device.agent.options, effectiveDefaults(device.agent, device.agent.name)).options;
 }
 
-/** Pacemaker durations ("90", "90s", "2min", "500ms", "1h") in seconds; undefined if unreadable. */
-export function pacemakerSeconds(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|msec|s|sec|m|min|h|hr)?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const unit = (m[2] ?? 's').toLowerCase();
-  const factor = unit.startsWith('ms') ? 0.001 : unit.startsWith('m') ? 60 : unit.startsWith('h') ? 3600 : 1;
-  return Number(m[1]) * factor;
+/** A Pacemaker duration in seconds (budget.ts reads it; the smaller of the readings old and new fencers make). */
+function pacemakerSeconds(text: string | undefined): number | undefined {
+  const t = text === undefined ? undefined : pacemakerTime(text);
+  return t === undefined ? undefined : Math.min(t.seconds, t.legacySeconds);
 }
 
 export function auditTopology(input: AuditInput): Finding[] {
@@ -209,10 +201,6 @@ export function auditTopology(input: AuditInput): Finding[] {
       add('fabric-without-watchdog', subject, `${names.join(', ')} cut${names.length === 1 ? 's' : ''} ${node.name} off, and no level resets it by watchdog`);
     }
 
-    const budget = input.budget?.(node);
-    if (budget && budget.neededSeconds > budget.allowedSeconds) {
-      add('timeout-budget', subject, `its levels need up to ${budget.neededSeconds} s in order, but ${budget.allowedBy} allows ${budget.allowedSeconds} s`);
-    }
   }
 
   for (const device of topology.devices.values()) {
@@ -228,10 +216,26 @@ export function auditTopology(input: AuditInput): Finding[] {
     // concerns only what the CIB runs (cibUnfencingFindings).
   }
 
+  findings.push(...budgetFindings(topology, input.cibXml));
   findings.push(...clusterNetworkFindings(topology, input.clusterNetworks ?? []));
   findings.push(...twoNodeRaceFindings(topology, input.cib));
   if (input.cib) findings.push(...cibFindings(topology, input.cib, input.lookupAgent ?? (() => undefined)));
   return findings;
+}
+
+/**
+ * Timeouts, by budget.ts (the arithmetic export writes with): against the CIB's timeouts when there is one.
+ * Without a CIB, export will write timeouts that cover the levels, provided every device has bounds of its
+ * own: a device without any (a limit of 0, disable_timeout) is the finding.
+ */
+function budgetFindings(topology: Topology, cibXml: string | undefined): Finding[] {
+  try {
+    topologyTimeouts(topology);
+  } catch (err) {
+    return [finding('timeout-budget', 'cluster', (err as Error).message)];
+  }
+  if (cibXml === undefined) return [];
+  return checkTimeouts(topology, pacemakerSettingsFromCib(cibXml).settings).map((p) => finding('timeout-budget', `node ${p.node}`, p.message));
 }
 
 function finding(rule: RuleId, subject: string, message: string, severity: Severity = RULES[rule].severity): Finding {
@@ -273,7 +277,7 @@ function delaysFor(topology: Topology, node: NodeConfig, cib: Cib | undefined): 
       fixed = Math.max(fixed, deviceOptions(topology.devices.get(d.device)!).number('delay') ?? 0);
       const p = cib?.primitives.get(d.device);
       if (p) {
-        fixed = Math.max(fixed, delayForNode(p.params.pcmk_delay_base, node.name) ?? 0);
+        fixed = Math.max(fixed, delayBaseFor(p.params.pcmk_delay_base, node.name));
         if ((pacemakerSeconds(p.params.pcmk_delay_max) ?? 0) > 0) random = true;
       }
     }
@@ -281,17 +285,15 @@ function delaysFor(topology: Topology, node: NodeConfig, cib: Cib | undefined): 
   return { fixed, random };
 }
 
-/** pcmk_delay_base is a duration or a per-node map "node1:1s;node2:5". */
-function delayForNode(base: string | undefined, node: string): number | undefined {
-  if (base === undefined) return undefined;
-  if (!/[:=]/.test(base)) return pacemakerSeconds(base);
-  return pacemakerSeconds(parseHostMap(base).entries.get(node.toLowerCase())?.plugs);
-}
-
 function twoNodeRaceFindings(topology: Topology, cib: Cib | undefined): Finding[] {
   const nodes = [...topology.nodes.values()];
   if (nodes.length !== 2) return [];
-  if ((pacemakerSeconds(cib?.properties['priority-fencing-delay']) ?? 0) > 0) return [];
+  // Without a CIB, judge what `fencekit export` will write: it protects two nodes unless told not to.
+  if (!cib) {
+    const policy = racePolicy(topology);
+    return policy.kind === 'none' ? [finding('two-node-race', 'cluster', policy.why)] : [];
+  }
+  if ((pacemakerSeconds(cib.properties['priority-fencing-delay'] ?? cib.properties['fencing-priority-delay']) ?? 0) > 0) return [];
   const [a, b] = nodes.map((n) => delaysFor(topology, n, cib)) as [ReturnType<typeof delaysFor>, ReturnType<typeof delaysFor>];
   if (a.random || b.random) return [];
   if (a.fixed === b.fixed) {

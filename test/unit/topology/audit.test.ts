@@ -2,7 +2,7 @@
 // topologies are parsed from text, CIBs from XML strings; nothing is contacted.
 import { describe, expect, it } from 'vitest';
 import { agentByName } from '../../../agents/registry.js';
-import { auditExitCode, auditTopology, pacemakerSeconds, type AuditInput, type Finding, type RuleId } from '../../../lib/topology/audit.js';
+import { auditExitCode, auditTopology, type AuditInput, type Finding, type RuleId } from '../../../lib/topology/audit.js';
 import { parseCib } from '../../../lib/topology/cib.js';
 import { exportCib } from '../../../lib/topology/export.js';
 import { parseTopology, type Topology } from '../../../lib/topology/file.js';
@@ -68,15 +68,19 @@ describe('fencekit audit: the rules', () => {
     await expect(audit(GOOD, { clusterNetworks: ['10.1.0.0'] })).rejects.toThrow(/CIDR/);
   });
 
-  it('two-node-race: two nodes without any delay, or with equal delays, are a warning; one delayed side is not', async () => {
+  it('two-node-race: two nodes with fence_race none, or a CIB without delays (or with equal ones), are a warning', async () => {
     const two = `${DEVICES}nodes:\n  node1: [[node1-bmc], [pdu-a:1, pdu-b:1]]\n  node2: [[node2-bmc], [pdu-a:2, pdu-b:2]]\n`;
-    expect(only(await audit(two), 'two-node-race')).toEqual([expect.objectContaining({ severity: 'warning', subject: 'cluster' })]);
-    const delayed = two.replace('node1-bmc: { agent: fence_kit_ipmi,', 'node1-bmc: { agent: fence_kit_ipmi, delay: 10,');
-    expect(only(await audit(delayed), 'two-node-race')).toEqual([]);
-    const both = delayed.replace('node2-bmc: { agent: fence_kit_ipmi,', 'node2-bmc: { agent: fence_kit_ipmi, delay: 10,');
-    expect(only(await audit(both), 'two-node-race')[0]!.message).toContain('wait the same 10 s');
-    const cib = parseCib('<cib><configuration><crm_config><cluster_property_set id="p"><nvpair id="x" name="priority-fencing-delay" value="15s"/></cluster_property_set></crm_config></configuration></cib>', 'cib');
-    expect(only(await audit(two, { cib }), 'two-node-race')).toEqual([]);
+    // Without a CIB, what export writes counts: a static delay on the first node's devices by default.
+    expect(only(await audit(two), 'two-node-race')).toEqual([]);
+    expect(only(await audit(`${two}cluster:\n  fence_race: none\n`), 'two-node-race')).toEqual([expect.objectContaining({ severity: 'warning', subject: 'cluster' })]);
+    const cib = (extra: string, props = '') =>
+      parseCib(`<cib><configuration><crm_config><cluster_property_set id="p">${props}</cluster_property_set></crm_config><resources>${extra}</resources></configuration></cib>`, 'cib');
+    expect(only(await audit(two, { cib: cib('') }), 'two-node-race')).toEqual([expect.objectContaining({ subject: 'cluster' })]);
+    const delayed = '<primitive id="node1-bmc" class="stonith" type="fence_kit_ipmi"><instance_attributes id="i"><nvpair id="d" name="pcmk_delay_base" value="5s"/></instance_attributes></primitive>';
+    expect(only(await audit(two, { cib: cib(delayed) }), 'two-node-race')).toEqual([]);
+    const both = two.replace('node1-bmc: { agent: fence_kit_ipmi,', 'node1-bmc: { agent: fence_kit_ipmi, delay: 10,').replace('node2-bmc: { agent: fence_kit_ipmi,', 'node2-bmc: { agent: fence_kit_ipmi, delay: 10,');
+    expect(only(await audit(both, { cib: cib('') }), 'two-node-race')[0]!.message).toContain('wait the same 10 s');
+    expect(only(await audit(two, { cib: cib('', '<nvpair id="x" name="priority-fencing-delay" value="15s"/>') }), 'two-node-race')).toEqual([]);
   });
 
   it('method-cycle: a device set to method=cycle is an error', async () => {
@@ -104,10 +108,11 @@ describe('fencekit audit: the rules', () => {
     expect(only(await audit(enough), 'device-timeout-floor')).toEqual([]);
   });
 
-  it('timeout-budget: levels that need more than the timeout allows are an error', async () => {
-    const budget = (seconds: number) => () => ({ neededSeconds: 95, allowedSeconds: seconds, allowedBy: 'fencing-timeout' });
-    expect(only(await audit(GOOD, { budget: budget(60) }), 'timeout-budget').map((f) => f.subject)).toEqual(['node node1', 'node node2', 'node node3']);
-    expect(only(await audit(GOOD, { budget: budget(120) }), 'timeout-budget')).toEqual([]);
+  it('timeout-budget without a CIB: a device with no bound of its own (power_timeout 0) is an error', async () => {
+    const unbounded = await audit(GOOD.replace('pdu-a: { agent: fence_kit_apc,', 'pdu-a: { agent: fence_kit_apc, power_timeout: 0,'));
+    expect(only(unbounded, 'timeout-budget')).toEqual([expect.objectContaining({ severity: 'error', subject: 'cluster' })]);
+    expect(only(unbounded, 'timeout-budget')[0]!.message).toContain('power_timeout 0 means no limit');
+    expect(only(await audit(GOOD), 'timeout-budget')).toEqual([]);
   });
 });
 
@@ -164,7 +169,20 @@ describe('fencekit audit: against the CIB', () => {
     const p = (extra: string) => `<primitive id="lease" class="stonith" type="fence_kit_sanlock"><instance_attributes id="i"><nvpair id="a" name="path" value="/dev/x"/><nvpair id="b" name="host_id" value="1"/>${extra}</instance_attributes></primitive>`;
     const at = async (extra: string) => only(await audit(GOOD, { cib: await cibFor((x) => x.replace('</resources>', `${p(extra)}</resources>`)) }), 'device-timeout-floor');
     expect(await at('')).toEqual([expect.objectContaining({ subject: 'CIB device lease' })]);
-    expect(await at('<nvpair id="c" name="pcmk_off_timeout" value="4min"/>')).toEqual([]);
+    expect(await at('<nvpair id="c" name="pcmk_off_timeout" value="240s"/>')).toEqual([]);
+    // Pacemaker up to 2.1.7 reads pcmk_*_timeout with atoi: "4min" is 4 s there (lib/topology/budget.ts).
+    expect(await at('<nvpair id="c" name="pcmk_off_timeout" value="4min"/>')).toHaveLength(1);
+  });
+
+  it('timeout-budget against the CIB: a stonith-timeout that cannot cover a device is an error; what export writes is not', async () => {
+    const xml = exportCib(await topo(GOOD), true, { PDU_COMMUNITY: 'private' });
+    expect(only(await audit(GOOD, { cib: await cibFor(), cibXml: xml }), 'timeout-budget')).toEqual([]);
+    const stripped = xml.replace(/\s*<nvpair [^>]*name="pcmk_(off|reboot)_timeout"[^>]*\/>/g, '');
+    const short = `<cib><configuration><crm_config><cluster_property_set id="p"><nvpair id="t" name="stonith-timeout" value="10s"/></cluster_property_set></crm_config>${stripped.replace(/<\/?configuration>/g, '')}</configuration></cib>`;
+    const f = only(await audit(GOOD, { cibXml: short }), 'timeout-budget');
+    expect(f.length).toBeGreaterThan(0);
+    expect(f.every((x) => x.severity === 'error')).toBe(true);
+    expect(f[0]!.message).toMatch(/stonith-timeout 10 s cannot cover/);
   });
 
   it('refuses a CIB that is not well-formed XML or not a CIB', () => {
@@ -191,9 +209,5 @@ describe('pcmk_host_map as Pacemaker parses it', () => {
     expect(parseHostMap('node1:;node2:2').problems).toEqual([expect.stringContaining('maps "node1" to no plug')]);
     expect(parseHostMap('node1:1;NODE1:2').problems).toEqual([expect.stringContaining('mapped twice')]);
     expect(parseHostMap('no\\de1:1').problems).toEqual([expect.stringContaining('backslash stays in the node name')]);
-  });
-
-  it('Pacemaker durations', () => {
-    expect([pacemakerSeconds('90'), pacemakerSeconds('90s'), pacemakerSeconds('2min'), pacemakerSeconds('500ms'), pacemakerSeconds('1h'), pacemakerSeconds('soon')]).toEqual([90, 90, 120, 0.5, 3600, undefined]);
   });
 });
