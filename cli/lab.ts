@@ -8,6 +8,8 @@ import { startLab, type Lab } from '../lib/lab/lab.js';
 import { sleep } from '../lib/timing.js';
 import { checkCommand, fenceCommand, openTopology, statusCommand } from './commands.js';
 import { Printer } from './output.js';
+import { auditCommand, planCommand, verifyWiringCommand } from './audit.js';
+import type { Topology } from '../lib/topology/file.js';
 import { FenceError } from '../lib/errors.js';
 
 export function labDirectory(env: NodeJS.ProcessEnv = process.env): string {
@@ -156,8 +158,7 @@ export async function demo(dir: string, p = new Printer()): Promise<number> {
     const sawOff = victim.events().includes('psu-a=0 psu-b=0 running=0');
     if (code === 0 && rebooted && sawOff) {
       p.line(p.style('green', `\n${victim.name} was really powered off (both supplies cut, process ${before} gone) and came back as PID ${after}.`));
-      p.line('To keep a lab running and try it yourself: fencekit lab up');
-      return 0;
+      return (await beforeYouNeedIt(lab, topology, p)) ? 0 : 1;
     }
     p.line(p.style('red', `\nthe demo did not go as expected (fence exit ${code}, rebooted ${rebooted}, off observed ${sawOff})`));
     return 1;
@@ -167,4 +168,20 @@ export async function demo(dir: string, p = new Printer()): Promise<number> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+}
+
+/** The demo's second half: what to run before a node fails. audit, plan, and verify-wiring on a survivor. */
+async function beforeYouNeedIt(lab: Lab, topology: Topology, p: Printer): Promise<boolean> {
+  const survivor = lab.nodes[1]!;
+  p.line(`\n${p.style('bold', '5. before you need it: fencekit audit')} (what would make a fence fail; here: every node has a BMC and both PDU outlets)`);
+  const audited = await auditCommand(topology, { clusterNetworks: [], json: false }, p);
+  p.line(`\n${p.style('bold', `6. fencekit plan ${survivor.name} --live`)} (what a fence would do, touching nothing)`);
+  const planned = await planCommand(topology, survivor.name, { action: 'reboot', json: false, live: true }, p);
+  const pid = survivor.pid();
+  p.line(`\n${p.style('bold', `7. fencekit verify-wiring ${survivor.name} --yes`)} (each outlet off and on in turn, watched through the BMC's power-supply sensors)`);
+  const wired = await verifyWiringCommand(topology, survivor.name, { yes: true, json: false, timeoutSeconds: 120, settleSeconds: 10 }, p);
+  const kept = survivor.pid() === pid;
+  p.line(kept ? `${survivor.name} kept running as PID ${pid} throughout.` : p.style('red', `${survivor.name} lost power during verify-wiring!`));
+  p.line('\nTo keep a lab running and try it yourself: fencekit lab up (add --miswire to see verify-wiring catch swapped cables)');
+  return audited === 0 && planned === 0 && wired === 0 && kept;
 }
