@@ -1,5 +1,7 @@
 // fencekit's topology commands. Devices run as agent processes (lib/topology/device-runner.ts), so the
 // CLI exercises exactly what Pacemaker exercises.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +11,9 @@ import { asFenceError, errorLine, FenceError } from '../lib/errors.js';
 import { agentEnvironment, agentStdin, runAgentCall, levelDeviceRunner } from '../lib/topology/device-runner.js';
 import { readOptions } from '../lib/agent/run.js';
 import { parseStdin } from '../lib/options/parse.js';
-import { exportCib, exportPcs } from '../lib/topology/export.js';
+import { checkTimeouts } from '../lib/topology/budget.js';
+import { pacemakerSettingsFromCib } from '../lib/topology/cib-read.js';
+import { exportCib, exportNotice, exportPcs } from '../lib/topology/export.js';
 import { loadTopology, type DeviceConfig, type Topology } from '../lib/topology/file.js';
 import { fenceThroughLevels, type Level, type TopologyAction } from '../lib/topology/levels.js';
 import { lockNode } from '../lib/topology/lock.js';
@@ -38,7 +42,7 @@ export function runsOn(node: string, host: string = hostname()): boolean {
   return short(node) !== '' && short(node) === short(host);
 }
 
-function levelsOf(topology: Topology, node: string, host: string = hostname()): Level[] {
+export function levelsOf(topology: Topology, node: string, host: string = hostname()): Level[] {
   const cfg = topology.nodes.get(node);
   if (!cfg) throw new FenceError('bad-input', `node "${node}" is not in ${topology.path} (known: ${[...topology.nodes.keys()].join(', ')})`);
   const here = runsOn(node, host);
@@ -161,7 +165,41 @@ export function exportCommand(topology: Topology, format: string, withSecrets: b
   if (format === 'pcs') p.line(exportPcs(topology).trimEnd());
   else if (format === 'cib') p.line(exportCib(topology, withSecrets).trimEnd());
   else throw new FenceError('bad-input', `unknown export format "${format}" (pcs or cib)`);
+  // Which fence-race protection was written, and why: on stderr, so the configuration on stdout stays clean.
+  process.stderr.write(`fencekit export: ${exportNotice(topology)}\n`);
   return 0;
+}
+
+/** `check --cib`: where the Pacemaker configuration comes from: a file, or `cibadmin --query` here. */
+export function readCib(source: string): string {
+  if (source === 'live') {
+    const r = spawnSync('cibadmin', ['--query'], { encoding: 'utf8', timeout: 30_000 });
+    if (r.error || r.status !== 0) {
+      throw new FenceError('bad-input', `--cib live: cibadmin --query failed (${r.error ? (r.error as NodeJS.ErrnoException).code : `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n')[0]}`}); is this a cluster node?`);
+    }
+    return r.stdout;
+  }
+  try {
+    return readFileSync(source, 'utf8');
+  } catch (err) {
+    throw new FenceError('bad-input', `--cib: cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
+/**
+ * Whether a Pacemaker configuration's timeouts cover every level of the topology: no device is contacted.
+ * Exit 0 when they do, 1 with one warning line per level device that cannot finish in its timeout.
+ */
+export function checkCibCommand(topology: Topology, cibXml: string, source: string, json: boolean, p = new Printer()): number {
+  const { settings, notes } = pacemakerSettingsFromCib(cibXml);
+  const problems = checkTimeouts(topology, settings);
+  if (json) p.line(JSON.stringify({ cib: source, stonithTimeout: settings.stonithTimeout, action: settings.action, notes, problems }));
+  else {
+    for (const n of notes) p.line(p.style('yellow', `note: ${n}`));
+    for (const pr of problems) p.line(p.style('red', `warning: ${pr.message}`));
+    if (problems.length === 0) p.line(p.style('green', `ok: the timeouts in ${source} cover every level of every node (stonith-timeout ${settings.stonithTimeout} s, stonith-action ${settings.action})`));
+  }
+  return problems.length === 0 ? 0 : 1;
 }
 
 export function reportError(err: unknown): number {

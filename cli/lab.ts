@@ -8,6 +8,9 @@ import { startLab, type Lab } from '../lib/lab/lab.js';
 import { sleep } from '../lib/timing.js';
 import { checkCommand, fenceCommand, openTopology, statusCommand } from './commands.js';
 import { Printer } from './output.js';
+import { auditCommand, planCommand, verifyWiringCommand } from './audit.js';
+import type { Topology } from '../lib/topology/file.js';
+import { FenceError } from '../lib/errors.js';
 
 export function labDirectory(env: NodeJS.ProcessEnv = process.env): string {
   return env.FENCEKIT_LAB_DIR ?? '/run/fencekit-lab';
@@ -41,8 +44,8 @@ function readRecord(dir: string): LabRecord | undefined {
 }
 
 /** The supervisor: start the lab, record it, stop it on SIGTERM/SIGINT. */
-export async function labServe(dir: string, nodes: number): Promise<void> {
-  const lab = await startLab({ dir, nodes });
+export async function labServe(dir: string, nodes: number, miswire = false): Promise<void> {
+  const lab = await startLab({ dir, nodes, miswire });
   const record: LabRecord = {
     supervisorPid: process.pid,
     topology: lab.topologyPath,
@@ -63,7 +66,8 @@ export async function labServe(dir: string, nodes: number): Promise<void> {
   setInterval(() => undefined, 1 << 30);
 }
 
-export async function labUp(dir: string, nodes: number, cliPath: string, p = new Printer()): Promise<number> {
+export async function labUp(dir: string, nodes: number, cliPath: string, miswire = false, p = new Printer()): Promise<number> {
+  if (miswire && nodes < 2) throw new FenceError('bad-input', '--miswire swaps two nodes\' pdu-b outlets: it needs --nodes 2 or more');
   const existing = readRecord(dir);
   if (existing) {
     p.line(`the lab is already up (supervisor PID ${existing.supervisorPid}); topology: ${existing.topology}`);
@@ -72,7 +76,7 @@ export async function labUp(dir: string, nodes: number, cliPath: string, p = new
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, '..', `${dir.split('/').pop()}.log`);
   const log = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [cliPath, 'lab', 'serve', '--nodes', String(nodes)], {
+  const child = spawn(process.execPath, [cliPath, 'lab', 'serve', '--nodes', String(nodes), ...(miswire ? ['--miswire'] : [])], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, FENCEKIT_LAB_DIR: dir },
@@ -83,6 +87,7 @@ export async function labUp(dir: string, nodes: number, cliPath: string, p = new
     const r = readRecord(dir);
     if (r) {
       p.line(p.style('green', `lab up: ${r.nodes.length} nodes, 2 PDUs (supervisor PID ${r.supervisorPid})`));
+      if (miswire) p.line(p.style('yellow', "miswired: node1's and node2's pdu-b outlets are swapped against the topology; try: fencekit verify-wiring node1 --yes"));
       p.line(`topology: ${r.topology}`);
       p.line(`try: fencekit -t ${r.topology} status`);
       return 0;
@@ -153,8 +158,7 @@ export async function demo(dir: string, p = new Printer()): Promise<number> {
     const sawOff = victim.events().includes('psu-a=0 psu-b=0 running=0');
     if (code === 0 && rebooted && sawOff) {
       p.line(p.style('green', `\n${victim.name} was really powered off (both supplies cut, process ${before} gone) and came back as PID ${after}.`));
-      p.line('To keep a lab running and try it yourself: fencekit lab up');
-      return 0;
+      return (await beforeYouNeedIt(lab, topology, p)) ? 0 : 1;
     }
     p.line(p.style('red', `\nthe demo did not go as expected (fence exit ${code}, rebooted ${rebooted}, off observed ${sawOff})`));
     return 1;
@@ -164,4 +168,20 @@ export async function demo(dir: string, p = new Printer()): Promise<number> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+}
+
+/** The demo's second half: what to run before a node fails. audit, plan, and verify-wiring on a survivor. */
+async function beforeYouNeedIt(lab: Lab, topology: Topology, p: Printer): Promise<boolean> {
+  const survivor = lab.nodes[1]!;
+  p.line(`\n${p.style('bold', '5. before you need it: fencekit audit')} (what would make a fence fail; here: every node has a BMC and both PDU outlets)`);
+  const audited = await auditCommand(topology, { clusterNetworks: [], json: false }, p);
+  p.line(`\n${p.style('bold', `6. fencekit plan ${survivor.name} --live`)} (what a fence would do, touching nothing)`);
+  const planned = await planCommand(topology, survivor.name, { action: 'reboot', json: false, live: true }, p);
+  const pid = survivor.pid();
+  p.line(`\n${p.style('bold', `7. fencekit verify-wiring ${survivor.name} --yes`)} (each outlet off and on in turn, watched through the BMC's power-supply sensors)`);
+  const wired = await verifyWiringCommand(topology, survivor.name, { yes: true, json: false, timeoutSeconds: 120, settleSeconds: 10 }, p);
+  const kept = survivor.pid() === pid;
+  p.line(kept ? `${survivor.name} kept running as PID ${pid} throughout.` : p.style('red', `${survivor.name} lost power during verify-wiring!`));
+  p.line('\nTo keep a lab running and try it yourself: fencekit lab up (add --miswire to see verify-wiring catch swapped cables)');
+  return audited === 0 && planned === 0 && wired === 0 && kept;
 }

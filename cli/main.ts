@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { FenceError } from '../lib/errors.js';
 import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
-import { checkCommand, exportCommand, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
+import { checkCibCommand, checkCommand, exportCommand, readCib, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
+import { auditCommand, liveFacts, planCommand, verifyWiringCommand } from './audit.js';
 // The lab is loaded only by the commands that use it: it finds its simulators' files when it loads, and
 // fencing, status and the rest must not depend on them.
 const labModule = () => import('./lab.js');
@@ -91,10 +92,22 @@ program
 
 program
   .command('check')
-  .description('validate every device and check that it answers (monitor), a few at a time')
+  .description('validate every device and check that it answers (monitor), a few at a time; with --cib, check instead that a Pacemaker configuration\'s timeouts cover every level')
   .option('--timeout <seconds>', 'deadline', '60')
   .option('--concurrency <n>', 'devices checked at once', '16')
-  .action((o: { timeout: string; concurrency: string }) => {
+  .option('--cib <file|live>', 'check the fencing timeouts of this CIB (a file, or "live": cibadmin --query on this node) against the topology; contacts no device')
+  .action((o: { timeout: string; concurrency: string; cib?: string }) => {
+    if (o.cib !== undefined) {
+      const source = o.cib;
+      return exitWith(
+        Promise.resolve()
+          .then(() => {
+            if (source === '') throw new FenceError('bad-input', '--cib needs a file name or "live"');
+            return openTopology(topologyPath(globals().topology));
+          })
+          .then((t) => checkCibCommand(t, readCib(source), source === 'live' ? 'the live CIB' : source, !!globals().json)),
+      );
+    }
     stopAgentsOnSignals();
     return exitWith(
       Promise.resolve()
@@ -112,19 +125,66 @@ program
     exitWith(openTopology(topologyPath(globals().topology)).then((t) => exportCommand(t, format, !!o.withSecrets))),
   );
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+program
+  .command('audit')
+  .description('find what would make a fence fail or hit the wrong machine, before a node fails (exit 0 clean, 1 errors, 2 warnings only)')
+  .option('--cib <file>', 'compare with this CIB (default: the running cluster\'s, on a cluster node)')
+  .option('--cluster-network <cidr>', 'a network the cluster\'s own traffic runs on (repeatable)', collect, [])
+  .option('--live', 'also ask every device: monitor, latency, identity, and each BMC\'s power-supply count')
+  .option('--timeout <seconds>', 'deadline for --live', '60')
+  .action((o: { cib?: string; clusterNetwork: string[]; live?: boolean; timeout: string }) => {
+    stopAgentsOnSignals();
+    return exitWith(
+      Promise.resolve()
+        .then(() => seconds('--timeout', o.timeout))
+        .then(async (timeoutSeconds) =>
+          auditCommand(await openTopology(topologyPath(globals().topology)), { cib: o.cib, clusterNetworks: o.clusterNetwork, json: !!globals().json, ...(o.live ? { live: liveFacts(timeoutSeconds) } : {}) }),
+        ),
+    );
+  });
+
+program
+  .command('plan')
+  .description('what a fence of NODE would do, changing nothing: levels, devices, plugs, protocols, timeouts')
+  .argument('<node>')
+  .addOption(new Option('-a, --action <action>', 'the fence to plan').choices(['reboot', 'off']).default('reboot'))
+  .option('--live', 'resolve plugs with read-only queries to the devices')
+  .action((node: string, o: { action: 'reboot' | 'off'; live?: boolean }) =>
+    exitWith(openTopology(topologyPath(globals().topology)).then((t) => planCommand(t, node, { action: o.action, json: !!globals().json, live: !!o.live }))),
+  );
+
+program
+  .command('verify-wiring')
+  .description("prove that NODE's PDU outlets feed NODE: each outlet off and on again in turn, watched through NODE's BMC power-supply sensors")
+  .argument('<node>')
+  .option('--yes', 'do not ask before switching outlets')
+  .option('--timeout <seconds>', 'deadline for the whole run', '300')
+  .option('--settle <seconds>', 'how long the BMC may take to report a supply change', '15')
+  .action((node: string, o: { yes?: boolean; timeout: string; settle: string }) => {
+    stopAgentsOnSignals();
+    return exitWith(
+      Promise.resolve()
+        .then(() => ({ timeoutSeconds: seconds('--timeout', o.timeout), settleSeconds: seconds('--settle', o.settle) }))
+        .then(async (t) => verifyWiringCommand(await openTopology(topologyPath(globals().topology)), node, { yes: !!o.yes, json: !!globals().json, ...t })),
+    );
+  });
+
 const LAB_MAX_NODES = 64;
 const lab = program.command('lab').description('a built-in lab of simulated BMCs and PDUs on loopback, with a topology for it');
 lab
   .command('up')
   .description('start the lab in the background and write its topology')
   .option('--nodes <n>', 'simulated nodes', '3')
-  .action((o: { nodes: string }) => exitWith(labModule().then((l) => l.labUp(l.labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), process.argv[1]!))));
+  .option('--miswire', "cable node1's and node2's pdu-b outlets the other way round from the topology (for verify-wiring to catch)")
+  .action((o: { nodes: string; miswire?: boolean }) => exitWith(labModule().then((l) => l.labUp(l.labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), process.argv[1]!, !!o.miswire))));
 lab.command('down').description('stop the lab').action(() => exitWith(labModule().then((l) => l.labDown(l.labDirectory()))));
 lab.command('status').description('the lab\'s simulators and every node\'s power').action(() => exitWith(labModule().then((l) => l.labStatus(l.labDirectory(), !!globals().json))));
 lab
   .command('serve', { hidden: true })
   .option('--nodes <n>', 'simulated nodes', '3')
-  .action((o: { nodes: string }) => labModule().then((l) => l.labServe(l.labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES))));
+  .option('--miswire')
+  .action((o: { nodes: string; miswire?: boolean }) => labModule().then((l) => l.labServe(l.labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), !!o.miswire)));
 
 program
   .command('demo')

@@ -74,6 +74,7 @@ export const sanlockAgent: AgentDeclaration = {
   onTarget: true,
   validate,
   advise,
+  offSecondsNeeded: (options) => offBudgetSeconds(options.number('io_timeout') ?? 10),
   extraActions: [
     {
       name: 'sanlock_init',

@@ -100,6 +100,11 @@ export interface AgentDeclaration {
    * exits 0; every other action logs them as warnings.
    */
   advise?(options: Options, limits: { readonly powerTimeoutMs: number }): string[];
+  /**
+   * Seconds a successful off can need beyond what power_timeout suggests (sanlock: the victim's lease expires
+   * on a schedule), so that exported Pacemaker timeouts cover it. Undefined: power_timeout is the bound.
+   */
+  offSecondsNeeded?(options: Options): number;
   /** Agent-specific actions, dispatched by name after validation. */
   readonly extraActions?: readonly ExtraAction[];
   /** Open the device. Protocol code is imported here, lazily, so metadata never loads it. */

@@ -165,6 +165,11 @@ export class IpmiClient {
     return { deviceId: d.deviceId, firmware: d.firmware, ipmiVersion: d.ipmiVersion, manufacturerId: d.manufacturerId, productId: d.productId };
   }
 
+  /** Any read-only command at user privilege, its response data back (lib/ipmi/sensors.ts decodes). */
+  async readCommand(what: string, netFn: number, cmd: number, data: Buffer): Promise<Buffer> {
+    return (await this.call(what, netFn, cmd, data, REQUIRED_PRIVILEGE.status)).data;
+  }
+
   /** Close Session, then the socket. Never throws; waits at most until the deadline (or not at all past it). */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -30,6 +30,8 @@ export interface IpmiSimOptions {
    * `set reset 1`) instead of the built-in one-process host: the lab's nodes share power with their PDUs.
    */
   chassisScript?: string;
+  /** Emulator commands (ipmi_sim_cmd(5)) run before the BMC is enabled: sensors and their SDRs. */
+  emulatorCommands?: string;
 }
 
 export interface IpmiSim {
@@ -135,10 +137,10 @@ user 4 true "${USERS.user.name}" "${USERS.user.password}" user 10 ${auths}
 `;
 }
 
-const BMC_EMU = `mc_setbmc 0x20
+const bmcEmu = (extra = '') => `mc_setbmc 0x20
 mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
 sel_enable 0x20 1000 0x0a
-mc_enable 0x20
+${extra}mc_enable 0x20
 `;
 
 export async function freeUdpPort(): Promise<number> {
@@ -230,7 +232,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   mkdirSync(stateDir);
   const script = join(dir, 'chassis.sh');
   writeFileSync(script, opts.chassisScript ?? CHASSIS_SCRIPT, { mode: 0o755 });
-  writeFileSync(join(dir, 'bmc.emu'), BMC_EMU);
+  writeFileSync(join(dir, 'bmc.emu'), bmcEmu(opts.emulatorCommands));
   const setDelays = (d: { powerOnDelayMs?: number; powerOffDelayMs?: number }) => {
     if (d.powerOnDelayMs !== undefined) writeFileSync(join(dir, 'delay-on'), String(d.powerOnDelayMs / 1000));
     if (d.powerOffDelayMs !== undefined) writeFileSync(join(dir, 'delay-off'), String(d.powerOffDelayMs / 1000));

@@ -35,6 +35,49 @@ export interface Lab {
 export interface LabOptions {
   nodes?: number;
   dir: string;
+  /**
+   * Cable node1's and node2's pdu-b outlets the other way round from the topology the lab writes (and the
+   * outlet names): the mistake `fencekit verify-wiring` exists to catch.
+   */
+  miswire?: boolean;
+}
+
+/** The BMC's power-supply sensors: sensor number, entity instance, SDR name, the supply it reports. */
+export const LAB_SUPPLIES = [
+  { sensor: 0x50, instance: 1, name: 'PS1 (psu-a)', supply: 'psu-a' },
+  { sensor: 0x51, instance: 2, name: 'PS2 (psu-b)', supply: 'psu-b' },
+] as const;
+
+/**
+ * A compact sensor record (IPMI v2.0 §43.2) for a power-supply sensor (type 08h, sensor-specific 6Fh) of
+ * entity 0Ah (power supply): the layout ipmitool reads as "PS1 | 50h | ok | 10.1 | Presence detected".
+ */
+export function powerSupplySdr(sensor: number, instance: number, name: string): number[] {
+  const id = [...Buffer.from(name, 'latin1')].slice(0, 16);
+  const states = [0x5b, 0x00]; // presence, failure, input lost, input lost/out of range, config error
+  const body = [
+    0x20, 0x00, sensor, // owner BMC, LUN 0, sensor number
+    0x0a, instance, // entity: power supply, instance
+    0x67, 0x68, // initialization: scanning + events enabled; capabilities
+    0x08, 0x6f, // sensor type Power Supply, sensor-specific reading type
+    ...states, ...states, ...states, // assertion, deassertion, reading masks
+    0xc0, 0x00, 0x00, // no analog reading, no units
+    0x01, 0x00, // no record sharing
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // hysteresis, reserved, OEM
+    0xc0 | id.length, ...id,
+  ];
+  return [0x00, 0x00, 0x51, 0x02, body.length, ...body];
+}
+
+function supplySensorCommands(nodeDir: string): string {
+  return LAB_SUPPLIES.map(({ sensor, instance, name, supply }) => {
+    const hex = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
+    return [
+      `sensor_add 0x20 0 ${hex(sensor)} 0x08 0x6f poll 200 file "${join(nodeDir, `${supply}.sensor`)}"`,
+      `sensor_set_event_support 0x20 0 ${hex(sensor)} enable scanning per-state 000000001011011 000000001011011 000000001011011 000000001011011`,
+      `main_sdr_add 0x20 ${powerSupplySdr(sensor, instance, name).map(hex).join(' ')}`,
+    ].join('\n');
+  }).join('\n') + '\n';
 }
 
 
@@ -52,12 +95,17 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const nodeDirs = names.map((n) => {
       const d = join(opts.dir, 'nodes', n);
       mkdirSync(d, { recursive: true });
-      for (const f of ['chassis', 'psu-a', 'psu-b']) writeFileSync(join(d, f), '1\n');
+      for (const f of ['chassis', 'psu-a', 'psu-b', 'psu-a.sensor', 'psu-b.sensor']) writeFileSync(join(d, f), '1\n');
       return d;
     });
     // Both PDUs first (they power the supplies), then the BMCs switch each chassis on.
-    const pduFor = (psu: 'psu-a' | 'psu-b') =>
-      startPdu({ outlets: Math.max(8, count), names: names.map((n) => `${n}-${psu}`), outletHooks: nodeDirs.map((d) => [nodePower, d, 'set', psu]) });
+    const cabling = (psu: 'psu-a' | 'psu-b') => {
+      const dirs = [...nodeDirs];
+      if (opts.miswire && psu === 'psu-b' && dirs.length >= 2) [dirs[0], dirs[1]] = [dirs[1]!, dirs[0]!];
+      return dirs.map((d) => [nodePower, d, 'set', psu]);
+    };
+    // Outlet names follow the topology (the labels), not the cables: a miswired lab is labelled wrong.
+    const pduFor = (psu: 'psu-a' | 'psu-b') => startPdu({ outlets: Math.max(8, count), names: names.map((n) => `${n}-${psu}`), outletHooks: cabling(psu) });
     const pduA = await pduFor('psu-a');
     started.push(pduA);
     const pduB = await pduFor('psu-b');
@@ -66,7 +114,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     for (const [i, name] of names.entries()) {
       const dir = nodeDirs[i]!;
       const chassisScript = `#!/bin/bash\n# ipmi_sim chassis_control for lab ${name}\n[[ $1 == 0x* ]] && shift\ncase "$1 $2" in\n  "get power") exec ${nodePower} ${dir} get chassis ;;\n  "set power") exec ${nodePower} ${dir} set chassis "$3" ;;\n  "set reset") ${nodePower} ${dir} set chassis 0; exec ${nodePower} ${dir} set chassis 1 ;;\nesac\n`;
-      const bmc = await startIpmiSim({ hostOn: true, chassisScript });
+      const bmc = await startIpmiSim({ hostOn: true, chassisScript, emulatorCommands: supplySensorCommands(dir) });
       started.push({
         stop: async () => {
           await bmc.stop();

@@ -12,6 +12,10 @@
 //     node1:
 //       - [node1-bmc]            # level 1
 //       - [pdu-a:1, pdu-b:1]     # level 2: both power supplies
+//   cluster:                     # optional: how `fencekit export` prevents fence races in a two-node cluster
+//     fence_race: static-delay   # static-delay | priority | none
+//     survivor: node1            # static-delay: the node that wins a race
+//     delay: 5                   # seconds
 //
 // Every value is text, exactly as written: the file is read with YAML's failsafe schema, so `key: 0x7d0c0001`
 // reaches the agent (and `fencekit export`) as 0x7d0c0001, never as the number 2097938433.
@@ -45,11 +49,30 @@ export interface NodeConfig {
   readonly levels: readonly LevelConfig[];
 }
 
+/** The `cluster` section, as written (defaults are lib/topology/race.ts's to choose). */
+export interface ClusterConfig {
+  /** How a fence race between two nodes is prevented. */
+  readonly fenceRace?: 'static-delay' | 'priority' | 'none';
+  /** static-delay: the node that wins a race (its devices are delayed). */
+  readonly survivor?: string;
+  /** Seconds: pcmk_delay_base (static-delay) or priority-fencing-delay (priority). */
+  readonly delay?: number;
+  /** priority: the resource whose node wins a race. */
+  readonly resource?: string;
+  /** priority: that resource's priority. */
+  readonly priority?: number;
+  readonly line: number;
+}
+
 export interface Topology {
   readonly path: string;
   readonly devices: ReadonlyMap<string, DeviceConfig>;
   readonly nodes: ReadonlyMap<string, NodeConfig>;
+  readonly cluster?: ClusterConfig;
 }
+
+const FENCE_RACE_POLICIES = ['static-delay', 'priority', 'none'] as const;
+const CLUSTER_KEYS = ['fence_race', 'survivor', 'delay', 'resource', 'priority'];
 
 /** Options the topology itself supplies to every device call. */
 const SUPPLIED = new Set(['action', 'plug', 'port', 'nodename']);
@@ -114,7 +137,7 @@ export async function parseTopology(text: string, path: string, lookupAgent: (na
   const rootMap = root as InstanceType<typeof YAML.YAMLMap>;
   for (const item of rootMap.items) {
     const key = YAML.isScalar(item.key) ? String(item.key.value) : '';
-    if (key !== 'devices' && key !== 'nodes') fail(item.key, `unknown section "${key}" (expected "devices" and "nodes")`);
+    if (key !== 'devices' && key !== 'nodes' && key !== 'cluster') fail(item.key, `unknown section "${key}" (expected "devices", "nodes" and optionally "cluster")`);
   }
 
   const devices = new Map<string, DeviceConfig>();
@@ -203,7 +226,50 @@ export async function parseTopology(text: string, path: string, lookupAgent: (na
     });
     nodes.set(name, { name, levels });
   }
-  return { path, devices, nodes };
+
+  let cluster: ClusterConfig | undefined;
+  const clusterNode = rootMap.get('cluster', true);
+  if (clusterNode !== undefined) {
+    if (!YAML.isMap(clusterNode)) fail(clusterNode ?? root, '"cluster" must be a mapping, e.g. { fence_race: static-delay, survivor: node1, delay: 5 }');
+    const settings = new Map<string, { text: string; node: unknown }>();
+    for (const item of (clusterNode as unknown as InstanceType<typeof YAML.YAMLMap>).items) {
+      const key = YAML.isScalar(item.key) ? String(item.key.value) : fail(item.key, 'cluster settings are plain names');
+      if (!CLUSTER_KEYS.includes(key)) fail(item.key, `cluster: unknown setting "${key}" (known: ${CLUSTER_KEYS.join(', ')})`);
+      const text = YAML.isScalar(item.value) ? String(item.value.value) : fail(item.value ?? item.key, `cluster: "${key}" must be a single value`);
+      settings.set(key, { text, node: item.value });
+    }
+    const wholeSeconds = (key: string, max: number): number | undefined => {
+      const s = settings.get(key);
+      if (!s) return undefined;
+      if (!/^\d+$/.test(s.text) || Number(s.text) < 1 || Number(s.text) > max) fail(s.node, `cluster: ${key} must be a whole number from 1 to ${max} (got "${s.text}")`);
+      return Number(s.text);
+    };
+    const race = settings.get('fence_race');
+    if (race && !(FENCE_RACE_POLICIES as readonly string[]).includes(race.text)) fail(race.node, `cluster: fence_race must be one of ${FENCE_RACE_POLICIES.join(', ')} (got "${race.text}")`);
+    const fenceRace = race?.text as ClusterConfig['fenceRace'];
+    const survivor = settings.get('survivor');
+    if (survivor && !nodes.has(survivor.text)) fail(survivor.node, `cluster: survivor "${survivor.text}" is not a node of this topology (known: ${[...nodes.keys()].join(', ')})`);
+    const resource = settings.get('resource');
+    if (resource && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(resource.text)) fail(resource.node, `cluster: resource "${resource.text}" is not a Pacemaker resource id`);
+    const policy = fenceRace ?? (resource ? 'priority' : 'static-delay');
+    if (policy !== 'static-delay' && survivor) fail(survivor.node, `cluster: survivor applies to fence_race static-delay only (with ${policy}, ${policy === 'priority' ? 'the node running the resource survives' : 'nothing is delayed'})`);
+    if (policy !== 'priority' && resource) fail(resource.node, 'cluster: resource applies to fence_race priority only');
+    if (policy !== 'priority' && settings.has('priority')) fail(settings.get('priority')!.node, 'cluster: priority applies to fence_race priority only');
+    if (policy === 'priority' && !resource) fail(race?.node ?? clusterNode, 'cluster: fence_race priority needs "resource": the resource whose node should survive');
+    if (policy === 'none' && settings.has('delay')) fail(settings.get('delay')!.node, 'cluster: delay has no meaning with fence_race none');
+    if (policy !== 'none' && nodes.size !== 2) fail(race?.node ?? clusterNode, `cluster: fence_race ${policy} is for a two-node cluster, and this topology has ${nodes.size} node${nodes.size === 1 ? '' : 's'}`);
+    const delay = wholeSeconds('delay', 600);
+    const priority = wholeSeconds('priority', 1_000_000);
+    cluster = {
+      line: where(clusterNode),
+      ...(fenceRace ? { fenceRace } : {}),
+      ...(survivor ? { survivor: survivor.text } : {}),
+      ...(delay !== undefined ? { delay } : {}),
+      ...(resource ? { resource: resource.text } : {}),
+      ...(priority !== undefined ? { priority } : {}),
+    };
+  }
+  return { path, devices, nodes, ...(cluster ? { cluster } : {}) };
 }
 
 /** The environment variables `{ env: VAR }` secrets come from: no agent needs them in its environment. */

@@ -2,7 +2,8 @@
 # The power model of one simulated lab node: a real process that runs only while its chassis is on (the
 # BMC's view) AND at least one of its two power supplies has power (the PDUs' view). The BMC's
 # chassis_control hook and both PDU outlet hooks call this script, so fencing through either path is
-# observable on the same process.
+# observable on the same process. Each supply also has a BMC sensor (ipmi_sim polls psu-a.sensor and
+# psu-b.sensor): Power Supply state bits, 1 = presence detected, 9 = presence + input lost (AC/DC).
 #   node-power.sh NODEDIR set chassis|psu-a|psu-b 0|1
 #   node-power.sh NODEDIR get chassis            -> power:0|1 (what the BMC reports)
 #   node-power.sh NODEDIR running                -> exit 0 while the node process runs
@@ -31,7 +32,15 @@ node_stop() {
   for _ in $(seq 1 500); do alive || return 0; sleep 0.01; done
 }
 
+sensor() { # write the whole file at once: ipmi_sim may read it at any moment
+  local v=1
+  [[ $(state "$1") == 1 ]] || v=9
+  echo "$v" > "$dir/$1.sensor.tmp" && mv -f "$dir/$1.sensor.tmp" "$dir/$1.sensor"
+}
+
 reconcile() {
+  sensor psu-a
+  sensor psu-b
   if [[ $(state chassis) == 1 && ( $(state psu-a) == 1 || $(state psu-b) == 1 ) ]]; then
     if ! alive; then
       # Fully detached (own session, no inherited fds): ipmi_sim reads this script's output through popen.

@@ -1,0 +1,306 @@
+// `fencekit audit`, `plan` and `verify-wiring`: knowing that fencing works before a node fails.
+import { existsSync, readFileSync } from 'node:fs';
+import { FenceError } from '../lib/errors.js';
+import { run } from '../lib/exec.js';
+import { auditExitCode, auditTopology, deviceRole, networkList, RULES, sortFindings, type AuditInput, type Finding, type LiveFacts } from '../lib/topology/audit.js';
+import { parseCib, type Cib } from '../lib/topology/cib.js';
+import { agentEnvironment, agentStdin, runAgentCall } from '../lib/topology/device-runner.js';
+import { readOptions } from '../lib/agent/run.js';
+import { parseStdin } from '../lib/options/parse.js';
+import type { IpmiClient } from '../lib/ipmi/client.js';
+import { isHealthy, readSensorRecords, readSupplies, type SupplyState } from '../lib/ipmi/sensors.js';
+import { outletName, verifyWiring, type Outlet, type WiringIo } from '../lib/topology/verify-wiring.js';
+import { sleep } from '../lib/timing.js';
+import type { DeviceConfig, Topology } from '../lib/topology/file.js';
+import type { TopologyAction } from '../lib/topology/levels.js';
+import { planFence, protocolOf, type Plan, type PlanSources } from '../lib/topology/plan.js';
+import { deadlineIn } from '../lib/timing.js';
+import { agentByName, bmcSettings } from '../agents/registry.js';
+import { BIN_DIR, levelsOf } from './commands.js';
+import { Printer } from './output.js';
+
+/** Where Pacemaker keeps the CIB on a cluster node: its presence says "this is a cluster node". */
+const CIB_ON_DISK = '/var/lib/pacemaker/cib/cib.xml';
+
+/** The CIB to compare: --cib FILE, else the running cluster's (cibadmin --query) on a cluster node, else none. */
+export async function readCib(file: string | undefined): Promise<{ cib: Cib; xml: string } | undefined> {
+  if (file !== undefined) {
+    let xml: string;
+    try {
+      xml = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new FenceError('bad-input', `--cib: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    return { cib: parseCib(xml, file), xml };
+  }
+  if (!existsSync(CIB_ON_DISK)) return undefined;
+  const r = await run('cibadmin', ['--query'], { timeoutMs: 15_000 });
+  if (r.code !== 0) throw new FenceError('unreachable', `cibadmin --query failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').pop() ?? ''}; pass --cib FILE`);
+  return { cib: parseCib(r.stdout, 'cibadmin --query'), xml: r.stdout };
+}
+
+export interface AuditOptions {
+  readonly cib?: string;
+  readonly clusterNetworks: readonly string[];
+  readonly json: boolean;
+  /** --live: facts read from the devices (monitor, latency, power supplies). */
+  readonly live?: (topology: Topology) => Promise<{ facts: LiveFacts; report: readonly LiveDeviceReport[] }>;
+}
+
+export interface LiveDeviceReport {
+  readonly device: string;
+  readonly ok: boolean;
+  readonly message: string;
+  readonly ms: number;
+  readonly identity?: Readonly<Record<string, string>>;
+}
+
+export async function auditCommand(topology: Topology, opts: AuditOptions, p = new Printer()): Promise<number> {
+  try {
+    networkList(opts.clusterNetworks);
+  } catch (err) {
+    throw new FenceError('bad-input', `--cluster-network: ${(err as Error).message}`);
+  }
+  const read = await readCib(opts.cib);
+  const cib = read?.cib;
+  const live = opts.live ? await opts.live(topology) : undefined;
+  const input: AuditInput = { topology, cib, ...(read ? { cibXml: read.xml } : {}), clusterNetworks: opts.clusterNetworks, lookupAgent: agentByName, ...(live ? { live: live.facts } : {}) };
+  const findings = sortFindings(auditTopology(input));
+  // A device that does not answer is a finding of its own under --live: it cannot fence today.
+  const down = (live?.report ?? []).filter((r) => !r.ok);
+  const code = down.length > 0 ? 1 : auditExitCode(findings);
+  if (opts.json) {
+    p.line(JSON.stringify({ topology: topology.path, cib: cib ? (opts.cib ?? 'cibadmin --query') : null, exitCode: code, findings: findings.map(withRule), ...(live ? { live: live.report } : {}) }));
+    return code;
+  }
+  for (const f of findings) printFinding(p, f);
+  for (const r of live?.report ?? []) {
+    const id = r.identity ? `  ${Object.entries(r.identity).map(([k, v]) => `${k}=${v}`).join(' ')}` : '';
+    p.line(`${r.ok ? p.style('green', 'live   ') : p.style('red', 'DOWN   ')} device ${r.device}: ${r.message} (${r.ms} ms)${id}`);
+  }
+  const errors = findings.filter((f) => f.severity === 'error').length + down.length;
+  const warnings = findings.filter((f) => f.severity === 'warning').length;
+  const summary = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} (${topology.nodes.size} nodes, ${topology.devices.size} devices${cib ? ', compared with the CIB' : ''})`;
+  p.line(errors ? p.style('red', summary) : warnings ? p.style('yellow', summary) : p.style('green', summary));
+  return code;
+}
+
+const withRule = (f: Finding) => ({ ...f, statement: RULES[f.rule].rule, fix: RULES[f.rule].fix });
+
+function printFinding(p: Printer, f: Finding): void {
+  const tag = f.severity === 'error' ? p.style('red', 'ERROR  ') : p.style('yellow', 'WARNING');
+  p.line(`${tag} ${f.subject}: ${f.message}`);
+  p.line(p.style('dim', `        rule ${f.rule}: ${RULES[f.rule].rule}`));
+  p.line(p.style('dim', `        fix: ${RULES[f.rule].fix}`));
+}
+
+/** --live plug resolution: the device's own read-only `list-status`, as `id,alias,STATE` lines. */
+export function listThroughAgent(topology: Topology, timeoutSeconds: number): (device: DeviceConfig) => Promise<{ id: string; alias: string }[]> {
+  const environment = agentEnvironment(topology.devices.values());
+  return async (device) => {
+    const r = await runAgentCall(BIN_DIR, { device, action: 'list-status', plugs: [], deadline: deadlineIn(timeoutSeconds * 1000) }, environment);
+    if (!r.ok) throw new Error(r.message);
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .map((l) => {
+        const [id, alias] = l.split(',');
+        return { id: id ?? '', alias: alias ?? '' };
+      });
+  };
+}
+
+export interface PlanCommandOptions {
+  readonly action: TopologyAction;
+  readonly json: boolean;
+  readonly live: boolean;
+  readonly bound?: PlanSources['bound'];
+}
+
+export async function planCommand(topology: Topology, node: string, opts: PlanCommandOptions, p = new Printer()): Promise<number> {
+  const plan = await planFence(node, levelsOf(topology, node), opts.action, {
+    devices: topology.devices,
+    ...(opts.live ? { listPlugs: listThroughAgent(topology, 20) } : {}),
+    ...(opts.bound ? { bound: opts.bound } : {}),
+  });
+  const unresolved = plan.levels.flatMap((l) => l.devices.flatMap((d) => d.plugs.filter((x) => x.problem !== undefined)));
+  if (opts.json) p.line(JSON.stringify(plan));
+  else printPlan(p, plan, opts.live);
+  return unresolved.length > 0 ? 1 : 0;
+}
+
+function printPlan(p: Printer, plan: Plan, live: boolean): void {
+  p.line(p.style('bold', `plan: ${plan.action} ${plan.node}`) + p.style('dim', ` (${plan.levels.length} level${plan.levels.length === 1 ? '' : 's'}; nothing is changed${live ? '; plugs read from the devices' : ''})`));
+  for (const level of plan.levels) {
+    p.line(p.style('bold', `level ${level.index}`) + (level.boundSeconds !== undefined ? p.style('dim', ` (at most ${level.boundSeconds} s)`) : '') + (level.index > 1 ? p.style('dim', ' — only if every level before it failed') : ''));
+    for (const d of level.devices) {
+      const plugs = d.plugs
+        .map((x) => (x.problem ? p.style('red', `${x.plug} (${x.problem})`) : x.id !== undefined ? `${x.plug} → ${x.id}${x.alias && x.alias !== x.plug ? ` "${x.alias}"` : ''}` : x.plug))
+        .join(', ');
+      p.line(`  ${d.device} (${d.agent}): ${d.protocol}${plugs ? `; plug ${plugs}` : ''}`);
+      p.line(p.style('dim', `    ${Object.entries(d.timeouts).map(([k, v]) => `${k} ${v}`).join(', ')}${d.bound ? `; bound ${d.bound}` : ''}`));
+    }
+    for (const [i, s] of level.steps.entries()) {
+      p.line(`  ${i + 1}. ${s.skipped ? p.style('yellow', `skip ${s.action}`) : s.action} ${s.device}${s.plugs.length ? `:${s.plugs.join(',')}` : ''}${s.skipped ? ` (${s.skipped})` : ''}`);
+    }
+  }
+  if (plan.totalSeconds !== undefined) p.line(`total bound: ${plan.totalSeconds} s (every level in order, each at its worst)`);
+}
+
+/** The IPMI session to a node's BMC, opened from its device's options exactly as the agent would read them. */
+async function openBmc(device: DeviceConfig, deadline: number): Promise<IpmiClient> {
+  const raw = parseStdin(agentStdin({ device, action: 'status', plugs: [], deadline }), device.agent.options);
+  const { options, errors } = readOptions(device.agent, raw, device.agent.name);
+  if (errors.length > 0) throw new FenceError('bad-input', `device "${device.name}": ${errors[0]}`);
+  const { IpmiClient } = await import('../lib/ipmi/client.js');
+  return IpmiClient.open(bmcSettings(options).target, { deadline });
+}
+
+/** The node's BMC: the device of its levels that is its own IPMI controller. */
+function bmcOf(topology: Topology, node: string): DeviceConfig | undefined {
+  return topology.nodes
+    .get(node)
+    ?.levels.flatMap((l) => l.devices.map((d) => topology.devices.get(d.device)!))
+    .find((d) => d.agent.name === 'fence_kit_ipmi' && deviceRole(d.agent) === 'node-power');
+}
+
+/** A node's power supplies through its BMC, SDR read once. */
+export async function supplyReader(topology: Topology, node: string, deadline: number): Promise<{ read(): Promise<SupplyState[]>; power(): Promise<'on' | 'off'>; close(): Promise<void> }> {
+  const device = bmcOf(topology, node);
+  if (!device) throw new FenceError('bad-input', `node "${node}" has no fence_kit_ipmi device in its levels: its power supplies cannot be read`);
+  const client = await openBmc(device, deadline);
+  try {
+    const records = await readSensorRecords(client);
+    return { read: () => readSupplies(client, records), power: () => client.getChassisPower(), close: () => client.close() };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export interface VerifyWiringOptions {
+  readonly yes: boolean;
+  readonly json: boolean;
+  readonly timeoutSeconds: number;
+  readonly settleSeconds: number;
+}
+
+export async function verifyWiringCommand(topology: Topology, node: string, opts: VerifyWiringOptions, p = new Printer()): Promise<number> {
+  levelsOf(topology, node); // an unknown node fails here, before anything is opened
+  const cfg = topology.nodes.get(node)!;
+  const outlets: Outlet[] = [];
+  for (const level of cfg.levels) {
+    for (const d of level.devices) {
+      if (deviceRole(topology.devices.get(d.device)!.agent) !== 'power-switch') continue;
+      for (const plug of d.plugs) if (!outlets.some((o) => o.device === d.device && o.plug === plug)) outlets.push({ device: d.device, plug });
+    }
+  }
+  if (outlets.length === 0) throw new FenceError('bad-input', `node "${node}" has no level with PDU outlets: nothing to verify`);
+  if (!opts.yes && !(await confirm(`verify-wiring switches ${outlets.map(outletName).join(', ')} off and on again, one at a time, while ${node} runs. Go on?`))) {
+    throw new FenceError('bad-input', 'verify-wiring switches outlets off: confirm on a terminal, or pass --yes');
+  }
+  const deadline = deadlineIn(opts.timeoutSeconds * 1000);
+  const reader = await supplyReader(topology, node, deadline);
+  const others: { name: string; reader?: Awaited<ReturnType<typeof supplyReader>> }[] = [...topology.nodes.keys()].filter((n) => n !== node && bmcOf(topology, n)).map((name) => ({ name }));
+  const environment = agentEnvironment(topology.devices.values());
+  const log = (line: string) => {
+    if (!opts.json) p.line(line);
+  };
+  try {
+    const io: WiringIo = {
+      readSupplies: async () => (await reader.read()).map((s) => ({ name: s.name, healthy: isHealthy(s), inputLost: s.inputLost })),
+      readPower: () => reader.power(),
+      switchOutlet: async (o, state) => {
+        const r = await runAgentCall(BIN_DIR, { device: topology.devices.get(o.device)!, action: state, plugs: [o.plug], nodename: node, deadline }, environment);
+        if (!r.ok) throw new Error(r.message);
+      },
+      othersWithoutInput: async () => {
+        const lost: string[] = [];
+        for (const other of others) {
+          try {
+            other.reader ??= await supplyReader(topology, other.name, Math.min(deadline, Date.now() + 5000));
+            if ((await other.reader.read()).some((s) => s.inputLost)) lost.push(other.name);
+          } catch {
+            // A BMC that does not answer cannot say where the outlet goes; the verdict stands without it.
+          }
+        }
+        return lost;
+      },
+      sleep,
+    };
+    const result = await verifyWiring(node, outlets, io, { settleMs: opts.settleSeconds * 1000, pollMs: 250 }, (e) => {
+      if (e.type === 'supplies') log(`${node}: ${e.supplies.map((s) => `${s.name} ${s.healthy ? 'healthy' : s.inputLost ? 'input lost' : 'not healthy'}`).join(', ')}`);
+      if (e.type === 'outlet') log(`  ${e.state === 'off' ? 'off' : 'on '} ${e.outlet}`);
+      if (e.type === 'verdict') log(e.verdict.ok ? p.style('green', `  ${e.verdict.outlet} feeds ${node} ${e.verdict.supply}`) : p.style('red', `  ${e.verdict.outlet}: ${e.verdict.problem}`));
+    });
+    if (opts.json) p.line(JSON.stringify(result));
+    else {
+      if (result.aborted) p.line(p.style('red', `not verified: ${result.aborted}`));
+      for (const s of result.unfed) p.line(p.style('red', `${node} ${s} is fed by none of ${outlets.map(outletName).join(', ')}`));
+      if (result.ok) p.line(p.style('green', `${node}: every outlet of its power level feeds it, one supply each (${result.outlets.length} proven)`));
+      else if (!result.aborted) p.line(p.style('red', `${node}: the wiring does not match the topology (${result.outlets.filter((v) => !v.ok).map((v) => v.outlet).join(', ') || 'a supply left unfed'})`));
+    }
+    return result.ok ? 0 : 1;
+  } finally {
+    await reader.close();
+    for (const o of others) await o.reader?.close();
+  }
+}
+
+/**
+ * `audit --live`: monitor on every device (as `check` does), with its latency and how it is spoken to; each
+ * BMC's identity (Get Device ID) and each node's power-supply count from its BMC's sensor records.
+ */
+export function liveFacts(timeoutSeconds: number) {
+  return async (topology: Topology): Promise<{ facts: LiveFacts; report: LiveDeviceReport[] }> => {
+    const deadline = deadlineIn(timeoutSeconds * 1000);
+    const environment = agentEnvironment(topology.devices.values());
+    const report = await Promise.all(
+      [...topology.devices.values()].map(async (device): Promise<LiveDeviceReport> => {
+        const r = await runAgentCall(BIN_DIR, { device, action: 'monitor', plugs: [], deadline }, environment);
+        const identity: Record<string, string> = { protocol: protocolOf(device) };
+        if (r.ok && device.agent.name === 'fence_kit_ipmi') {
+          try {
+            const client = await openBmc(device, Math.min(deadline, Date.now() + 10_000));
+            try {
+              const id = await client.getDeviceId();
+              Object.assign(identity, { firmware: id.firmware, ipmi: id.ipmiVersion, manufacturer: String(id.manufacturerId), product: String(id.productId) });
+            } finally {
+              await client.close();
+            }
+          } catch (err) {
+            identity.identity = `unread: ${(err as Error).message}`;
+          }
+        }
+        return { device: device.name, ok: r.ok, message: r.ok ? 'answers' : r.message, ms: r.ms, identity };
+      }),
+    );
+    const powerSupplies = new Map<string, number>();
+    for (const node of topology.nodes.keys()) {
+      if (!bmcOf(topology, node)) continue;
+      try {
+        const reader = await supplyReader(topology, node, Math.min(deadline, Date.now() + 10_000));
+        try {
+          powerSupplies.set(node, (await reader.read()).length);
+        } finally {
+          await reader.close();
+        }
+      } catch {
+        // A BMC that does not answer is reported by its monitor above; the count then stays unknown.
+      }
+    }
+    return { facts: { powerSupplies }, report };
+  };
+}
