@@ -6,7 +6,7 @@ import { FenceError, asFenceError, errorLine, EXIT_FAILURE, EXIT_SUCCESS } from 
 import { createLogger, type Logger } from '../log.js';
 import { helpText } from '../options/docs.js';
 import { metadataXml } from '../options/metadata.js';
-import { parseArgv, parseStdin, type RawInput } from '../options/parse.js';
+import { parseArgv, parseStdin, repeatedActionError, type RawInput } from '../options/parse.js';
 import { missingRequired, resolveValues, type Options } from '../options/values.js';
 import { describeOption } from '../options/values.js';
 import { deadlineIn, retryUntil, sleep } from '../timing.js';
@@ -78,6 +78,9 @@ export function readOptions(
   invokedName: string,
 ): { action?: string; options: Options; errors: string[]; docOnly: boolean } {
   const { options, errors } = resolveValues(raw, agent.options, effectiveDefaults(agent, invokedName));
+  // Two actions are refused before anything else runs, metadata and help included: the input is not what
+  // its sender meant (an injected line), and it must fail as a whole.
+  if (raw.errors.includes(repeatedActionError(agent.options))) return { options, errors, docOnly: false };
   const given = options.string('action');
   const action = given === undefined ? undefined : normaliseAction(agent, given);
   if (options.flag('help') || options.flag('version') || (action && DOC_ACTIONS.has(action))) {
