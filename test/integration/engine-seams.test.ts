@@ -1,7 +1,13 @@
 // The seams between the engine, the runner and the processes an agent runs, through the real binaries.
-// Peers: a loopback UDP port where nothing answers (test/support/silent-device.ts) and ipmitool itself.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgentBinary } from '../support/run-agent.js';
+// Peers: a loopback UDP port where nothing answers (test/support/silent-device.ts), ipmitool itself, and
+// password scripts the tests write.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runAgentBinary } from '../support/run-agent.js';
 import { startSilentDevice, type SilentDevice } from '../support/silent-device.js';
 
 let silent: SilentDevice;
@@ -11,6 +17,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await silent.close();
 });
+
+function signalPid(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
 
 const stdinOf = (cfg: Record<string, string>) => Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 
@@ -35,5 +49,125 @@ describe('reboot with method=cycle is never a success without a cycle sent and a
     expect(r.ms).toBeLessThan(4_000);
     // ipmitool did try: the status read reached the port (so the failure is the device's silence, not bad input).
     expect(silent.contacts()).toBeGreaterThan(before);
+  });
+});
+
+describe("an agent's children die with it and keep their own timeout (review finding 9)", () => {
+  // password_script is the child: a shell script that starts a long sleep, writes the sleeper's pid, and
+  // waits for it, so the sleeper is the agent's grandchild (as ipmitool is under sudo). The agent is
+  // started in a process group of its own, as pacemaker-fenced starts it.
+  let dir: string;
+  let started: ChildProcess[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fk-engine-children-'));
+  });
+  afterEach(() => {
+    for (const agent of started) if (agent.exitCode === null && agent.signalCode === null) signalPid(-agent.pid!, 'SIGKILL');
+    started = [];
+    const sleeper = readSleeper();
+    if (sleeper !== undefined && isAlive(sleeper)) signalPid(sleeper, 'SIGKILL');
+    rmSync(join(dir, 'sleeper.pid'), { force: true });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const readSleeper = (): number | undefined => {
+    const file = join(dir, 'sleeper.pid');
+    return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) || undefined : undefined;
+  };
+
+  /** `waits`: the script waits for its sleeper; otherwise it exits at once, leaving the sleeper holding its output. */
+  function startAgent(loginTimeout: string, waits = true) {
+    const script = join(dir, 'password.sh');
+    const end = waits ? 'wait\necho never-reached\n' : 'exit 0\n';
+    writeFileSync(script, `#!/bin/sh\nsleep 300 &\necho $! > ${join(dir, 'sleeper.pid.tmp')}\nmv ${join(dir, 'sleeper.pid.tmp')} ${join(dir, 'sleeper.pid')}\n${end}`);
+    chmodSync(script, 0o700);
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    delete env.PCMK_service;
+    const agent = spawn(join(BIN, 'fence_kit_ipmi'), [], { detached: true, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    started.push(agent);
+    let stderr = '';
+    agent.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    agent.stdout!.resume();
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) => {
+      const t0 = Date.now();
+      agent.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - t0 }));
+    });
+    agent.stdin!.end(stdinOf({
+      action: 'status', ip: '127.0.0.1', ipport: String(silent.port), username: 'admin', password_script: script, lanplus: '1',
+      login_timeout: loginTimeout, power_timeout: '1',
+    }));
+    return { agent, ended, stderr: () => stderr };
+  }
+
+  async function sleeperStarted(): Promise<number> {
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const pid = readSleeper();
+      if (pid !== undefined) return pid;
+      await delay(20);
+    }
+    throw new Error('the password_script never started its sleeper');
+  }
+
+  /** Alive and not a zombie waiting to be reaped. */
+  function isAlive(pid: number): boolean {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+
+  async function gone(pid: number, withinMs: number): Promise<boolean> {
+    const until = Date.now() + withinMs;
+    while (Date.now() < until) {
+      if (!isAlive(pid)) return true;
+      await delay(20);
+    }
+    return !isAlive(pid);
+  }
+
+  it('SIGKILL to the agent\'s process group (pacemaker-fenced at its timeout) leaves no sleeper alive', async () => {
+    const { agent, ended } = startAgent('60');
+    const sleeper = await sleeperStarted();
+    expect(isAlive(sleeper)).toBe(true);
+    process.kill(-agent.pid!, 'SIGKILL');
+    await ended;
+    expect(await gone(sleeper, 2_000), `sleeper ${sleeper} outlived its agent's process group`).toBe(true);
+  });
+
+  it('SIGTERM to the agent kills its children first, and the agent still ends non-zero', async () => {
+    const { agent, ended } = startAgent('60');
+    const sleeper = await sleeperStarted();
+    expect(isAlive(sleeper)).toBe(true);
+    process.kill(agent.pid!, 'SIGTERM');
+    const end = await ended;
+    expect(end.code === 0, `agent ended ${JSON.stringify(end)}`).toBe(false);
+    expect(await gone(sleeper, 2_000), `sleeper ${sleeper} outlived its agent`).toBe(true);
+  });
+
+  it("left alone, password_script is killed with what it started at the login deadline, and the agent fails in time", async () => {
+    const { ended, stderr } = startAgent('2');
+    const sleeper = await sleeperStarted();
+    const end = await ended;
+    expect(end.code).toBe(1);
+    expect(end.ms).toBeLessThan(4_500);
+    expect(stderr()).toMatch(/password_script.*timed out/);
+    expect(stderr()).not.toContain('never-reached');
+    expect(await gone(sleeper, 2_000), `sleeper ${sleeper} outlived the script's timeout`).toBe(true);
+  });
+
+  it('a script that exits leaving a process that holds its output is bounded too, and what it left is killed', async () => {
+    // The sleeper no longer descends from the script once the script has exited; it is found by the
+    // marker every child of an agent carries in its environment.
+    const { ended, stderr } = startAgent('2', false);
+    const sleeper = await sleeperStarted();
+    const end = await ended;
+    expect(end.code).toBe(1);
+    expect(end.ms).toBeLessThan(4_500);
+    expect(stderr()).toMatch(/password_script.*timed out/);
+    expect(await gone(sleeper, 2_000), `sleeper ${sleeper} outlived the script's timeout`).toBe(true);
   });
 });
