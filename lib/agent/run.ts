@@ -37,6 +37,9 @@ function normaliseAction(agent: AgentDeclaration, action: string): string {
   return a;
 }
 
+/** The shortest pause between two status polls, whatever stonith_status_sleep says. */
+export const MIN_STATUS_SLEEP_MS = 100;
+
 /** Seconds → ms, where 0 means "no limit" as in fence-agents, and disable_timeout lifts the limit. */
 function limitMs(seconds: number | undefined, disabled: boolean): number {
   if (disabled || seconds === undefined || seconds === 0) return Number.POSITIVE_INFINITY;
@@ -50,13 +53,20 @@ function timeoutsDisabled(options: Options, env: NodeJS.ProcessEnv): boolean {
   return env.PCMK_service === 'pacemaker-fenced';
 }
 
+/** login_timeout in ms: the bound on reaching and logging in to the device (and on password_script). */
+function loginLimitMs(options: Options, env: NodeJS.ProcessEnv): number {
+  return limitMs(options.number('login_timeout'), timeoutsDisabled(options, env));
+}
+
 export function engineSettings(options: Options, env: NodeJS.ProcessEnv, forceOn: boolean): EngineSettings {
   const disabled = timeoutsDisabled(options, env);
   return {
     powerTimeoutMs: limitMs(options.number('power_timeout'), disabled),
     shellTimeoutMs: limitMs(options.number('shell_timeout'), disabled),
     powerWaitMs: (options.number('power_wait') ?? 0) * 1000,
-    statusSleepMs: (options.number('stonith_status_sleep') ?? 1) * 1000,
+    // fence-agents polls without a pause at 0; against a device that answers at once that is a busy
+    // loop of requests for the whole power_timeout, so 0 (or any tiny value) means "as often as is sane".
+    statusSleepMs: Math.max(MIN_STATUS_SLEEP_MS, (options.number('stonith_status_sleep') ?? 1) * 1000),
     retryOn: Math.max(0, options.number('retry_on') ?? 1),
     method: options.string('method') === 'cycle' ? 'cycle' : 'onoff',
     forceOn,
@@ -119,7 +129,7 @@ async function execute(agent: AgentDeclaration, action: string, options: Options
       await sleep(delay * 1000);
     }
   }
-  const loginMs = limitMs(options.number('login_timeout'), timeoutsDisabled(options, io.env));
+  const loginMs = loginLimitMs(options, io.env);
   const extra = agent.extraActions?.find((x) => x.name === action);
   if (extra) return extra.run(options, { deadline: deadlineIn(settings.powerTimeoutMs), logger: log });
   // A fence must not give up on a lossy network after one login attempt: a login that times out is tried
@@ -192,7 +202,7 @@ export async function runAgentWith(agent: AgentDeclaration, io: AgentIo): Promis
     let effective = options;
     const script = options.string('password_script');
     if (script !== undefined) {
-      const password = await runSecretScript(script, log, 'password_script');
+      const password = await runSecretScript(script, log, 'password_script', deadlineIn(loginLimitMs(options, io.env)));
       log.addSecret(password);
       effective = options.with({ password });
     }
