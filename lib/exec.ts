@@ -27,6 +27,13 @@ export interface RunOptions {
   cwd?: string;
 }
 
+/** A child killed at its own timeout: a timeout of that program, not an answer from any device it talks to. */
+export class ChildTimeout extends FenceError {
+  constructor(message: string) {
+    super('timeout', message);
+  }
+}
+
 export interface RunResult {
   code: number | null; // null when killed by a signal
   signal: NodeJS.Signals | null;
@@ -77,7 +84,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       if (timer) clearTimeout(timer);
       const result = { code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString() };
       if (timedOut) {
-        reject(new FenceError('timeout', `${file} timed out after ${opts.timeoutMs} ms`));
+        reject(new ChildTimeout(`${file} timed out after ${opts.timeoutMs} ms`));
         return;
       }
       if (!opts.quietOutput) {

@@ -12,6 +12,7 @@ import { describeOption } from '../options/values.js';
 import { deadlineIn, retryUntil, sleep } from '../timing.js';
 import { runSecretScript } from '../secrets.js';
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from './declaration.js';
+import { SilenceWatch } from './silence.js';
 import { VERSION } from '../version.js';
 
 export interface AgentIo {
@@ -120,6 +121,18 @@ export function readOptions(
   return { action, options: effective, errors, docOnly: false };
 }
 
+/**
+ * The bound on silence (lib/agent/silence.ts): login_timeout from the first contact, kept even when
+ * disable_timeout lifts the other bounds under pacemaker-fenced. Only for devices reached over the network
+ * (the agent declares an address): a local device's slowness is not silence. login_timeout=0: no bound.
+ */
+function silenceWatch(agent: AgentDeclaration, options: Options): SilenceWatch {
+  const seconds = options.number('login_timeout');
+  const networked = agent.options.some((o) => o.name === 'ip');
+  if (!networked || seconds === undefined || seconds === 0) return new SilenceWatch(Number.POSITIVE_INFINITY, 0);
+  return new SilenceWatch(deadlineIn(seconds * 1000), seconds);
+}
+
 async function execute(agent: AgentDeclaration, action: string, options: Options, io: AgentIo, log: Logger): Promise<ActionResult> {
   const settings = engineSettings(options, io.env, !!agent.forceOn);
   if (FENCING_ACTIONS.has(action)) {
@@ -136,15 +149,16 @@ async function execute(agent: AgentDeclaration, action: string, options: Options
   // again within login_timeout + power_timeout. Refusals (wrong password) still fail at once, and queries
   // (status, monitor, list) get one login_timeout, so Pacemaker's monitors stay quick.
   const connectBudget = POWER_ACTIONS.has(action) ? deadlineIn(loginMs + settings.powerTimeoutMs) : deadlineIn(loginMs);
+  const silence = silenceWatch(agent, options);
   const device = await retryUntil(
-    () => agent.connect(options, { deadline: Math.min(connectBudget, deadlineIn(loginMs)), logger: log }),
+    () => silence.observe(() => agent.connect(options, { deadline: silence.cap(Math.min(connectBudget, deadlineIn(loginMs))), logger: log }), 'proves-nothing'),
     { deadline: connectBudget, intervalMs: 100, logger: log, what: 'login' },
   );
   try {
     // The same budget bounds the fence as a whole: a login that used most of it leaves the off the rest,
     // so a failed off ends within login_timeout + power_timeout of the start, not later.
     const fenceSettings = POWER_ACTIONS.has(action) ? { ...settings, fenceDeadline: connectBudget } : settings;
-    const engine = new PowerEngine(device, splitPlugs(agent, options), fenceSettings, log);
+    const engine = new PowerEngine(silence.watch(device), splitPlugs(agent, options), fenceSettings, log);
     const separator = options.string('separator') ?? ',';
     switch (action) {
       case 'on':

@@ -1,6 +1,6 @@
 // The seams between the engine, the runner and the processes an agent runs, through the real binaries.
-// Peers: a loopback UDP port where nothing answers (test/support/silent-device.ts), ipmitool itself, and
-// password scripts the tests write.
+// Peers: a loopback UDP port where nothing answers (test/support/silent-device.ts), ipmitool itself,
+// password scripts the tests write, and ipmi_sim (OpenIPMI's BMC simulator) with a slow chassis.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runAgentBinary } from '../support/run-agent.js';
 import { startSilentDevice, type SilentDevice } from '../support/silent-device.js';
+import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 
 let silent: SilentDevice;
 beforeAll(async () => {
@@ -30,10 +31,12 @@ const stdinOf = (cfg: Record<string, string>) => Object.entries(cfg).map(([k, v]
 
 describe('reboot with method=cycle is never a success without a cycle sent and acknowledged', () => {
   // Review finding 1. With transport=ipmitool, connecting sends nothing; the status read before the cycle
-  // gets shell_timeout, longer here than the whole fence budget (login_timeout + power_timeout = 2 s), so
-  // ipmitool is killed at the fence deadline and no time is left for a cycle. This printed
-  // "Success: Rebooted" with exit 0 having sent no cycle.
-  it('fence_kit_ipmi transport=ipmitool against a silent BMC port: timed out, exit 1, within the budget', async () => {
+  // got shell_timeout, longer here than the whole fence budget (login_timeout + power_timeout = 2 s), so
+  // ipmitool was killed at the fence deadline and no time was left for a cycle: this printed
+  // "Success: Rebooted" with exit 0 having sent no cycle. Two layers now stop it: the runner fails a
+  // device silent for login_timeout before the engine gets that far (issue 16, below), and the engine
+  // fails a plug it never cycled (test/unit/engine/cycle-needs-a-cycle.test.ts).
+  it('fence_kit_ipmi transport=ipmitool against a silent BMC port: exit 1, no "Rebooted", within the budget', async () => {
     const before = silent.contacts();
     const r = await runAgentBinary('fence_kit_ipmi', {
       stdin: stdinOf({
@@ -44,8 +47,7 @@ describe('reboot with method=cycle is never a success without a cycle sent and a
     });
     expect(r.stdout).toBe('');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/timed out/i);
-    expect(r.stderr).toMatch(/power cycle/);
+    expect(r.stderr).toMatch(/timed out|Unable to connect/i);
     expect(r.ms).toBeLessThan(4_000);
     // ipmitool did try: the status read reached the port (so the failure is the device's silence, not bad input).
     expect(silent.contacts()).toBeGreaterThan(before);
@@ -169,5 +171,63 @@ describe("an agent's children die with it and keep their own timeout (review fin
     expect(end.ms).toBeLessThan(4_500);
     expect(stderr()).toMatch(/password_script.*timed out/);
     expect(await gone(sleeper, 2_000), `sleeper ${sleeper} outlived the script's timeout`).toBe(true);
+  });
+});
+
+describe('silence fails fast, even under Pacemaker (issue 16)', () => {
+  // Under pacemaker-fenced every internal bound is lifted (disable_timeout): a device that never answers was
+  // retried until Pacemaker killed the agent. Now nothing at all within login_timeout is "Unable to connect".
+  const pacemaker = { PCMK_service: 'pacemaker-fenced' };
+  const base = () => ({ ip: '127.0.0.1', ipport: String(silent.port), username: 'admin', password: 'not-used', lanplus: '1', login_timeout: '2' });
+
+  it.each([
+    ['off, native IPMI', { action: 'off' }],
+    ['reboot, native IPMI', { action: 'reboot' }],
+    ['status, native IPMI', { action: 'status' }],
+    ['off, transport=ipmitool (connecting sends nothing: the first status read is the first contact)', { action: 'off', transport: 'ipmitool' }],
+  ])('fence_kit_ipmi %s against a silent port: Unable to connect within login_timeout + 1 s', async (_what, extra) => {
+    const before = silent.contacts();
+    const r = await runAgentBinary('fence_kit_ipmi', { stdin: stdinOf({ ...base(), ...extra }), env: pacemaker, timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/Unable to connect to fencing device: nothing answered within login_timeout \(2 s\)/);
+    expect(r.ms).toBeLessThan(3_000);
+    expect(silent.contacts()).toBeGreaterThan(before); // it did try
+  });
+
+  it('fence_kit_apc (SNMP) and fence_kit_switch against a silent port: the same, from the same place', async () => {
+    for (const [agent, cfg] of [
+      ['fence_kit_apc', { action: 'off', ip: '127.0.0.1', ipport: String(silent.port), plug: '1', snmp_version: '2c', community: 'private', login_timeout: '2' }],
+      ['fence_kit_switch', { action: 'off', ip: '127.0.0.1', ipport: String(silent.port), plug: '1', community: 'private', login_timeout: '2' }],
+    ] as const) {
+      const r = await runAgentBinary(agent, { stdin: stdinOf(cfg), env: pacemaker, timeoutMs: 30_000 });
+      expect(r.code, agent).toBe(1);
+      expect(r.stderr, agent).toMatch(/Unable to connect to fencing device: nothing answered within login_timeout/);
+      expect(r.ms, agent).toBeLessThan(3_000);
+    }
+  });
+});
+
+describe('a device that answers keeps the bound Pacemaker gives it', () => {
+  // Peer: ipmi_sim with a chassis that takes 4 s to power off, longer than login_timeout (2 s). The BMC
+  // answers at once, so the off goes on until the chassis is really off, as before.
+  let bmc: IpmiSim;
+  beforeAll(async () => {
+    bmc = await startIpmiSim({ hostOn: true, powerOffDelayMs: 4_000 });
+  });
+  afterAll(async () => {
+    await bmc?.stop();
+  });
+
+  it('fence_kit_ipmi off under pacemaker-fenced against a slow chassis succeeds after login_timeout has passed', async () => {
+    const r = await runAgentBinary('fence_kit_ipmi', {
+      stdin: stdinOf({ action: 'off', ip: bmc.host, ipport: String(bmc.port), username: bmc.users.admin.name, password: bmc.users.admin.password, lanplus: '1', login_timeout: '2', stonith_status_sleep: '0.5' }),
+      env: { PCMK_service: 'pacemaker-fenced' },
+      timeoutMs: 60_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ code: 0, stdout: 'Success: Powered OFF\n' });
+    expect(r.ms).toBeGreaterThan(3_500);
+    expect(bmc.isHostRunning()).toBe(false);
   });
 });
