@@ -49,7 +49,9 @@ function valueStore(specs: readonly OptionSpec[], values: Map<string, RawValue>,
       }
       if (ONE_VALUE.has(spec.name) && values.get(spec.name) !== value) {
         refused.add(spec.name);
-        errors.push(`Failed: option ${describeOption(spec)} is given twice with different values: which target is meant is ambiguous`);
+        // Pacemaker adds port=<node> beside a configured plug= unless told which one carries the target.
+        const hint = spec.name === 'plug' ? ' (under Pacemaker: set pcmk_host_argument=plug, or map nodes with pcmk_host_map)' : '';
+        errors.push(`Failed: option ${describeOption(spec)} is given twice with different values: which target is meant is ambiguous${hint}`);
         return;
       }
     }
