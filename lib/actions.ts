@@ -50,6 +50,15 @@ export class PowerEngine {
     this.budgetEnd = settings.fenceDeadline ?? Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * The targets of an action on targets. With none, every "for each plug" is empty and an off would
+   * read "Already OFF": the runner refuses a plug option naming no plug, and this is the same rule where
+   * it matters. (list and monitor address the device and may run without a target.)
+   */
+  private requireTargets(): void {
+    if (this.targets.length === 0) throw new FenceError('internal', 'the power engine was given no target to act on');
+  }
+
   /** A phase deadline `ms` from now, never past the fence deadline. */
   private within(ms: number): number {
     return Math.min(deadlineIn(ms), this.budgetEnd);
@@ -153,6 +162,7 @@ export class PowerEngine {
   }
 
   async status(): Promise<ActionResult> {
+    this.requireTargets();
     const states = await this.readStates(deadlineIn(this.settings.shellTimeoutMs * 2));
     const on = states.some((s) => s === 'on');
     return { exitCode: on ? 0 : 2, stdout: [`Status: ${on ? 'ON' : 'OFF'}`] };
@@ -166,6 +176,7 @@ export class PowerEngine {
   }
 
   async off(): Promise<ActionResult> {
+    this.requireTargets();
     if (this.device.powerOffConfirmed) {
       await this.confirmedOff();
       return { exitCode: 0, stdout: ['Success: Powered OFF'] };
@@ -196,6 +207,7 @@ export class PowerEngine {
   }
 
   async on(): Promise<ActionResult> {
+    this.requireTargets();
     // An on is not a fence: retry_on attempts each get power_timeout, as in fence-agents.
     this.budgetEnd = Number.POSITIVE_INFINITY;
     const states = await this.statesBefore();
@@ -224,6 +236,7 @@ export class PowerEngine {
    * is fenced, so a failed power-on is reported but does not turn the fence into a failure.
    */
   async reboot(): Promise<ActionResult> {
+    this.requireTargets();
     if (this.device.powerOffConfirmed && this.settings.method !== 'cycle') {
       await this.confirmedOff();
       this.budgetEnd = Number.POSITIVE_INFINITY;
@@ -253,28 +266,36 @@ export class PowerEngine {
     return { exitCode: 0, stdout: ['Success: Rebooted'] };
   }
 
+  /**
+   * A reboot by cycle succeeds only for plugs whose cycle the device acknowledged: a plug never tried
+   * because the deadline was already spent (by a status read that timed out at it, or by the plugs
+   * before it) is a timeout, as in fence-agents, never a skipped step.
+   */
   private async cycle(): Promise<void> {
     const cycle = this.device.cycle?.bind(this.device);
     if (!cycle) throw new FenceError('bad-input', "this device does not support method 'cycle'");
     const deadline = this.within(this.settings.powerTimeoutMs);
     for (const plug of this.targets) {
-      let last: FenceError | undefined;
+      const why = this.firstSilence ? ` (the status read before it: ${this.firstSilence.message})` : '';
+      let last = new FenceError('timeout', `Timed out before a power cycle could be sent to ${this.describe(plug)}${why}`);
+      let acknowledged = false;
       for (let n = 1; n <= 1 + this.settings.retryOn && remaining(deadline) > 0; n++) {
         try {
           await cycle(plug, this.ctx(deadline));
-          last = undefined;
+          acknowledged = true;
           break;
         } catch (err) {
           last = asFenceError(err);
           if (isRefusal(last)) throw last;
         }
       }
-      if (last) throw last;
+      if (!acknowledged) throw last;
     }
     if (this.settings.powerWaitMs > 0) await sleepUntil(deadline, this.settings.powerWaitMs);
   }
 
   async diag(): Promise<ActionResult> {
+    this.requireTargets();
     const diag = this.device.diag?.bind(this.device);
     if (!diag) throw new FenceError('bad-input', 'this device does not support diag');
     for (const plug of this.targets) await diag(plug, this.ctx(deadlineIn(this.settings.powerTimeoutMs)));

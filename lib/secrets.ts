@@ -2,6 +2,7 @@
 import { FenceError } from './errors.js';
 import { run } from './exec.js';
 import type { Logger } from './log.js';
+import { deadlineIn, remaining } from './timing.js';
 
 /** Split a script setting into argv: whitespace separates, single or double quotes group. No shell. */
 export function splitCommand(command: string): string[] {
@@ -12,11 +13,23 @@ export function splitCommand(command: string): string[] {
   return args;
 }
 
-export async function runSecretScript(command: string, logger: Logger, optionName: string): Promise<string> {
+/** How long a secret script may run when its caller gives no deadline. */
+const DEFAULT_SCRIPT_MS = 30_000;
+
+/**
+ * Run a secret script and return what it printed. It is part of logging in, so it gets the login's
+ * deadline (`deadline`, epoch ms; Infinity when the caller has no limit): a script that hangs is killed
+ * with everything it started, and the login fails at that deadline instead of 30 s later.
+ */
+export async function runSecretScript(command: string, logger: Logger, optionName: string, deadline = deadlineIn(DEFAULT_SCRIPT_MS)): Promise<string> {
   const [file, ...args] = splitCommand(command);
   if (!file) throw new FenceError('bad-input', `option '${optionName}' is empty`);
-  const result = await run(file, args, { timeoutMs: 30_000, logger, quietOutput: true }).catch((err: FenceError) => {
-    throw new FenceError('bad-input', `${optionName}: ${err.message}`);
+  if (remaining(deadline) <= 0) throw new FenceError('timeout', `no time left to run ${optionName}`);
+  const timeoutMs = Number.isFinite(deadline) ? remaining(deadline) : undefined;
+  const result = await run(file, args, { timeoutMs, logger, quietOutput: true }).catch((err: FenceError) => {
+    // A script that ran out of time is a timeout (Pacemaker reads "timed out"); one that cannot start is bad input.
+    // Final either way: a login retry must not run the script again past the deadline it just spent.
+    throw new FenceError(err.kind === 'timeout' ? 'timeout' : 'bad-input', `${optionName}: ${err.message}`, { final: true });
   });
   if (result.code !== 0) throw new FenceError('bad-input', `${optionName} exited with status ${result.code ?? result.signal}`);
   const secret = result.stdout.replace(/\s+$/, '');

@@ -6,12 +6,13 @@ import { FenceError, asFenceError, errorLine, EXIT_FAILURE, EXIT_SUCCESS } from 
 import { createLogger, type Logger } from '../log.js';
 import { helpText } from '../options/docs.js';
 import { metadataXml } from '../options/metadata.js';
-import { parseArgv, parseStdin, type RawInput } from '../options/parse.js';
+import { parseArgv, parseStdin, repeatedActionError, type RawInput } from '../options/parse.js';
 import { missingRequired, resolveValues, type Options } from '../options/values.js';
 import { describeOption } from '../options/values.js';
 import { deadlineIn, retryUntil, sleep } from '../timing.js';
 import { runSecretScript } from '../secrets.js';
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from './declaration.js';
+import { SilenceWatch } from './silence.js';
 import { VERSION } from '../version.js';
 
 export interface AgentIo {
@@ -37,6 +38,9 @@ function normaliseAction(agent: AgentDeclaration, action: string): string {
   return a;
 }
 
+/** The shortest pause between two status polls, whatever stonith_status_sleep says. */
+export const MIN_STATUS_SLEEP_MS = 100;
+
 /** Seconds → ms, where 0 means "no limit" as in fence-agents, and disable_timeout lifts the limit. */
 function limitMs(seconds: number | undefined, disabled: boolean): number {
   if (disabled || seconds === undefined || seconds === 0) return Number.POSITIVE_INFINITY;
@@ -50,13 +54,20 @@ function timeoutsDisabled(options: Options, env: NodeJS.ProcessEnv): boolean {
   return env.PCMK_service === 'pacemaker-fenced';
 }
 
+/** login_timeout in ms: the bound on reaching and logging in to the device (and on password_script). */
+function loginLimitMs(options: Options, env: NodeJS.ProcessEnv): number {
+  return limitMs(options.number('login_timeout'), timeoutsDisabled(options, env));
+}
+
 export function engineSettings(options: Options, env: NodeJS.ProcessEnv, forceOn: boolean): EngineSettings {
   const disabled = timeoutsDisabled(options, env);
   return {
     powerTimeoutMs: limitMs(options.number('power_timeout'), disabled),
     shellTimeoutMs: limitMs(options.number('shell_timeout'), disabled),
     powerWaitMs: (options.number('power_wait') ?? 0) * 1000,
-    statusSleepMs: (options.number('stonith_status_sleep') ?? 1) * 1000,
+    // fence-agents polls without a pause at 0; against a device that answers at once that is a busy
+    // loop of requests for the whole power_timeout, so 0 (or any tiny value) means "as often as is sane".
+    statusSleepMs: Math.max(MIN_STATUS_SLEEP_MS, (options.number('stonith_status_sleep') ?? 1) * 1000),
     retryOn: Math.max(0, options.number('retry_on') ?? 1),
     method: options.string('method') === 'cycle' ? 'cycle' : 'onoff',
     forceOn,
@@ -78,6 +89,9 @@ export function readOptions(
   invokedName: string,
 ): { action?: string; options: Options; errors: string[]; docOnly: boolean } {
   const { options, errors } = resolveValues(raw, agent.options, effectiveDefaults(agent, invokedName));
+  // Two actions are refused before anything else runs, metadata and help included: the input is not what
+  // its sender meant (an injected line), and it must fail as a whole.
+  if (raw.errors.includes(repeatedActionError(agent.options))) return { options, errors, docOnly: false };
   const given = options.string('action');
   const action = given === undefined ? undefined : normaliseAction(agent, given);
   if (options.flag('help') || options.flag('version') || (action && DOC_ACTIONS.has(action))) {
@@ -107,6 +121,18 @@ export function readOptions(
   return { action, options: effective, errors, docOnly: false };
 }
 
+/**
+ * The bound on silence (lib/agent/silence.ts): login_timeout from the first contact, kept even when
+ * disable_timeout lifts the other bounds under pacemaker-fenced. Only for devices reached over the network
+ * (the agent declares an address): a local device's slowness is not silence. login_timeout=0: no bound.
+ */
+function silenceWatch(agent: AgentDeclaration, options: Options): SilenceWatch {
+  const seconds = options.number('login_timeout');
+  const networked = agent.options.some((o) => o.name === 'ip');
+  if (!networked || seconds === undefined || seconds === 0) return new SilenceWatch(Number.POSITIVE_INFINITY, 0);
+  return new SilenceWatch(deadlineIn(seconds * 1000), seconds);
+}
+
 async function execute(agent: AgentDeclaration, action: string, options: Options, io: AgentIo, log: Logger): Promise<ActionResult> {
   const settings = engineSettings(options, io.env, !!agent.forceOn);
   if (FENCING_ACTIONS.has(action)) {
@@ -116,22 +142,23 @@ async function execute(agent: AgentDeclaration, action: string, options: Options
       await sleep(delay * 1000);
     }
   }
-  const loginMs = limitMs(options.number('login_timeout'), timeoutsDisabled(options, io.env));
+  const loginMs = loginLimitMs(options, io.env);
   const extra = agent.extraActions?.find((x) => x.name === action);
   if (extra) return extra.run(options, { deadline: deadlineIn(settings.powerTimeoutMs), logger: log });
   // A fence must not give up on a lossy network after one login attempt: a login that times out is tried
   // again within login_timeout + power_timeout. Refusals (wrong password) still fail at once, and queries
   // (status, monitor, list) get one login_timeout, so Pacemaker's monitors stay quick.
   const connectBudget = POWER_ACTIONS.has(action) ? deadlineIn(loginMs + settings.powerTimeoutMs) : deadlineIn(loginMs);
+  const silence = silenceWatch(agent, options);
   const device = await retryUntil(
-    () => agent.connect(options, { deadline: Math.min(connectBudget, deadlineIn(loginMs)), logger: log }),
+    () => silence.observe(() => agent.connect(options, { deadline: silence.cap(Math.min(connectBudget, deadlineIn(loginMs))), logger: log }), 'proves-nothing'),
     { deadline: connectBudget, intervalMs: 100, logger: log, what: 'login' },
   );
   try {
     // The same budget bounds the fence as a whole: a login that used most of it leaves the off the rest,
     // so a failed off ends within login_timeout + power_timeout of the start, not later.
     const fenceSettings = POWER_ACTIONS.has(action) ? { ...settings, fenceDeadline: connectBudget } : settings;
-    const engine = new PowerEngine(device, splitPlugs(agent, options), fenceSettings, log);
+    const engine = new PowerEngine(silence.watch(device), splitPlugs(agent, options), fenceSettings, log);
     const separator = options.string('separator') ?? ',';
     switch (action) {
       case 'on':
@@ -189,7 +216,7 @@ export async function runAgentWith(agent: AgentDeclaration, io: AgentIo): Promis
     let effective = options;
     const script = options.string('password_script');
     if (script !== undefined) {
-      const password = await runSecretScript(script, log, 'password_script');
+      const password = await runSecretScript(script, log, 'password_script', deadlineIn(loginLimitMs(options, io.env)));
       log.addSecret(password);
       effective = options.with({ password });
     }

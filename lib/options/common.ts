@@ -29,7 +29,8 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'shell_timeout', valueName: 'seconds', type: 'second', default: '3', order: 200,
     shortdesc: 'Wait X seconds for an answer to each command' },
   { name: 'stonith_status_sleep', valueName: 'seconds', type: 'second', default: '1', order: 200,
-    shortdesc: 'Sleep X seconds between status calls during a STONITH action' },
+    shortdesc: 'Sleep X seconds between status calls during a STONITH action',
+    helpNote: 'At least 0.1 s: 0 does not poll the device in a busy loop.' },
   { name: 'retry_on', valueName: 'attempts', type: 'integer', default: '1', order: 201,
     shortdesc: 'Count of attempts to retry power on' },
 ];

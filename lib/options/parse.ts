@@ -1,6 +1,7 @@
 // Turning the two input channels into raw option values, by fence-agents' rules (FenceAgentAPI and
 // fencing.py): argv when there is any argument, stdin otherwise, never both.
 import { longName, type OptionSpec } from './spec.js';
+import { describeOption } from './values.js';
 
 export type RawValue = string | boolean;
 
@@ -14,6 +15,48 @@ export interface RawInput {
   readonly warnings: string[];
   /** Problems that stop the run before any device is contacted. Each names the option. */
   readonly errors: string[];
+}
+
+/**
+ * fence-agents lets the last of a repeated key win. That is kept for keys whose repetition is harmless,
+ * but not where it would change what is done or to whom: a second `action` line (injected through a value
+ * that held a newline, review finding 6) turns an off into an on, and a second plug, nodename or device
+ * address names another target. `action` may be given once; a target may be repeated only with the same
+ * value (Pacemaker may send `port=` beside a configured `plug=`: harmless when they agree, and when they
+ * disagree nobody can tell which node is meant). Pacemaker itself never sends a key twice.
+ */
+const GIVEN_ONCE = new Set(['action']);
+const ONE_VALUE = new Set(['plug', 'nodename', 'ip']);
+
+/** The line that refuses a repeated action; readOptions stops on it before anything else, even metadata. */
+export function repeatedActionError(specs: readonly OptionSpec[]): string {
+  const spec = specs.find((s) => s.name === 'action');
+  return `Failed: option ${spec ? describeOption(spec) : "'action'"} is given more than once: give it once`;
+}
+
+/** Stores values by the rules above; a refused repeat becomes one error line naming the option, never the values. */
+function valueStore(specs: readonly OptionSpec[], values: Map<string, RawValue>, errors: string[]) {
+  const refused = new Set<string>();
+  return (spec: OptionSpec, value: RawValue): void => {
+    if (refused.has(spec.name)) return;
+    if (values.has(spec.name)) {
+      if (GIVEN_ONCE.has(spec.name)) {
+        refused.add(spec.name);
+        // No action at all rather than either of them.
+        values.delete(spec.name);
+        errors.push(repeatedActionError(specs));
+        return;
+      }
+      if (ONE_VALUE.has(spec.name) && values.get(spec.name) !== value) {
+        refused.add(spec.name);
+        // Pacemaker adds port=<node> beside a configured plug= unless told which one carries the target.
+        const hint = spec.name === 'plug' ? ' (under Pacemaker: set pcmk_host_argument=plug, or map nodes with pcmk_host_map)' : '';
+        errors.push(`Failed: option ${describeOption(spec)} is given twice with different values: which target is meant is ambiguous${hint}`);
+        return;
+      }
+    }
+    values.set(spec.name, value);
+  };
 }
 
 const TRUE_WORDS = new Set(['1', 'yes', 'on', 'true']);
@@ -42,7 +85,8 @@ function stdinKeyTable(specs: readonly OptionSpec[]): Map<string, OptionSpec> {
 /**
  * stdin, as Pacemaker writes it: one `key=value` per line, in any order. Lines are trimmed; empty lines
  * and `#` comments are skipped; the first `=` splits; surrounding double quotes are removed; the last
- * value of a repeated key wins. `option` is the API's legacy name of `action` and loses to `action`.
+ * value of a repeated key wins, except where that is refused (above). `option` is the API's legacy name
+ * of `action`, and counts as one more action line.
  */
 export function parseStdin(text: string, specs: readonly OptionSpec[]): RawInput {
   const table = stdinKeyTable(specs);
@@ -50,7 +94,8 @@ export function parseStdin(text: string, specs: readonly OptionSpec[]): RawInput
   const counts = new Map<string, number>();
   const warnings: string[] = [];
   const errors: string[] = [];
-  let legacyAction: string | undefined;
+  const store = valueStore(specs, values, errors);
+  const actionSpec = specs.find((s) => s.name === 'action');
 
   for (const rawLine of text.split('\n')) {
     const line = rawLine.trim();
@@ -60,11 +105,10 @@ export function parseStdin(text: string, specs: readonly OptionSpec[]): RawInput
     let value = eq < 0 ? '' : line.slice(eq + 1);
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
 
-    const spec = table.get(norm(key));
+    const spec = table.get(norm(key)) ?? (key === 'option' ? actionSpec : undefined);
     if (!spec) {
-      if (key === 'option') legacyAction = value;
       // Pacemaker sends nodename to every agent; agents that do not use it ignore it silently.
-      else if (key !== 'nodename') warnings.push(`Parse error: Ignoring unknown option '${key}'`);
+      if (key !== 'nodename') warnings.push(`Parse error: Ignoring unknown option '${key}'`);
       continue;
     }
     if (spec.type === 'boolean') {
@@ -73,14 +117,11 @@ export function parseStdin(text: string, specs: readonly OptionSpec[]): RawInput
         errors.push(`Failed: option '${spec.name}' must be one of 1/yes/on/true or 0/no/off/false`);
         continue;
       }
-      values.set(spec.name, b);
+      store(spec, b);
       if (spec.stackable) counts.set(spec.name, b ? 1 : 0);
     } else {
-      values.set(spec.name, value);
+      store(spec, value);
     }
-  }
-  if (legacyAction !== undefined && !values.has('action') && specs.some((s) => s.name === 'action')) {
-    values.set('action', legacyAction);
   }
   return { source: 'stdin', values, counts, warnings, errors };
 }
@@ -100,6 +141,7 @@ export function parseArgv(argv: readonly string[], specs: readonly OptionSpec[])
   const counts = new Map<string, number>();
   const warnings: string[] = [];
   const errors: string[] = [];
+  const store = valueStore(specs, values, errors);
 
   const setFlag = (s: OptionSpec) => {
     values.set(s.name, true);
@@ -125,8 +167,8 @@ export function parseArgv(argv: readonly string[], specs: readonly OptionSpec[])
         else setFlag(spec);
         continue;
       }
-      if (eq >= 0) values.set(spec.name, arg.slice(eq + 1));
-      else if (i + 1 < argv.length) values.set(spec.name, argv[++i]!);
+      if (eq >= 0) store(spec, arg.slice(eq + 1));
+      else if (i + 1 < argv.length) store(spec, argv[++i]!);
       else errors.push(`Failed: option '--${name}' requires a value`);
       continue;
     }
@@ -143,8 +185,8 @@ export function parseArgv(argv: readonly string[], specs: readonly OptionSpec[])
           continue;
         }
         const rest = arg.slice(j + 1);
-        if (rest !== '') values.set(spec.name, rest);
-        else if (i + 1 < argv.length) values.set(spec.name, argv[++i]!);
+        if (rest !== '') store(spec, rest);
+        else if (i + 1 < argv.length) store(spec, argv[++i]!);
         else errors.push(`Failed: option '-${letter}' requires a value`);
         break;
       }

@@ -133,9 +133,52 @@ describe.each(agents)('$name', ({ name, meta }) => {
     expect(r.code).toBe(0);
   });
 
-  it('skips comments and blank lines and lets the last repeated key win', async () => {
-    const r = await runUntouched({ stdin: `# configured by hand\n\n${stdinOf(cfg)}action=reboot\n  # indented comment\naction=validate-all\n` });
+  it('skips comments and blank lines and lets the last of a repeated harmless key win', async () => {
+    // verbose_level=x first: were it the value kept, validation would fail.
+    const r = await runUntouched({ stdin: `# configured by hand\n\nverbose_level=x\n${stdinOf(cfg)}  # indented comment\nverbose_level=0\naction=validate-all\n` });
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  // Review finding 6: a second action line (a newline in some value upstream) turned a topology off into
+  // an on. An action given twice is refused as a whole, whatever the two say, before anything runs.
+  it.each([
+    ['off then on', 'action=off\naction=on\n'],
+    ['the same action twice', 'action=off\naction=off\n'],
+    ['action and the legacy option', 'action=off\noption=on\n'],
+    ['metadata then off', 'action=metadata\naction=off\n'],
+  ])('refuses a repeated action line on stdin (%s): one line naming action, exit 1, device untouched', async (_what, lines) => {
+    const r = await runUntouched({ stdin: `${stdinOf(cfg)}${lines}` });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^Failed: option 'action' .*more than once/);
+  });
+
+  it('refuses a repeated -o/--action on the command line: one line naming action, exit 1, device untouched', async () => {
+    const argv = ['-o', 'off', ...Object.entries(cfg).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}=${v}`]), '--action=on'];
+    const r = await runUntouched({ argv });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^Failed: option 'action' .*more than once/);
+  });
+
+  if (has('plug')) it('refuses plug and port naming different targets; accepts what Pacemaker sends (nodename, port, plug alike)', async () => {
+    const { plug: _omit, ...rest } = cfg;
+    const bad = await runUntouched({ stdin: `${stdinOf(rest)}port=1\nplug=2\naction=off\n` });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^Failed: option 'plug' .*different values/);
+    const pacemaker = await runUntouched({ stdin: `${stdinOf(rest)}nodename=node2\nport=1\nplug=1\naction=validate-all\n` });
+    expect(pacemaker.stderr).toBe('');
+    expect(pacemaker.code).toBe(0);
+  });
+
+  if (has('ip')) it('refuses ip and ipaddr naming different devices, device untouched', async () => {
+    const r = await runUntouched({ stdin: `${stdinOf(cfg)}ipaddr=127.0.0.2\naction=off\n` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Failed: option 'ip' .*different values/);
   });
 
   it('ignores unknown stdin keys with a warning that names the key but not the value', async () => {

@@ -16,8 +16,44 @@ describe('stdin parser (FenceAgentAPI rules)', () => {
     expect(raw.warnings).toEqual([]);
   });
 
-  it('lets the last of repeated keys win', () => {
-    expect(parseStdin('action=on\naction=off\n', SPECS).values.get('action')).toBe('off');
+  it('lets the last of a repeated harmless key win', () => {
+    const raw = parseStdin('username=a\nusername=b\npower_timeout=5\npower-timeout=7\n', SPECS);
+    expect(raw.values.get('username')).toBe('b');
+    expect(raw.values.get('power_timeout')).toBe('7');
+    expect(raw.errors).toEqual([]);
+  });
+
+  it('refuses a repeated action, even with the same value, with one line naming the option and no action kept', () => {
+    for (const text of ['action=off\naction=on\n', 'action=off\naction=off\n', 'action=off\noption=on\n', 'option=on\naction=off\n', 'action=off\naction=on\naction=off\n']) {
+      const raw = parseStdin(text, SPECS);
+      expect(raw.errors, text).toEqual(["Failed: option 'action' (-o, --action) is given more than once: give it once"]);
+      expect(raw.values.has('action'), text).toBe(false);
+    }
+  });
+
+  it('refuses a target given twice with different values, under any of its names, without echoing them', () => {
+    const raw = parseStdin('plug=node-a-value\nport=node-b-value\nip=10.0.0.1\nipaddr=10.0.0.2\n', SPECS);
+    expect(raw.errors).toHaveLength(2);
+    expect(raw.errors[0]).toMatch(/^Failed: option 'plug' \(-n, --plug\) is given twice with different values/);
+    expect(raw.errors[1]).toMatch(/^Failed: option 'ip' \(-a, --ip\) is given twice with different values/);
+    for (const e of raw.errors) expect(e).not.toMatch(/node-a-value|node-b-value|10\.0\.0/);
+  });
+
+  it('accepts a target repeated with the same value (Pacemaker port= beside a configured plug=)', () => {
+    const raw = parseStdin('action=off\nnodename=node2\nport=node2\nplug="node2"\nip=h\nipaddr=h\n', SPECS);
+    expect(raw.errors).toEqual([]);
+    expect(raw.values.get('plug')).toBe('node2');
+  });
+
+  it('ignores nodename, even repeated, when the agent does not declare it', () => {
+    const raw = parseStdin('nodename=a\nnodename=b\naction=off\n', SPECS);
+    expect(raw.errors).toEqual([]);
+  });
+
+  it('refuses a repeated nodename with different values when the agent declares it', () => {
+    const specs = [...SPECS, { name: 'nodename', type: 'string', shortdesc: 'node' } as OptionSpec];
+    expect(parseStdin('nodename=a\nnodename=b\n', specs).errors[0]).toMatch(/'nodename'.*different values/);
+    expect(parseStdin('nodename=a\nnodename=a\n', specs).errors).toEqual([]);
   });
 
   it('accepts deprecated names, long names and - for _', () => {
@@ -42,9 +78,8 @@ describe('stdin parser (FenceAgentAPI rules)', () => {
     expect(raw.values.has('nodename')).toBe(false);
   });
 
-  it("accepts 'option' as the legacy name of action, but action wins", () => {
+  it("accepts 'option' as the legacy name of action", () => {
     expect(parseStdin('option=off\n', SPECS).values.get('action')).toBe('off');
-    expect(parseStdin('action=status\noption=off\n', SPECS).values.get('action')).toBe('status');
   });
 
   it('reads booleans as 1/yes/on/true and 0/no/off/false, and rejects anything else naming the option', () => {
@@ -72,6 +107,17 @@ describe('argv parser (GNU getopt rules)', () => {
     expect(raw.values.get('action')).toBe('off');
     expect(raw.values.get('lanplus')).toBe(true);
     expect(raw.counts.get('verbose')).toBe(3);
+  });
+
+  it('refuses a repeated -o/--action and a plug or ip given twice with different values; harmless repeats keep the last', () => {
+    const action = "Failed: option 'action' (-o, --action) is given more than once: give it once";
+    expect(parseArgv(['-o', 'off', '-o', 'on'], SPECS).errors).toEqual([action]);
+    expect(parseArgv(['--action=off', '-ooff'], SPECS).errors).toEqual([action]);
+    expect(parseArgv(['-o', 'off', '-n', '1', '--plug=2'], SPECS).errors[0]).toMatch(/'plug'.*different values/);
+    expect(parseArgv(['-o', 'off', '-a', 'h1', '--ip', 'h2'], SPECS).errors[0]).toMatch(/'ip'.*different values/);
+    const same = parseArgv(['-o', 'off', '-n', '1', '--plug=1', '-l', 'a', '-l', 'b'], SPECS);
+    expect(same.errors).toEqual([]);
+    expect(same.values.get('username')).toBe('b');
   });
 
   it('rejects unknown options and missing values, naming the option', () => {
