@@ -191,7 +191,7 @@ export const apcAgent: AgentDeclaration = {
   validate,
   async connect(options, ctx) {
     if (options.flag('ssh')) return connectSsh(options, ctx);
-    const target = await snmpTargetFrom(options, ctx.logger);
+    const target = await snmpTargetFrom(options, ctx.logger, ctx.deadline);
     const { SnmpPdu } = await import('./snmp-pdu.js');
     return SnmpPdu.open({ target, switchId: options.string('switch') }, ctx);
   },

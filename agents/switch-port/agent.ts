@@ -40,7 +40,7 @@ export const switchPortAgent: AgentDeclaration = {
   fabric: true,
   validate: validateSnmpOptions,
   async connect(options, ctx) {
-    const target = await snmpTargetFrom(options, ctx.logger);
+    const target = await snmpTargetFrom(options, ctx.logger, ctx.deadline);
     const { SwitchPorts } = await import('./switch.js');
     return SwitchPorts.open({ target, plugs: plugsOf(options), confirmOperStatus: options.flag('confirm_oper_status') }, ctx);
   },

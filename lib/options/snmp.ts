@@ -80,10 +80,13 @@ export function validateSnmpOptions(options: Options): string[] {
 }
 
 /**
- * The SNMP target the options describe. Runs snmp_priv_passwd_script if given (password_script has
- * already been run by the agent runner). Throws 'bad-input' for anything validate did not catch.
+ * The SNMP target the options describe. Runs snmp_priv_passwd_script if given, within `deadline` (the
+ * login's), once per agent run (password_script has already been run by the agent runner). Throws 'bad-input' for anything validate did not catch.
  */
-export async function snmpTargetFrom(options: Options, logger: Logger, defaultPort = 161): Promise<SnmpTarget> {
+/** snmp_priv_passwd_script's answer, by script: run once per agent run, not again on every login retry. */
+const privPasswords = new Map<string, string>();
+
+export async function snmpTargetFrom(options: Options, logger: Logger, deadline: number, defaultPort = 161): Promise<SnmpTarget> {
   const host = options.string('ip');
   if (!host) throw new FenceError('bad-input', "missing required option 'ip'");
   const version = snmpVersion(options);
@@ -92,7 +95,8 @@ export async function snmpTargetFrom(options: Options, logger: Logger, defaultPo
     let privPassword = options.string('snmp_priv_passwd');
     const script = options.string('snmp_priv_passwd_script');
     if (privPassword === undefined && script !== undefined) {
-      privPassword = await runSecretScript(script, logger, 'snmp_priv_passwd_script');
+      privPassword = privPasswords.get(script) ?? (await runSecretScript(script, logger, 'snmp_priv_passwd_script', deadline));
+      privPasswords.set(script, privPassword);
       logger.addSecret(privPassword);
     }
     const level = securityLevel(options, privPassword !== undefined);

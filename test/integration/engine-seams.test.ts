@@ -208,6 +208,28 @@ describe('silence fails fast, even under Pacemaker (issue 16)', () => {
   });
 });
 
+describe('snmp_priv_passwd_script runs within the login deadline, once per agent run', () => {
+  it('fence_kit_switch with a script that never ends: fails at login_timeout, not after a fixed 30 s, and ran it once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fk-priv-script-'));
+    try {
+      const script = join(dir, 'priv.sh');
+      const runs = join(dir, 'runs');
+      writeFileSync(script, `#!/bin/sh\necho run >> ${runs}\nexec sleep 300\n`);
+      chmodSync(script, 0o755);
+      const r = await runAgentBinary('fence_kit_switch', {
+        stdin: stdinOf({ action: 'off', ip: '127.0.0.1', ipport: String(silent.port), plug: '1', snmp_version: '3', username: 'u',
+          password: 'authpass1', snmp_sec_level: 'authPriv', snmp_priv_passwd_script: script, login_timeout: '2', power_timeout: '3' }),
+        timeoutMs: 40_000,
+      });
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(6_000);
+      expect(readFileSync(runs, 'utf8')).toBe('run\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a device that answers keeps the bound Pacemaker gives it', () => {
   // Peer: ipmi_sim with a chassis that takes 4 s to power off, longer than login_timeout (2 s). The BMC
   // answers at once, so the off goes on until the chassis is really off, as before.

@@ -15,7 +15,7 @@ function optionsOf(stdin: string) {
 
 describe('SNMP options of fence_kit_switch', () => {
   it('defaults to v2c on port 161, like fence_ifmib', async () => {
-    const t = await snmpTargetFrom(optionsOf('ip=198.19.0.1\ncommunity=private\n'), silentLogger);
+    const t = await snmpTargetFrom(optionsOf('ip=198.19.0.1\ncommunity=private\n'), silentLogger, Date.now() + 10_000);
     expect(t).toEqual({ host: '198.19.0.1', port: 161, auth: { version: '2c', community: 'private' }, transport: 'udp4' });
   });
 
@@ -26,12 +26,12 @@ describe('SNMP options of fence_kit_switch', () => {
   });
 
   it('infers authPriv from a privacy password, as fencing_snmp does, with net-snmp tools’ MD5/DES defaults', async () => {
-    const t = await snmpTargetFrom(optionsOf('ip=s1\nsnmp_version=3\nusername=u\npassword=authpass1\nsnmp_priv_passwd=privpass1\n'), silentLogger);
+    const t = await snmpTargetFrom(optionsOf('ip=s1\nsnmp_version=3\nusername=u\npassword=authpass1\nsnmp_priv_passwd=privpass1\n'), silentLogger, Date.now() + 10_000);
     expect(t.auth).toEqual({ version: '3', username: 'u', securityLevel: 'authPriv', authProtocol: 'MD5', authPassword: 'authpass1', privProtocol: 'DES', privPassword: 'privpass1' });
   });
 
   it('takes a username without a community as SNMPv3 when no version is given', async () => {
-    const t = await snmpTargetFrom(optionsOf('ip=s1\nusername=u\npassword=authpass1\nsnmp_auth_prot=SHA\n'), silentLogger);
+    const t = await snmpTargetFrom(optionsOf('ip=s1\nusername=u\npassword=authpass1\nsnmp_auth_prot=SHA\n'), silentLogger, Date.now() + 10_000);
     expect(t.auth).toMatchObject({ version: '3', securityLevel: 'authNoPriv', authProtocol: 'SHA' });
     // An explicit version is never second-guessed.
     expect(validateSnmpOptions(optionsOf('ip=s1\nsnmp_version=2c\nusername=u\n'))[0]).toMatch(/needs 'community'/);
@@ -52,7 +52,7 @@ describe('SNMP options of fence_kit_switch', () => {
   });
 
   it('uses udp6 for an IPv6 literal', async () => {
-    const t = await snmpTargetFrom(optionsOf('ip=fd00::1\ncommunity=c\nipport=1161\n'), silentLogger);
+    const t = await snmpTargetFrom(optionsOf('ip=fd00::1\ncommunity=c\nipport=1161\n'), silentLogger, Date.now() + 10_000);
     expect(t).toMatchObject({ host: 'fd00::1', port: 1161, transport: 'udp6' });
   });
 });
