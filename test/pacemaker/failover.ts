@@ -248,8 +248,9 @@ export async function killAndMeasure(lab: FailoverLab, timeoutMs = 150_000): Pro
     throw new Error(`${err.message}\nhistory: ${last}\nnode1 log:\n${node1.pacemakerLog(6000)}\nnode2 power:\n${node2.events().slice(eventsOffset)}`);
   });
   const recordedMs = Date.now() - killedAt;
-  const completed = successes(last).at(-1)!.match(/completed="([^"]+)"/)?.[1];
-  const completedMs = completed ? Date.parse(completed) - killedAt : undefined;
+  // The newest success: stonith_admin lists the history newest first, and earlier rounds' fences are in it.
+  const completedTimes = successes(last).map((s) => Date.parse(s.match(/completed="([^"]+)"/)?.[1] ?? '')).filter(Number.isFinite);
+  const completedMs = completedTimes.length > 0 ? Math.max(...completedTimes) - killedAt : undefined;
   // The fencer logs its last result just before the history update; give the log a moment.
   await sleep(300);
   return {

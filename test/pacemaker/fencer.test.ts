@@ -127,8 +127,9 @@ describe('fence_kit_ipmi registered with pacemaker-fenced, against ipmi_sim', ()
     expect(bmc.isHostRunning()).toBe(true);
   });
 
-  // Under the fencer an agent has no timeout of its own (Pacemaker's ends it): a frozen BMC costs whatever
-  // the device's pcmk_*_timeout allows, so this device allows little and tries once.
+  // Under the fencer an agent lifts its own timeouts (Pacemaker owns the deadline), except one: a device that
+  // has answered nothing within login_timeout fails "Unable to connect" (the next level runs in seconds).
+  // The monitor's pcmk timeout (4 s) is shorter than login_timeout (5 s): Pacemaker ends that one.
   it('a frozen BMC: --query and --fence fail within the device\'s pcmk_*_timeout, and the host keeps running', async () => {
     await admin(registerArgs('kit-ipmi-frozen', 'fence_kit_ipmi', {
       ...params(),
@@ -151,8 +152,10 @@ describe('fence_kit_ipmi registered with pacemaker-fenced, against ipmi_sim', ()
       bmc.thaw();
       await admin(['--deregister', 'kit-ipmi-frozen']).catch(() => undefined);
     }
-    // Pacemaker's timeout ended the off, not the agent giving up early.
-    expect(fencer.log()).toMatch(/Operation 'off' \[\d+\] targeting node-f using kit-ipmi-frozen could not be executed: Timed Out/);
+    // The monitor ran into Pacemaker's 4 s; the off ended itself at login_timeout, inside the 6 s, naming the silence.
+    expect(fencer.log()).toMatch(/Operation 'monitor' \[\d+\] using kit-ipmi-frozen could not be executed: Timed Out/);
+    expect(fencer.log()).toMatch(/fence_kit_ipmi\[\d+\] stderr: \[ .*Unable to connect to fencing device: nothing answered within login_timeout \(5 s\)/);
+    expect(fencer.log()).toMatch(/Operation 'off' \[\d+\] targeting node-f using kit-ipmi-frozen returned 1/);
   });
 });
 
