@@ -1,8 +1,9 @@
 // `npm run faults`: the full fault matrix, every agent beside Debian's on the same peers, written to
 // RELIABILITY.md. Options: --out FILE (default RELIABILITY.md), --repeats N (runs per loss cell, default 5;
-// other cells get 2), --only LABEL,... (subjects whose label contains one of these), --faults a,b.
+// other cells get 2), --only LABEL,... (subjects whose label contains one of these), --faults a,b,
+// --render FILE (write the report from a saved run, running nothing).
 // Exits 1 if any fencekit run broke a rule (a false success, a bound overrun, a slow or wrong refusal).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { FAULTS } from './faults.js';
@@ -33,6 +34,18 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// --render FILE: write the report again from a saved run (tmp/faults/last-run.json) without running anything,
+// e.g. after the report's text changed.
+const saved = arg('render');
+if (saved) {
+  const x = JSON.parse(readFileSync(saved, 'utf8'));
+  const startedAt = new Date(x.startedAt);
+  const elapsedMs = x.elapsedMs ?? statSync(saved).mtimeMs - startedAt.getTime();
+  writeFileSync(out, renderReport({ command: x.command ?? 'npm run faults', startedAt, elapsedMs, machine: x.machine ?? `Debian 12, ${cpus().length} cores shared with other work`, timing: x.timing, subjects, faults, runs: x.runs, notApplicable: x.notApplicable }));
+  console.log(`rendered ${x.runs.length} runs from ${saved} into ${out}`);
+  process.exit(0);
+}
+
 const startedAt = new Date();
 const { runs, notApplicable } = await runMatrix({
   stopRequested: () => interrupted,
@@ -48,11 +61,10 @@ const { runs, notApplicable } = await runMatrix({
 });
 const command = `npm run faults${args.length ? ` -- ${args.join(' ')}` : ''}${interrupted ? ' (INTERRUPTED: partial results)' : ''}`;
 mkdirSync(join(ROOT, 'tmp', 'faults'), { recursive: true });
-writeFileSync(join(ROOT, 'tmp', 'faults', 'last-run.json'), JSON.stringify({ startedAt, timing, runs, notApplicable }, null, 1));
-writeFileSync(
-  out,
-  renderReport({ command, startedAt, elapsedMs: Date.now() - startedAt.getTime(), machine: `Debian 12, ${cpus().length} cores shared with other work, Node ${process.version}`, timing, subjects, faults, runs, notApplicable }),
-);
+const machine = `Debian 12, ${cpus().length} cores shared with other work, Node ${process.version}`;
+const elapsedMs = Date.now() - startedAt.getTime();
+writeFileSync(join(ROOT, 'tmp', 'faults', 'last-run.json'), JSON.stringify({ startedAt, elapsedMs, command, machine, timing, runs, notApplicable }, null, 1));
+writeFileSync(out, renderReport({ command, startedAt, elapsedMs, machine, timing, subjects, faults, runs, notApplicable }));
 const ours = runs.filter((r) => r.ours && r.problems.length > 0);
 console.log(`\n${runs.length} runs; fencekit rule breaks: ${ours.length}; written to ${out}`);
 process.exit(ours.length > 0 ? 1 : 0);

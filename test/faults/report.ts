@@ -99,6 +99,32 @@ export function renderReport(x: ReportInput): string {
     '  (`test/integration/scsi-guest.test.ts`: device not ready, missing device). They have no network peer to put in this matrix.',
     '',
   );
+  out.push(
+    '## Seams proven (issue 13): no path reports a node fenced that is not',
+    '',
+    'Each seam between the topology file, the CLI, the agent input and the device has a test through the real binaries that failed',
+    'before its fix. CI runs every one of them.',
+    '',
+    '| seam | proven by |',
+    '|---|---|',
+    '| topology values are text, never retyped (`0x7d0c0001`, `1e10`, `010`, `true`); control characters refused in every value and secret | `test/integration/topology-seams.test.ts` ("ip with a newline…", "a value that looks like a number…", "export pcs writes a SCSI key…"), `test/unit/topology/seams.test.ts` |',
+    '| an agent refuses a repeated `action`, and a target given twice with different values | `test/conformance/agents.test.ts` ("refuses a repeated action line on stdin", "refuses a repeated -o/--action…", "refuses plug and port naming different targets…") |',
+    '| the topology runner counts a step only with the result asked for, and reads an off level back OFF | `topology-seams.test.ts` ("a node that is on again after its BMC said off fails level 1, and level 2… fences it") |',
+    '| `method=cycle` never succeeds without a cycle sent and confirmed | `test/unit/engine/cycle-needs-a-cycle.test.ts`, `test/integration/engine-seams.test.ts` |',
+    '| on-target `on` only on its target (fence_kit_scsi key check; the CLI skips on-target devices elsewhere); key files where fence_scsi_check reads them | `test/integration/scsi-agent.test.ts`, `test/integration/scsi-guest.test.ts` ("refuses on for node2 run on node1…"), `topology-seams.test.ts` ("fence -a on NODE from another host skips fence_kit_scsi…") |',
+    '| APC `switch` other than 1 refused where it cannot apply | `test/integration/apc-snmp.test.ts` ("switch=2 plug=5 on a rack PDU…"), `test/integration/apc-ssh.test.ts` |',
+    '| sanlock off only on proof of a reset (DEAD host, then the lease); one holder per lease | `test/integration/sanlock-proof.test.ts`, `test/integration/sanlock.test.ts` |',
+    '| a topology reboot through fabric devices is off, read back | `topology-seams.test.ts` ("fence NODE (reboot) cuts the port, reads it back OFF…") |',
+    '| bounded children: an agent\'s children die with it (group kill, SIGTERM) and keep their own timeout; the CLI kills agents\' groups | `engine-seams.test.ts`, `topology-seams.test.ts` ("an agent whose password script hangs…", "a CLI stopped by SIGTERM…") |',
+    '| the per-node fence lock is atomic and never stale | `test/integration/topology-lock.test.ts` |',
+    '| CLI numbers validated (`--timeout 30s`, `-1`, `abc`, `0`) | `topology-seams.test.ts` |',
+    '| APC credentials never become SNMP v1 `private`; SSH host key of another type, accept-new without a file | `apc-snmp.test.ts` ("username and password without ssh=1…"), `apc-ssh.test.ts` |',
+    '| secrets: `{env:}` secrets scrubbed from agents; Kg never in argv; cipher 1 and IPMI 1.5 `auth=password` need allow_insecure | `topology-seams.test.ts` ("no agent, nor what it runs, sees a topology {env: VAR} secret…"), `test/integration/ipmi-agent.test.ts`, `test/integration/secrets.test.ts` (every execve recorded by strace) |',
+    '| a switch port name on two ports (across columns) refused; the SCSI off proof checks sg_persist\'s counts and READ KEYS | `test/integration/switch.test.ts`, `test/unit/scsi/sg-output.test.ts`, `scsi-agent.test.ts` |',
+    '| hostile topology files and agent inputs never exit 0 while the node runs (property-based, bounded) | `test/faults/hostile-topology.test.ts` |',
+    '| a device that answers nothing within login_timeout fails "Unable to connect", even under pacemaker-fenced (issue 16) | `engine-seams.test.ts`, `test/pacemaker/failover.test.ts`, `test/pacemaker/fencer.test.ts` |',
+    '',
+  );
   out.push('## Rule breaks, run by run', '');
   const broken = x.runs.filter((r) => r.problems.length > 0);
   if (broken.length === 0) out.push('None.');
