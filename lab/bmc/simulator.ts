@@ -6,10 +6,10 @@
 // prove it in test/integration/bmc-sim.test.ts before it proves anything of ours.
 //
 // It runs inside the process that starts it (a test, the lab): everything is one UDP socket and timers.
+import { isAlive } from '../../lib/proc.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import {
   AUTH_ALGORITHM_NUMBER,
   CIPHER_SUITES,
@@ -142,15 +142,6 @@ interface Challenge {
 
 const AUTH_BIT: Record<Ipmi15AuthType, number> = { none: 0x01, md5: 0x04, password: 0x10 };
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** The powered machine: a real, detached process, killed and waited for on off. */
 class Host {
   private pid: number | undefined;
@@ -158,7 +149,7 @@ class Host {
     return this.pid;
   }
   running(): boolean {
-    return this.pid !== undefined && alive(this.pid);
+    return this.pid !== undefined && isAlive(this.pid);
   }
   on(): void {
     if (this.running()) return;
@@ -176,7 +167,7 @@ class Host {
       // Already gone.
     }
     const until = Date.now() + 5000;
-    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
   }
 }
 

@@ -7,6 +7,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive, signal } from '../proc.js';
 import { promisify } from 'node:util';
 import { AUTH_TYPE, CMD, NETFN, encodeGetChannelAuthCapabilities, encodeIpmiRequest, encodeSession15 } from '../ipmi/codec.js';
 
@@ -63,13 +64,20 @@ const USERS = {
 const GUID = 'a123456789abcdefa123456789abcdef';
 
 // ipmi_sim runs `chassis.sh [0x20] get power` and `set power 0|1`, `set reset 1` through popen and reads
-// the output: the host must be detached from every inherited fd or popen never sees EOF.
-const CHASSIS_SCRIPT = `#!/bin/bash
+// the output: the host must be detached from every inherited fd or popen never sees EOF. The host is one
+// process (host.pid); delay-on/delay-off files make the chassis slow; a `mode` file makes it faulty without
+// restarting the BMC (the fault matrix uses it):
+//   normal    off kills the host and waits for it (after delay-off seconds, if set)
+//   lying     "set power 0" is acknowledged and nothing happens: the host keeps running
+//   flapping  a boot-looping host: `flap-start` starts a detached toggler that starts and kills it every
+//             0.3 s until a power command arrives, which stops the toggler first (the command then acts)
+export const CHASSIS_SCRIPT = `#!/bin/bash
 dir="$(cd "$(dirname "$0")" && pwd)"
 echo "$(date +%s.%N) $*" >> "$dir/calls.log" # what ipmi_sim asked, for a failing test's post-mortem
 [[ $1 == 0x* ]] && shift
 pidfile="$dir/host.pid"
 helpers="$dir/helpers.pids"
+mode=$(cat "$dir/mode" 2>/dev/null || echo normal)
 
 alive() {
   local pid state
@@ -98,21 +106,43 @@ host_off() {
   : > "$pidfile"
 }
 
+stop_flapping() {
+  local pid
+  pid=$(cat "$dir/flapper.pid" 2>/dev/null) || return 0
+  [[ -n $pid ]] && kill -KILL -- "-$pid" 2>/dev/null
+  : > "$dir/flapper.pid"
+  # the toggler may have been between its two steps: give /proc a moment to settle
+  sleep 0.05
+}
+
 later() { # run "$0 now-<what>" after a delay, detached, so that ipmi_sim answers at once
   setsid bash -c "sleep $1; exec \\"$0\\" $2" </dev/null >/dev/null 2>&1 &
   echo $! >> "$helpers"
 }
 
+off_now_or_later() { local d; d=$(delay off); if [[ $d == 0 ]]; then host_off; else later "$d" now-off; fi; }
+
 case "$1 $2" in
   "get power") if alive; then echo "power:1"; else echo "power:0"; fi ;;
   "set power")
+    [[ $mode == flapping ]] && stop_flapping
     if [[ $3 == 1 ]]; then d=$(delay on); if [[ $d == 0 ]]; then host_on; else later "$d" now-on; fi
-    else d=$(delay off); if [[ $d == 0 ]]; then host_off; else later "$d" now-off; fi; fi ;;
-  "set reset") if alive; then host_off; host_on; fi ;;
+    elif [[ $mode == lying ]]; then :
+    else off_now_or_later; fi ;;
+  "set reset")
+    [[ $mode == flapping ]] && stop_flapping
+    [[ $mode == lying ]] || { if alive; then host_off; host_on; fi; } ;;
   # Soft (ACPI) shutdown: the guest would shut itself down; ours just goes, like "off".
-  "set shutdown") d=$(delay off); if [[ $d == 0 ]]; then host_off; else later "$d" now-off; fi ;;
+  "set shutdown")
+    [[ $mode == flapping ]] && stop_flapping
+    [[ $mode == lying ]] || off_now_or_later ;;
   "now-on ") host_on ;;
   "now-off ") host_off ;;
+  "flap-start ")
+    stop_flapping
+    setsid bash -c 'while :; do "$0" now-on; sleep 0.3; "$0" now-off; sleep 0.3; done' "$0" </dev/null >/dev/null 2>&1 &
+    echo $! > "$dir/flapper.pid" ;;
+  "flap-stop ") stop_flapping ;;
 esac
 exit 0
 `;
@@ -186,30 +216,12 @@ async function waitAnswering(port: number, timeoutMs: number, child: ChildProces
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== undefined && state !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
-
 async function stopPid(pid: number, graceMs = 2000): Promise<void> {
   signal(pid, 'SIGCONT');
   signal(pid, 'SIGTERM');
   const until = Date.now() + graceMs;
-  while (processAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-  if (processAlive(pid)) signal(pid, 'SIGKILL');
+  while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  if (isAlive(pid)) signal(pid, 'SIGKILL');
 }
 
 /** Simulators still running, stopped synchronously if the test process exits without stopping them. */
@@ -301,7 +313,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
     hostPid,
     isHostRunning: () => {
       const pid = hostPid();
-      return pid !== undefined && processAlive(pid);
+      return pid !== undefined && isAlive(pid);
     },
     powerOnHost: () => chassis('now-on'),
     powerOffHost: () => chassis('now-off'),

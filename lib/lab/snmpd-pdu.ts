@@ -10,6 +10,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { procStat } from '../proc.js';
 
 export const PYTHON = '/usr/bin/python3';
 export const SNMPD = '/usr/sbin/snmpd';
@@ -198,16 +199,6 @@ async function waitUntilAnswering(port: number, community: string, child: ChildP
 }
 
 // ---- processes, by PID and start time only.
-function procStat(pid: number): { state: string; startTime: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0]!, startTime: Number(rest[19]) };
-  } catch {
-    return undefined;
-  }
-}
-
 function isRunning(pid: number, startTime: number | null): boolean {
   const s = procStat(pid);
   return s !== undefined && s.state !== 'Z' && (startTime === null || s.startTime === startTime);

@@ -11,7 +11,6 @@ import { pduOutlets, startApcSsh, type ApcSshPeer } from '../peers/apc-ssh.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
 import { injectLoss } from '../support/net-faults.js';
 import { BIN, runAgentBinary, type AgentRun } from '../support/run-agent.js';
-import { FAULT_CHASSIS_SCRIPT } from './chassis.js';
 import type { Fault, FaultName } from './faults.js';
 
 export type RigName = 'ipmi' | 'apc-snmp' | 'apc-ssh' | 'switch';
@@ -71,7 +70,8 @@ function lossOn(ports: number[], fault: Fault, proto: 'udp' | 'tcp' = 'udp') {
 // ---------------------------------------------------------------- IPMI: ipmi_sim
 
 export async function ipmiRig(): Promise<Rig> {
-  const bmc: IpmiSim = await startIpmiSim({ hostOn: true, chassisScript: FAULT_CHASSIS_SCRIPT });
+  // The lab's own chassis script, made faulty through its mode file (lib/lab/ipmi-sim.ts).
+  const bmc: IpmiSim = await startIpmiSim({ hostOn: true });
   const chassis = (...args: string[]) => execFileSync(`${bmc.dir}/chassis.sh`, args, { timeout: 10_000, stdio: 'ignore' });
   const setMode = (m: 'normal' | 'lying' | 'flapping') => writeFileSync(`${bmc.dir}/mode`, m);
   /** Delayed offs of a slow chassis are detached helpers in their own session: stop them by PID. */

@@ -1,6 +1,7 @@
 // The seams between the engine, the runner and the processes an agent runs, through the real binaries.
 // Peers: a loopback UDP port where nothing answers (test/support/silent-device.ts), ipmitool itself,
 // password scripts the tests write, and ipmi_sim (OpenIPMI's BMC simulator) with a slow chassis.
+import { isAlive, signal } from '../../lib/proc.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,14 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await silent.close();
 });
-
-function signalPid(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
 
 const stdinOf = (cfg: Record<string, string>) => Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 
@@ -64,10 +57,10 @@ describe("an agent's children die with it and keep their own timeout (review fin
     dir = mkdtempSync(join(tmpdir(), 'fk-engine-children-'));
   });
   afterEach(() => {
-    for (const agent of started) if (agent.exitCode === null && agent.signalCode === null) signalPid(-agent.pid!, 'SIGKILL');
+    for (const agent of started) if (agent.exitCode === null && agent.signalCode === null) signal(-agent.pid!, 'SIGKILL');
     started = [];
     const sleeper = readSleeper();
-    if (sleeper !== undefined && isAlive(sleeper)) signalPid(sleeper, 'SIGKILL');
+    if (sleeper !== undefined && isAlive(sleeper)) signal(sleeper, 'SIGKILL');
     rmSync(join(dir, 'sleeper.pid'), { force: true });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -110,16 +103,6 @@ describe("an agent's children die with it and keep their own timeout (review fin
       await delay(20);
     }
     throw new Error('the password_script never started its sleeper');
-  }
-
-  /** Alive and not a zombie waiting to be reaped. */
-  function isAlive(pid: number): boolean {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
   }
 
   async function gone(pid: number, withinMs: number): Promise<boolean> {

@@ -2,6 +2,7 @@
 // PDUs powering real node processes) and, for a fabric-only node, net-snmp's snmpd managing a namespace
 // switch (test/peers/netns-switch.ts). Every fence is judged on the peer side: the node's process, the
 // power model's log, the kernel's link flags.
+import { isAlive } from '../../lib/proc.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -56,20 +57,10 @@ function fencekit(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   });
 }
 
-/** A process counts as gone when /proc has no entry or only a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 async function goneWithin(pid: number, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
-  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  return !alive(pid);
+  while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  return !isAlive(pid);
 }
 
 /** Every descendant of `pid`, from /proc. */
@@ -282,7 +273,7 @@ describe('agents are bounded as process groups, and keep no secrets in their env
       expect(await goneWithin(sleeper, 2000), `the password script's child ${sleeper} outlived the agent`).toBe(true);
       expect(node.isRunning()).toBe(true);
     } finally {
-      if (alive(sleeper)) process.kill(sleeper, 'SIGKILL');
+      if (isAlive(sleeper)) process.kill(sleeper, 'SIGKILL');
     }
   });
 

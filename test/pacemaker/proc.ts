@@ -1,7 +1,6 @@
 // Processes for the Pacemaker tier: run a command with a hard limit, and stop what we started by its PID
 // (and start time) only. There is no PID namespace here: nothing is ever looked up by name.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { missingPrograms } from '../support/programs.js';
 
 export interface RunResult {
@@ -33,28 +32,8 @@ export function run(argv: readonly string[], opts: { input?: string; timeoutMs?:
 /** Everything a failure message needs about a command. */
 export const explain = (argv: readonly string[], r: RunResult) => `${argv.join(' ')} → exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
-export function procStat(pid: number): { state: string; startTime: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0]!, startTime: Number(rest[19]) };
-  } catch {
-    return undefined;
-  }
-}
-
-export function isAlive(pid: number, startTime?: number): boolean {
-  const s = procStat(pid);
-  return s !== undefined && s.state !== 'Z' && (startTime === undefined || s.startTime === startTime);
-}
-
-export function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Gone already.
-  }
-}
+import { isAlive, signal } from '../../lib/proc.js';
+export { isAlive, procStat, signal } from '../../lib/proc.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

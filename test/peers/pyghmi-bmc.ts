@@ -2,6 +2,7 @@
 // virtualbmc) on 127.0.0.1, whose chassis powers a real process (pyghmi-bmc.py). It speaks IPMI 2.0 only,
 // offers cipher suite 3 only (and answers Get Channel Cipher Suites with exactly that), and ignores any
 // IPMI 1.5 request. Everything started here is stopped by PID.
+import { isAlive, signal } from '../../lib/proc.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,23 +31,6 @@ export interface PyghmiBmc {
 }
 
 const USERS = { admin: { name: 'admin', password: 'secret' }, operator: { name: 'oper', password: 'opsecret' } };
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function kill(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
 
 async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -85,7 +69,7 @@ export async function startPyghmiBmc(opts: { hostOn?: boolean; script?: string }
       pid = child.pid!;
     } catch (err) {
       lastError = (err as Error).message;
-      if (child.pid) kill(child.pid, 'SIGKILL');
+      if (child.pid) signal(child.pid, 'SIGKILL');
     }
   }
   if (pid === undefined) {
@@ -99,9 +83,9 @@ export async function startPyghmiBmc(opts: { hostOn?: boolean; script?: string }
   };
   const isHostRunning = () => {
     const p = hostPid();
-    return p !== undefined && alive(p);
+    return p !== undefined && isAlive(p);
   };
-  const onExit = () => kill(bmcPid, 'SIGKILL');
+  const onExit = () => signal(bmcPid, 'SIGKILL');
   process.on('exit', onExit);
   return {
     host: '127.0.0.1',
@@ -111,11 +95,11 @@ export async function startPyghmiBmc(opts: { hostOn?: boolean; script?: string }
     hostPid,
     isHostRunning,
     powerOnHost: async () => {
-      kill(bmcPid, 'SIGUSR1');
+      signal(bmcPid, 'SIGUSR1');
       await until('host on', isHostRunning, 5000);
     },
     powerOffHost: async () => {
-      kill(bmcPid, 'SIGUSR2');
+      signal(bmcPid, 'SIGUSR2');
       await until('host off', () => !isHostRunning(), 5000);
     },
     events: readEvents,
@@ -123,9 +107,9 @@ export async function startPyghmiBmc(opts: { hostOn?: boolean; script?: string }
     stop: async () => {
       process.off('exit', onExit);
       const host = hostPid();
-      kill(bmcPid, 'SIGTERM');
-      await until('BMC stopped', () => !alive(bmcPid), 5000).catch(() => kill(bmcPid, 'SIGKILL'));
-      if (host !== undefined) kill(host, 'SIGKILL');
+      signal(bmcPid, 'SIGTERM');
+      await until('BMC stopped', () => !isAlive(bmcPid), 5000).catch(() => signal(bmcPid, 'SIGKILL'));
+      if (host !== undefined) signal(host, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };
