@@ -239,13 +239,7 @@ export class PowerEngine {
     this.requireTargets();
     if (this.device.powerOffConfirmed && this.settings.method !== 'cycle') {
       await this.confirmedOff();
-      this.budgetEnd = Number.POSITIVE_INFINITY;
-      try {
-        await this.attemptsToPowerOn(this.settings.retryOn);
-      } catch (err) {
-        this.logger.warn(`Timed out waiting to power ON after a confirmed OFF: ${asFenceError(err).message}`);
-      }
-      return { exitCode: 0, stdout: ['Success: Rebooted'] };
+      return this.powerOnAfterConfirmedOff();
     }
     const states = await this.statesBefore();
     const allOff = states?.every((s) => s === 'off') ?? false;
@@ -256,7 +250,14 @@ export class PowerEngine {
     // With method=cycle a node that is already off is fenced: power it on instead of sending a cycle
     // the BMC would reject "in present state" (fence-agents issue 596).
     if (!allOff) await this.drive('off', states ?? null);
-    // The node is fenced: its power-on gets its own power_timeout (a reboot's bound is login + 2 x power).
+    return this.powerOnAfterConfirmedOff();
+  }
+
+  /**
+   * The second half of a reboot, once every plug is confirmed off: the node is fenced, so its power-on gets
+   * its own power_timeout (a reboot's bound is login + 2 x power) and a failed power-on is a warning.
+   */
+  private async powerOnAfterConfirmedOff(): Promise<ActionResult> {
     this.budgetEnd = Number.POSITIVE_INFINITY;
     try {
       await this.attemptsToPowerOn(this.settings.retryOn);
