@@ -5,24 +5,14 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runAgentBinary } from '../support/run-agent.js';
+import { bmcStdin, runAgentBinary } from '../support/run-agent.js';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startSilentDevice } from '../support/silent-device.js';
 
 let bmc: IpmiSim;
 let work: string;
 
-function cfg(extra: Record<string, string> = {}): string {
-  const base: Record<string, string> = {
-    ip: bmc.host,
-    ipport: String(bmc.port),
-    username: bmc.users.admin.name,
-    password: bmc.users.admin.password,
-    lanplus: '1',
-    ...extra,
-  };
-  return Object.entries(base).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-}
+const cfg = (extra: Record<string, string> = {}) => bmcStdin(bmc, extra);
 
 const agent = (stdin: string) => runAgentBinary('fence_kit_ipmi', { stdin, timeoutMs: 60_000 });
 

@@ -5,22 +5,12 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runAgentBinary } from '../support/run-agent.js';
+import { BIN, bmcStdin, runAgentBinary } from '../support/run-agent.js';
 import { startPyghmiBmc, type PyghmiBmc } from '../peers/pyghmi-bmc.js';
 
 let bmc: PyghmiBmc;
 
-function cfg(extra: Record<string, string> = {}): string {
-  const base: Record<string, string> = {
-    ip: bmc.host,
-    ipport: String(bmc.port),
-    username: bmc.users.admin.name,
-    password: bmc.users.admin.password,
-    lanplus: '1',
-    ...extra,
-  };
-  return Object.entries(base).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-}
+const cfg = (extra: Record<string, string> = {}) => bmcStdin(bmc, extra);
 
 const agent = (stdin: string) => runAgentBinary('fence_kit_ipmi', { stdin, timeoutMs: 60_000 });
 const count = (word: string) => bmc.events().filter((l) => l === word || l.startsWith(`${word} `)).length;

@@ -49,3 +49,11 @@ export function agentBinaries(): { name: string; isAlias: boolean }[] {
     .sort()
     .map((name) => ({ name, isAlias: lstatSync(join(BIN, name)).isSymbolicLink() }));
 }
+
+/** key=value lines, as Pacemaker writes an agent's stdin. */
+export const stdinOf = (options: Record<string, string | number>): string => Object.entries(options).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+
+/** stdin for fence_kit_ipmi against a BMC peer (ipmi_sim, pyghmi, the simulator), logged in as its admin over RMCP+. */
+export function bmcStdin(bmc: { host: string; port: number; users: { admin: { name: string; password: string } } }, extra: Record<string, string> = {}): string {
+  return stdinOf({ ip: bmc.host, ipport: String(bmc.port), username: bmc.users.admin.name, password: bmc.users.admin.password, lanplus: '1', ...extra });
+}
