@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, dirname } from 'node:path';
+import { basename, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentByName } from '../agents/registry.js';
 import { advertisedActions } from '../lib/agent/declaration.js';
@@ -20,8 +20,9 @@ import { lockNode } from '../lib/topology/lock.js';
 import { deadlineIn } from '../lib/timing.js';
 import { Printer, progressPrinter } from './output.js';
 
-/** bin/ beside dist/, where the agent launchers are. */
-export const BIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin');
+/** bin/ beside dist/, where the agent launchers are; this code is bundled into dist/ or a chunk in dist/chunks/. */
+const bundleDir = dirname(fileURLToPath(import.meta.url));
+export const BIN_DIR = join(basename(bundleDir) === 'chunks' ? dirname(bundleDir) : bundleDir, '..', 'bin');
 
 export function topologyPath(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return given ?? env.FENCEKIT_TOPOLOGY ?? '/etc/fencekit/topology.yaml';

@@ -1,11 +1,13 @@
 // `fencekit install` / `fencekit uninstall`: launchers for every fence_kit_* agent and alias where
-// pacemaker-fenced looks for agents. Install checks every path before writing any, so a refusal leaves
+// pacemaker-fenced looks for agents, for development checkouts (production installs use the Debian or RPM
+// package). Install refuses unless the node binary and the checkout's dist/, and every directory above
+// them, are root's alone, and the launchers name the node binary by its real absolute path. Install checks every path before writing any, so a refusal leaves
 // the directory as it was; each launcher is written to a temporary name and renamed into place.
-import { closeSync, existsSync, lstatSync, openSync, readSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, lstatSync, openSync, readSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { AGENTS } from '../agents/registry.js';
 import { FenceError } from '../lib/errors.js';
-import { isOurLauncher, launchersFor, planInstall, type Existing } from '../lib/install/launchers.js';
+import { isOurLauncher, launchersFor, planInstall, untrustedBecause, type Existing } from '../lib/install/launchers.js';
 
 /** Where pacemaker-fenced runs agents from (Pacemaker's configured fence bindir on Debian). */
 export const DEFAULT_PREFIX = '/usr/sbin';
@@ -40,11 +42,61 @@ export interface InstallOptions {
   readonly out?: (line: string) => void;
 }
 
+/** A path and every directory above it. */
+function withAncestors(path: string): string[] {
+  const out = [path];
+  for (let d = dirname(path); d !== out.at(-1); d = dirname(d)) out.push(d);
+  return out;
+}
+
+/** Every file and directory of a tree, symbolic links refused (they could point anywhere). */
+function treeProblems(dir: string): string[] {
+  const problems: string[] = [];
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return problems.push(`${p} is a symbolic link`);
+    const why = untrustedBecause(p, st);
+    if (why) problems.push(why);
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    return undefined;
+  };
+  walk(dir);
+  return problems;
+}
+
+/**
+ * The launchers make root run the node binary and the code in dist/: both, and every directory above them,
+ * must be root's alone. Returns the real paths of both, which the launchers name.
+ */
+function checkTrust(distDir: string, nodePath: string): { node: string; dist: string } {
+  if (!isAbsolute(nodePath)) throw new FenceError('bad-input', `--node ${nodePath}: give the node binary's absolute path`);
+  let node: string;
+  try {
+    node = realpathSync(nodePath);
+  } catch (err) {
+    throw new FenceError('bad-input', `--node ${nodePath}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  if (!statSync(node).isFile()) throw new FenceError('bad-input', `--node ${nodePath} is not a file`);
+  const dist = realpathSync(distDir);
+  const problems = [
+    ...withAncestors(node).flatMap((p) => untrustedBecause(p, statSync(p)) ?? []),
+    ...withAncestors(dirname(dist)).flatMap((p) => untrustedBecause(p, statSync(p)) ?? []),
+    ...treeProblems(dist),
+  ];
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+    throw new FenceError('bad-input', `refusing to install, nothing written: pacemaker-fenced would run these as root: ${shown}`);
+  }
+  return { node, dist };
+}
+
 export function installCommand(o: InstallOptions): number {
   const out = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   if (/\s/.test(o.nodePath)) throw new FenceError('bad-input', `node path "${o.nodePath}" contains white space and cannot be a #! line`);
   if (!existsSync(o.prefix)) throw new FenceError('bad-input', `${o.prefix} does not exist`);
-  const launchers = launchersFor(AGENTS, o);
+  const trusted = checkTrust(o.distDir, o.nodePath);
+  if (/\s/.test(trusted.node)) throw new FenceError('bad-input', `node path "${trusted.node}" contains white space and cannot be a #! line`);
+  const launchers = launchersFor(AGENTS, { prefix: o.prefix, nodePath: trusted.node, distDir: trusted.dist });
   const missing = [...new Set(launchers.map((l) => l.bundle))].filter((b) => !existsSync(b));
   if (missing.length > 0) throw new FenceError('bad-input', `not built: ${missing.join(', ')} (run npm run build)`);
   const steps = planInstall(launchers, existing);

@@ -4,8 +4,10 @@ import { Command, Option } from 'commander';
 import { FenceError } from '../lib/errors.js';
 import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
-import { checkCibCommand, checkCommand, exportCommand, readCib, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
-import { demo, labDirectory, labDown, labServe, labStatus, labUp } from './lab.js';
+import { checkCibCommand, checkCommand, exportCommand, fenceNodesCommand, openTopology, readCib, reportError, statusCommand, topologyPath } from './commands.js';
+// The lab is loaded only by the commands that use it: it finds its simulators' files when it loads, and
+// fencing, status and the rest must not depend on them.
+const labModule = () => import('./lab.js');
 
 const program = new Command('fencekit')
   .description('Fence cluster nodes through ordered levels of fence_kit agents, and try it on a built-in lab')
@@ -128,18 +130,18 @@ lab
   .command('up')
   .description('start the lab in the background and write its topology')
   .option('--nodes <n>', 'simulated nodes', '3')
-  .action((o: { nodes: string }) => exitWith(Promise.resolve().then(() => labUp(labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), process.argv[1]!))));
-lab.command('down').description('stop the lab').action(() => exitWith(labDown(labDirectory())));
-lab.command('status').description('the lab\'s simulators and every node\'s power').action(() => exitWith(labStatus(labDirectory(), !!globals().json)));
+  .action((o: { nodes: string }) => exitWith(labModule().then((l) => l.labUp(l.labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES), process.argv[1]!))));
+lab.command('down').description('stop the lab').action(() => exitWith(labModule().then((l) => l.labDown(l.labDirectory()))));
+lab.command('status').description('the lab\'s simulators and every node\'s power').action(() => exitWith(labModule().then((l) => l.labStatus(l.labDirectory(), !!globals().json))));
 lab
   .command('serve', { hidden: true })
   .option('--nodes <n>', 'simulated nodes', '3')
-  .action((o: { nodes: string }) => labServe(labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES)));
+  .action((o: { nodes: string }) => labModule().then((l) => l.labServe(l.labDirectory(), count('--nodes', o.nodes, LAB_MAX_NODES))));
 
 program
   .command('demo')
   .description('fence a simulated node whose BMC has just died, through its PDUs, on a lab of its own')
-  .action(() => exitWith(demo(`${labDirectory()}-demo-${process.pid}`)));
+  .action(() => exitWith(labModule().then((l) => l.demo(`${l.labDirectory()}-demo-${process.pid}`))));
 
 program
   .command('install')

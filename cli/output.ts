@@ -1,6 +1,6 @@
 // Human output for the fencekit CLI: live per-step progress, colour only on a terminal (and never with
 // NO_COLOR), and the same facts as JSON for scripts.
-import { styleText } from 'node:util';
+import { inspect } from 'node:util';
 import type { StepEvent } from '../lib/topology/levels.js';
 
 type Style = 'green' | 'red' | 'yellow' | 'bold' | 'dim' | 'cyan';
@@ -22,7 +22,10 @@ export class Printer {
     return p;
   }
   style(s: Style, text: string): string {
-    return this.colour ? styleText(s, text) : text;
+    if (!this.colour) return text;
+    // util.styleText is Node 20.12 and later; the packages run on Node 18 (README). The codes are the same.
+    const [open, close] = inspect.colors[s]!;
+    return `\x1b[${open}m${text}\x1b[${close}m`;
   }
   line(text = ''): void {
     this.write(`${this.prefix}${text}\n`);

@@ -15,10 +15,16 @@ import { KeyStore } from './store.js';
 
 type Action = 'on' | 'off' | 'status' | 'monitor';
 
+/** What corosync answered in this invocation, by program and key: the key derivation and the on-target check ask the same. */
+const cmapAnswers = new Map<string, string>();
+
 async function cmap(options: Options, key: string, ctx: OperationContext): Promise<string> {
   const path = options.string('corosync_cmap_path') ?? '/usr/sbin/corosync-cmapctl';
+  const known = cmapAnswers.get(`${path}\0${key}`);
+  if (known !== undefined) return known;
   const r = await run(path, [key], { timeoutMs: Math.max(1, Math.min(remaining(ctx.deadline), 60_000)), logger: ctx.logger });
   if (r.code !== 0) throw new FenceError('bad-input', `cannot read ${key} from corosync (${path} exited ${r.code ?? r.signal}): ${r.stderr.trim()}`);
+  cmapAnswers.set(`${path}\0${key}`, r.stdout);
   return r.stdout;
 }
 
@@ -43,6 +49,9 @@ async function cmapIfRunning(options: Options, key: string, ctx: OperationContex
   try {
     return await cmap(options, key, ctx);
   } catch (err) {
+    // A corosync-cmapctl that ran out of time says nothing about corosync: that is a timeout (retried
+    // within the login budget), never "corosync does not run here".
+    if (err instanceof FenceError && err.kind === 'timeout') throw err;
     ctx.logger.debug(`corosync cannot tell which node this is: ${(err as Error).message}`);
     return undefined;
   }

@@ -58,6 +58,23 @@ export function launchersFor(
   return out;
 }
 
+/** What install needs to know of a path the launchers make root run: its owner and permission bits. */
+export interface PathOwner {
+  readonly uid: number;
+  readonly mode: number;
+}
+
+/**
+ * Why root must not run (or read code from) a path: pacemaker-fenced runs the launchers as root, so anyone
+ * who can change the node binary, a bundle, or a directory above either, would run as root at the next
+ * monitor. Only root may own it and only root may write it; undefined when that holds.
+ */
+export function untrustedBecause(path: string, st: PathOwner): string | undefined {
+  if (st.uid !== 0) return `${path} is owned by uid ${st.uid}, not root`;
+  if (st.mode & 0o022) return `${path} is writable by its group or others (mode ${(st.mode & 0o7777).toString(8)})`;
+  return undefined;
+}
+
 /** What is at a launcher's path now. */
 export type Existing = { readonly kind: 'none' } | { readonly kind: 'file'; readonly text: string } | { readonly kind: 'other'; readonly what: string };
 

@@ -1,23 +1,26 @@
-// Files the lab runs (shell hooks, the PowerNet-MIB emulator) live in the source tree; code that uses
-// them may run from lib/ (tests) or from a bundle in dist/. Find them from the package root either way.
+// Files the lab runs (shell hooks, the PowerNet-MIB emulator) are not code: they stay files, in
+// lib/lab/assets/ of the tree the running code belongs to. That code is lib/lab/*.ts (tests), a bundle in
+// dist/ or dist/chunks/ of a checkout, or the same bundles in /usr/lib/fencekit/dist/ of the Debian and RPM
+// packages, which install the assets at /usr/lib/fencekit/lib/lab/assets/. The search looks only that far
+// up (three directories), never at a package.json: a copy of dist/ with its assets works anywhere.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
-  for (let dir = dirname(from); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'lib', 'lab'))) return dir;
+const ASSETS = join('lib', 'lab', 'assets');
+/** From lib/lab/ or dist/chunks/ the root is two directories up, from dist/ one. */
+const MAX_UP = 2;
+
+export function assetsDirectory(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from);
+  for (let up = 0; up <= MAX_UP; up++, dir = dirname(dir)) {
+    if (existsSync(join(dir, ASSETS))) return join(dir, ASSETS);
   }
-  throw new Error('fencekit package root not found');
+  throw new Error(`the lab's files (${ASSETS}) are not beside ${dirname(from)} or up to ${MAX_UP} directories above it`);
 }
 
-const ASSET_DIRS = ['lib/lab/assets'];
-
-export function labAsset(name: string): string {
-  const root = packageRoot();
-  for (const d of ASSET_DIRS) {
-    const p = join(root, d, name);
-    if (existsSync(p)) return p;
-  }
-  throw new Error(`lab asset ${name} not found under ${ASSET_DIRS.join(', ')}`);
+export function labAsset(name: string, from?: string): string {
+  const p = join(assetsDirectory(from), name);
+  if (!existsSync(p)) throw new Error(`lab asset ${p} not found`);
+  return p;
 }

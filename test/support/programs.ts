@@ -70,6 +70,13 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   iscsiadm: { package: 'open-iscsi', usedBy: 'guest tier' },
   iscsid: { package: 'open-iscsi', usedBy: 'guest tier' },
   udevadm: { package: 'udev', usedBy: 'guest tier: settle after an iSCSI login' },
+  // The packages (npm run package) and the package tier.
+  git: { package: 'git', usedBy: 'npm run package: the last commit\'s time stamps the packages\' files' },
+  rpmbuild: { package: 'rpm', usedBy: 'npm run package: the RPM' },
+  rpm: { package: 'rpm', usedBy: 'package tier: the RPM\'s file set and dependencies' },
+  lintian: { package: 'lintian', usedBy: 'package tier: Debian\'s package checker on the .deb' },
+  rpmlint: { package: 'rpmlint', usedBy: 'package tier: the RPM checker' },
+  man: { package: 'man-db', usedBy: 'package tier: the installed manual pages render' },
   // Benchmarks.
   time: { package: 'time', usedBy: 'benchmarks: CPU time and peak memory of a process tree' },
 };
@@ -97,6 +104,7 @@ export const NOT_PROGRAMS: Readonly<Record<string, string>> = {
   link: 'an `ip` subcommand',
   init: 'a sanlock / emulator subcommand',
   node: 'the Node.js runtime that runs everything (not a Debian package of the list)',
+  npm: "Node.js's package manager, part of the development Node (npm ci; npm run runtimes fetches official Node builds with it)",
   awk: "a shell script's awk: Debian's awk alternative comes from mawk (Priority: required)",
 };
 
