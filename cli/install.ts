@@ -79,8 +79,8 @@ function checkTrust(distDir: string, nodePath: string): { node: string; dist: st
   if (!statSync(node).isFile()) throw new FenceError('bad-input', `--node ${nodePath} is not a file`);
   const dist = realpathSync(distDir);
   const problems = [
-    ...withAncestors(node).flatMap((p) => untrustedBecause(p, statSync(p)) ?? []),
-    ...withAncestors(dirname(dist)).flatMap((p) => untrustedBecause(p, statSync(p)) ?? []),
+    ...withAncestors(node).flatMap((p) => untrustedBecause(p, statSync(p), p === node ? 'itself' : 'ancestor') ?? []),
+    ...withAncestors(dirname(dist)).flatMap((p) => untrustedBecause(p, statSync(p), 'ancestor') ?? []),
     ...treeProblems(dist),
   ];
   if (problems.length > 0) {

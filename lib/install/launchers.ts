@@ -69,9 +69,12 @@ export interface PathOwner {
  * who can change the node binary, a bundle, or a directory above either, would run as root at the next
  * monitor. Only root may own it and only root may write it; undefined when that holds.
  */
-export function untrustedBecause(path: string, st: PathOwner): string | undefined {
+export function untrustedBecause(path: string, st: PathOwner, role: 'itself' | 'ancestor' = 'itself'): string | undefined {
   if (st.uid !== 0) return `${path} is owned by uid ${st.uid}, not root`;
-  if (st.mode & 0o022) return `${path} is writable by its group or others (mode ${(st.mode & 0o7777).toString(8)})`;
+  // A directory above the code may be a root-owned sticky one such as /tmp: there nobody but root may rename or
+  // remove root's entries, and the entry below it on the path is checked in turn (it must be root's too).
+  const stickyAncestor = role === 'ancestor' && (st.mode & 0o170000) === 0o040000 && (st.mode & 0o1000) !== 0;
+  if (st.mode & 0o022 && !stickyAncestor) return `${path} is writable by its group or others (mode ${(st.mode & 0o7777).toString(8)})`;
   return undefined;
 }
 
