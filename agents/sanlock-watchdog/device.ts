@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { existsSync, statSync, truncateSync, openSync, closeSync } from 'node:fs';
 import type { ExtraActionResult, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
-import { holderOf } from '../../lib/abstract-lock.js';
+import { holderOf } from '../../lib/host-claim.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Options } from '../../lib/options/values.js';
 import { SANLK, SanlockClient, SanlockError } from '../../lib/sanlock/client.js';
@@ -242,13 +242,13 @@ export class LeaseFence implements PowerDevice {
 }
 
 /**
- * The name one lease holder per host_id and lease area claims on this node (lib/abstract-lock.ts). A second
+ * The name one lease holder per host_id and lease area claims on this node (lib/host-claim.ts). A second
  * holder of the same lease must never start: its acquire makes sanlock drop the first holder's lease, and
  * the first holder reads that loss as "being fenced" and lets the watchdog reset a healthy node.
  */
 export function holderClaimName(area: LeaseArea, hostId: number): string {
   const scope = createHash('sha256').update(`${area.path}\0${hostId}`).digest('hex').slice(0, 24);
-  return `\0fencekit-sanlock-holder/${hostId}/${scope}`;
+  return `fencekit-sanlock-holder/${hostId}/${scope}`;
 }
 
 /**
@@ -259,7 +259,7 @@ export function holderClaimName(area: LeaseArea, hostId: number): string {
 async function startHolder(options: Options, area: LeaseArea, hostId: number, ctx: OperationContext): Promise<void> {
   const running = await holderOf(holderClaimName(area, hostId));
   if (running !== undefined) {
-    ctx.logger.info(`a lease holder for host_id ${hostId} already runs here (PID ${running}): not starting another`);
+    ctx.logger.info(`a lease holder for host_id ${hostId} already runs here${running ? ` (PID ${running})` : ''}: not starting another`);
     return;
   }
   const script = process.argv[1]!;

@@ -10,7 +10,7 @@
 // fence of this node fails — a failure, never a false success.
 import { readFileSync } from 'node:fs';
 import type { ExtraActionResult } from '../../lib/agent/declaration.js';
-import { claimName, holderOf, type Claim } from '../../lib/abstract-lock.js';
+import { claimName, holderOf, type Claim } from '../../lib/host-claim.js';
 import { asFenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Options } from '../../lib/options/values.js';

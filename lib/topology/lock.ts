@@ -1,12 +1,12 @@
 // One fence of a node at a time: two admins (or an admin and a script) fencing the same node must not
 // interleave an `on` of one run with the `off` of another.
 //
-// The lock is a claimed abstract socket name (lib/abstract-lock.ts): atomic, freed by the kernel when its
-// holder ends however it ends, so nothing goes stale. Scope: one host and one network namespace. The lock
-// directory only names the scope, so that test runs and separate installations do not wait for each other.
+// The lock is a claimed name (lib/host-claim.ts: an flock the kernel frees when its holder ends, however it
+// ends), so nothing goes stale. Scope: one host. The lock directory only names the scope, so that test runs
+// and separate installations do not wait for each other.
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { claimName, holderOf } from '../abstract-lock.js';
+import { claimName, holderOf } from '../host-claim.js';
 import { FenceError } from '../errors.js';
 import { remaining, sleep } from '../timing.js';
 
@@ -14,13 +14,13 @@ export function lockDirectory(env: NodeJS.ProcessEnv = process.env): string {
   return env.FENCEKIT_LOCK_DIR ?? '/run/fencekit/locks';
 }
 
-/** The abstract socket name (leading NUL) of a node's lock: readable in `ss -xl`, at most 107 bytes. */
+/** The claim name of a node's lock. */
 export function lockName(node: string, dir: string): string {
   const scope = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16);
   const readable = node.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 48);
   // Two nodes whose readable forms collide only share a lock (they wait for each other), never lose one.
   const exact = createHash('sha256').update(node).digest('hex').slice(0, 16);
-  return `\0fencekit-lock/${scope}/${readable}/${exact}`;
+  return `fencekit-lock/${scope}/${readable}/${exact}`;
 }
 
 export interface NodeLock {
@@ -36,11 +36,11 @@ export async function lockNode(node: string, deadline: number, dir = lockDirecto
     if (claim) return claim;
     const pid = await holderOf(name);
     if (!told) {
-      onWait?.(pid);
+      onWait?.(pid || undefined);
       told = true;
     }
     if (remaining(deadline) <= 0) {
-      throw new FenceError('timeout', `node ${node} is being fenced by ${pid !== undefined ? `PID ${pid}` : 'another fencekit run'}; timed out waiting for it`);
+      throw new FenceError('timeout', `node ${node} is being fenced by ${pid ? `PID ${pid}` : 'another fencekit run'}; timed out waiting for it`);
     }
     await sleep(Math.min(100, remaining(deadline)));
   }
