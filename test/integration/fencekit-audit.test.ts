@@ -33,6 +33,14 @@ async function neverLosesPower(lab: Lab, body: () => Promise<void>): Promise<voi
   });
 }
 
+/** Until both of the node's supply sensors read present (1), then three of ipmi_sim's 200 ms sensor polls. */
+async function suppliesHealthy(n: LabNode): Promise<void> {
+  const healthy = () => ['psu-a', 'psu-b'].every((p) => readFileSync(join(n.dir, `${p}.sensor`), 'utf8').trim() === '1');
+  for (const until = Date.now() + 10_000; !healthy() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+  expect(healthy(), `${n.name}'s supplies`).toBe(true);
+  await new Promise((r) => setTimeout(r, 600));
+}
+
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'fk-audit-'));
 });
@@ -151,6 +159,10 @@ describe('verify-wiring on the miswired lab (node1 and node2 pdu-b outlets swapp
       expect(r.stdout).toContain('pdu-a:1 feeds node1 PS1 (psu-a)');
       expect(r.stdout).toContain('pdu-b:1: no supply of node1 lost its input; it feeds node2');
       expect(r.stdout).toContain('node1 PS2 (psu-b) is fed by none of pdu-a:1, pdu-b:1');
+      // node1's run switched pdu-b:1, which really feeds node2, off and on again: node2's BMC reports that
+      // supply healthy only once ipmi_sim has polled its sensor again (every 200 ms), and verify-wiring refuses
+      // to start on a node whose supplies are not all healthy.
+      await suppliesHealthy(lab.nodes[1]!);
       const j = await fencekit(['-t', lab.topologyPath, '--json', 'verify-wiring', 'node2', '--yes', '--settle', '3']);
       expect(j.code).toBe(1);
       expect(JSON.parse(j.stdout).outlets).toEqual([
