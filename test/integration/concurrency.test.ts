@@ -95,9 +95,10 @@ describe.each(targets().map((t) => [t.name, t] as const))('two simultaneous fenc
     for (let i = 0; i < TRIALS; i++) {
       if (!t.isOn()) await t.powerOn();
       const before = t.identity();
-      const { runs, timeline } = await race(t, 'reboot', 'reboot');
+      const { runs } = await race(t, 'reboot', 'reboot');
       for (const { r } of runs) expect(r.code, r.stderr).toBe(0);
-      expect(timeline.some((s) => !s.on)).toBe(true); // it was really off at some point
+      // It was really off at some point: the powered process was replaced, which only an off followed by an on
+      // does. (The 5 ms sampler is no proof either way: an outlet's off can be shorter than its period.)
       expect(t.identity()).not.toBe(before);
       // a reboot that reports success has powered the target on again, and nothing turns it off after
       for (const until = Date.now() + 300; Date.now() < until; await new Promise((r) => setTimeout(r, 5))) expect(t.isOn()).toBe(true);
