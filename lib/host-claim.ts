@@ -74,10 +74,10 @@ export function claimName(name: string, waitMs = 0): Promise<Claim | undefined> 
   });
 }
 
-/** Whether a live process holds `name` now, asked without taking it: flock(1) exits at once either way. */
-function isClaimed(name: string): Promise<boolean> {
+/** Whether a live process holds the lock file now, asked without taking it: flock(1) exits at once either way. */
+function isClaimed(file: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const child = spawn(FLOCK, ['--exclusive', '--nonblock', '--conflict-exit-code', String(BUSY), claimFile(name), '/bin/true'], { stdio: 'ignore' });
+    const child = spawn(FLOCK, ['--exclusive', '--nonblock', '--conflict-exit-code', String(BUSY), file, '/bin/true'], { stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve(false) : code === BUSY ? resolve(true) : reject(new Error(`${FLOCK} exited ${code}`))));
   });
@@ -85,10 +85,11 @@ function isClaimed(name: string): Promise<boolean> {
 
 /** The PID of the live process that holds `name` (0 if it holds it and its PID is not written yet); undefined if nobody does. */
 export async function holderOf(name: string): Promise<number | undefined> {
-  if (!(await isClaimed(name))) return undefined;
+  const file = claimFile(name);
+  if (!(await isClaimed(file))) return undefined;
   let pid = 0;
   try {
-    pid = Number(readFileSync(claimFile(name), 'utf8').trim()) || 0;
+    pid = Number(readFileSync(file, 'utf8').trim()) || 0;
   } catch {
     // Not written yet.
   }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { claimName, holderOf } from '../host-claim.js';
 import { FenceError } from '../errors.js';
-import { remaining, sleep } from '../timing.js';
+import { remaining } from '../timing.js';
 
 export function lockDirectory(env: NodeJS.ProcessEnv = process.env): string {
   return env.FENCEKIT_LOCK_DIR ?? '/run/fencekit/locks';
@@ -30,18 +30,12 @@ export interface NodeLock {
 /** Take the node's lock, waiting for a live holder until the deadline. `onWait` is told once whom we wait for. */
 export async function lockNode(node: string, deadline: number, dir = lockDirectory(), onWait?: (holderPid: number | undefined) => void): Promise<NodeLock> {
   const name = lockName(node, dir);
-  let told = false;
-  for (;;) {
-    const claim = await claimName(name);
-    if (claim) return claim;
-    const pid = await holderOf(name);
-    if (!told) {
-      onWait?.(pid || undefined);
-      told = true;
-    }
-    if (remaining(deadline) <= 0) {
-      throw new FenceError('timeout', `node ${node} is being fenced by ${pid ? `PID ${pid}` : 'another fencekit run'}; timed out waiting for it`);
-    }
-    await sleep(Math.min(100, remaining(deadline)));
-  }
+  const claim = await claimName(name);
+  if (claim) return claim;
+  onWait?.((await holderOf(name)) || undefined);
+  // The kernel queues us behind the holder (flock --wait): no polling.
+  const waited = remaining(deadline) > 0 ? await claimName(name, remaining(deadline)) : undefined;
+  if (waited) return waited;
+  const pid = await holderOf(name);
+  throw new FenceError('timeout', `node ${node} is being fenced by ${pid ? `PID ${pid}` : 'another fencekit run'}; timed out waiting for it`);
 }
