@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { FenceError } from './errors.js';
+import { procStat, signal } from './proc.js';
 import { timerMs } from './timing.js';
 import type { Logger } from './log.js';
 
@@ -160,14 +161,8 @@ function processTable(): Map<number, ProcEntry> {
   const table = new Map<number, ProcEntry>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      table.set(Number(entry), { ppid, marker: () => markerOf(Number(entry)) });
-    } catch {
-      // gone meanwhile
-    }
+    const stat = procStat(Number(entry));
+    if (stat) table.set(Number(entry), { ppid: stat.ppid, marker: () => markerOf(Number(entry)) }); // else gone meanwhile
   }
   return table;
 }
@@ -179,14 +174,6 @@ function markerOf(pid: number): string | undefined {
     return env.split('\0').find((v) => v.startsWith(prefix))?.slice(prefix.length);
   } catch {
     return undefined; // gone, or not ours to read (then not ours to signal either)
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone, or not ours to signal (a setuid sudo when the agent is not root)
   }
 }
 

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 export interface ProcStat {
   /** The state letter of /proc/PID/stat (R, S, D, Z, T, …). */
   readonly state: string;
+  /** The parent's PID. */
+  readonly ppid: number;
   /** Clock ticks after boot at which it started: with the PID, its identity. */
   readonly startTime: number;
 }
@@ -12,8 +14,9 @@ export interface ProcStat {
 export function procStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0]!, startTime: Number(rest[19]) };
+    return { state: rest[0]!, ppid: Number(rest[1]), startTime: Number(rest[19]) };
   } catch {
     return undefined;
   }
