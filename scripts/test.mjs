@@ -24,6 +24,8 @@ const vitest = join(root, 'node_modules/vitest/vitest.mjs');
 const runs = process.argv.length > 2 ? [{ name: 'selected', args: process.argv.slice(2) }] : TIERS.map((t) => ({ name: t, args: ['--project', t] }));
 const totals = { passed: 0, failed: 0, skipped: 0, tests: 0 };
 const timings = [];
+// What failed, named again after the tier times: CI keeps only the tail of a long run's output.
+const failures = [];
 let anyFailed = false;
 for (const [i, run] of runs.entries()) {
   const report = join(out, `report-${i}.json`);
@@ -40,6 +42,11 @@ for (const [i, run] of runs.entries()) {
     totals.tests += j.numTotalTests;
     counts = `${j.numPassedTests} passed, ${j.numFailedTests} failed`;
     if (j.numFailedTests > 0 || j.numFailedTestSuites > 0) anyFailed = true;
+    for (const file of j.testResults ?? []) {
+      const failed = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+      if (file.status === 'failed' && failed.length === 0) failures.push({ tier: run.name, name: file.name.replace(`${root}/`, ''), message: file.message ?? '' });
+      for (const a of failed) failures.push({ tier: run.name, name: `${file.name.replace(`${root}/`, '')} > ${a.fullName}`, message: (a.failureMessages ?? []).join('\n') });
+    }
   } catch {
     anyFailed = true;
     totals.failed += 1;
@@ -50,6 +57,13 @@ for (const [i, run] of runs.entries()) {
 rmSync(out, { recursive: true, force: true });
 console.log('\ntier times:');
 for (const t of timings) console.log(`  ${t}`);
+if (failures.length > 0) {
+  console.log('\nfailed:');
+  for (const f of failures) {
+    console.log(`  [${f.tier}] ${f.name}`);
+    for (const line of f.message.split('\n').filter((l) => l.trim() !== '' && !/node_modules|<anonymous>|node:internal/.test(l)).slice(0, 6)) console.log(`      ${line.slice(0, 300)}`);
+  }
+}
 if (totals.tests === 0) {
   console.log('tests: 0 passed, 1 failed (no test ran)');
   process.exit(1);
