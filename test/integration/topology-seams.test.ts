@@ -333,7 +333,7 @@ describe('a reboot through a fabric-only level (fence_kit_switch: snmpd managing
       `devices:\n  sw:\n    agent: fence_kit_switch\n    ip: ${sw.mgmtAddress}\n    community: { env: FK_SW_COMMUNITY }\nnodes:\n  node1:\n    - [sw:${sw.ports.node1.ifIndex}]\n`,
     );
     try {
-      expect(await sw.nodesTalk()).toBe(true);
+      expect(await sw.nodesTalk({ withinS: 5 })).toBe(true);
       const r = await sw.inManager([join(BIN, 'fencekit'), '-t', path, 'fence', 'node1'], {
         env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FENCEKIT_LOCK_DIR: join(work, 'locks'), FK_SW_COMMUNITY: sw.community.rw },
         timeoutMs: 60_000,

@@ -245,7 +245,7 @@ describe('fence_kit_switch registered with a pacemaker-fenced in the switch\'s m
     await admin(registerArgs('kit-switch', 'fence_kit_switch', { ip: lab.mgmtAddress, community: lab.community.rw, pcmk_host_map: `node2:${port.ifIndex}` }), nsFencer);
     await admin(['--query', 'kit-switch'], nsFencer);
     expect(await admin(['--list-targets', 'kit-switch'], nsFencer)).toContain(port.name);
-    expect(await lab.nodesTalk()).toBe(true);
+    expect(await lab.nodesTalk({ withinS: 5 })).toBe(true);
     await admin(['--fence', 'node2'], nsFencer);
     expect(lab.kernelAdminUp(port)).toBe(false);
     expect(await lab.nodesTalk({ count: 2, waitS: 1 })).toBe(false);
@@ -256,6 +256,6 @@ describe('fence_kit_switch registered with a pacemaker-fenced in the switch\'s m
     expect(lab.kernelAdminUp(port)).toBe(false);
     await admin(['--unfence', 'node2'], nsFencer);
     expect(lab.kernelAdminUp(port)).toBe(true);
-    expect(await lab.nodesTalk()).toBe(true);
+    expect(await lab.nodesTalk({ withinS: 5 })).toBe(true);
   });
 });

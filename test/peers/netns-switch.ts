@@ -60,8 +60,12 @@ export interface SwitchLab {
   readonly snmpdPid: number;
   /** Run a program inside the manager namespace (where an agent lives), with a hard time limit. */
   inManager(argv: readonly string[], opts?: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
-  /** Whether pings from node1 reach node2 (count pings, `waitS` each). */
-  nodesTalk(opts?: { count?: number; waitS?: number }): Promise<boolean>;
+  /**
+   * Whether pings from node1 reach node2: `count` pings, `waitS` each. With `withinS`, whether one reply
+   * comes within that many seconds (ping -w): after a port comes back up, its veth's carrier and the
+   * neighbour entries take a moment that grows with load, so a check that traffic returns waits for it.
+   */
+  nodesTalk(opts?: { count?: number; waitS?: number; withinS?: number }): Promise<boolean>;
   /** The kernel's own view of a switch port: is the link administratively up? */
   kernelAdminUp(port: SwitchPort): boolean;
   /** Put every switch port back up through SNMP, so the agent's view and the kernel agree at once. */
@@ -230,9 +234,10 @@ export async function startSwitchLab(): Promise<SwitchLab> {
       v3,
       snmpdPid,
       inManager,
-      async nodesTalk({ count = 2, waitS = 1 } = {}) {
-        const r = await run([IP, 'netns', 'exec', ns.node1, 'ping', '-n', '-q', '-c', String(count), '-i', '0.2', '-W', String(waitS), '198.18.0.2'], {
-          timeoutMs: (count * waitS + 5) * 1000,
+      async nodesTalk({ count = 2, waitS = 1, withinS }: { count?: number; waitS?: number; withinS?: number } = {}) {
+        const pings = withinS === undefined ? ['-c', String(count), '-i', '0.2', '-W', String(waitS)] : ['-c', '1', '-i', '0.2', '-w', String(withinS)];
+        const r = await run([IP, 'netns', 'exec', ns.node1, 'ping', '-n', '-q', ...pings, '198.18.0.2'], {
+          timeoutMs: ((withinS ?? count * waitS) + 5) * 1000,
         });
         const m = /(\d+) received/.exec(r.stdout);
         return m !== null && Number(m[1]) > 0;
