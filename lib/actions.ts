@@ -98,10 +98,17 @@ export class PowerEngine {
     return plug === undefined ? 'target' : `plug ${plug}`;
   }
 
+  /** The device declares that its setPower(state) proves the state by itself (PowerDevice.confirmedBySet). */
+  private confirmedBySet(state: PowerState): boolean {
+    return this.device.confirmedBySet?.includes(state) ?? false;
+  }
+
   /**
    * Switch every target to `want` and poll until the device reports all of them there, within
    * power_timeout. A set that fails transiently is sent again on the next poll; a set the device
    * refuses fails at once. A device that acknowledges but never changes fails at the deadline.
+   * For a device whose set of `want` confirms itself, the set is the confirmation and no poll follows:
+   * every target then either read `want` before or had a set that proved it.
    */
   async drive(want: PowerState, current?: readonly PowerState[] | null): Promise<void> {
     const deadline = this.within(this.settings.powerTimeoutMs);
@@ -132,6 +139,7 @@ export class PowerEngine {
     let lastProblem = '';
     for (;;) {
       if (unsent.size === 0) {
+        if (this.confirmedBySet(want)) return;
         try {
           const now = await this.readStates(deadline);
           answered = true;
@@ -168,16 +176,21 @@ export class PowerEngine {
     return { exitCode: on ? 0 : 2, stdout: [`Status: ${on ? 'ON' : 'OFF'}`] };
   }
 
-  /** A device that confirms its own off gets the whole power_timeout and is not polled. */
+  /**
+   * The off of a device whose off confirms itself: the set is the fence, so it is sent whatever the state,
+   * gets the whole power_timeout and is not polled.
+   */
   private async confirmedOff(): Promise<void> {
-    const confirm = this.device.powerOffConfirmed!.bind(this.device);
     const deadline = this.within(this.settings.powerTimeoutMs);
-    for (const plug of this.targets) await confirm(plug, { deadline, logger: this.logger });
+    for (const plug of this.targets) {
+      this.logger.debug(`Sending power off to ${this.describe(plug)} (confirmed by the device)`);
+      await this.device.setPower(plug, 'off', { deadline, logger: this.logger });
+    }
   }
 
   async off(): Promise<ActionResult> {
     this.requireTargets();
-    if (this.device.powerOffConfirmed) {
+    if (this.confirmedBySet('off')) {
       await this.confirmedOff();
       return { exitCode: 0, stdout: ['Success: Powered OFF'] };
     }
@@ -237,7 +250,7 @@ export class PowerEngine {
    */
   async reboot(): Promise<ActionResult> {
     this.requireTargets();
-    if (this.device.powerOffConfirmed && this.settings.method !== 'cycle') {
+    if (this.confirmedBySet('off') && this.settings.method !== 'cycle') {
       await this.confirmedOff();
       return this.powerOnAfterConfirmedOff();
     }

@@ -49,6 +49,12 @@ function localMembership(status: DaemonStatus, area: LeaseArea) {
 }
 
 export class LeaseFence implements PowerDevice {
+  /**
+   * Off is a lease takeover that proves itself (the acquired lease is the proof) and waits for the instant
+   * sanlock can grant it; on starts a holder, which status reads then confirm.
+   */
+  readonly confirmedBySet: readonly PowerState[] = ['off'];
+
   constructor(
     private readonly s: LeaseSettings,
     private readonly options: Options,
@@ -87,9 +93,9 @@ export class LeaseFence implements PowerDevice {
     return 'on';
   }
 
-  /** Only `on` reaches here (off confirms itself): start this node's lease holder. */
+  /** off: take the victim's lease (confirmed when it resolves). on: start this node's lease holder. */
   async setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
-    if (state === 'off') throw new FenceError('internal', 'off is a lease takeover, not a set');
+    if (state === 'off') return this.takeLease(ctx);
     const status = await this.s.client.daemonStatus(ctx);
     const local = localMembership(status, this.s.area);
     if (local && local.hostId !== this.s.hostId) {
@@ -103,7 +109,7 @@ export class LeaseFence implements PowerDevice {
    * Fence = take the victim's lease. Wait for the earliest instant sanlock can grant it (from our daemon's
    * last sight of the victim renewing), acquire, release. A live victim is asked once to give its lease up.
    */
-  async powerOffConfirmed(_plug: string | undefined, ctx: OperationContext): Promise<void> {
+  private async takeLease(ctx: OperationContext): Promise<void> {
     const { client, hostId, area } = this.s;
     const status = await client.daemonStatus(ctx);
     const local = localMembership(status, area);
