@@ -2,7 +2,7 @@
 // device itself reports the target in the asked-for state. A timeout, an unreachable device or a state
 // that is neither on nor off is a failure, never a success.
 import type { OperationContext, PlugInfo, PowerDevice, PowerState } from './agent/declaration.js';
-import { FenceError, asFenceError, isRefusal } from './errors.js';
+import { FenceError, asFenceError, endsRetries } from './errors.js';
 import type { Logger } from './log.js';
 import { deadlineIn, remaining, sleepUntil } from './timing.js';
 
@@ -36,8 +36,11 @@ export type Targets = readonly (string | undefined)[];
 const upper = (s: PowerState) => s.toUpperCase();
 
 export class PowerEngine {
-  /** The fence deadline while an off (or a reboot's off half) runs; lifted for a reboot's on half. */
-  private budgetEnd: number;
+  /**
+   * settings.fenceDeadline while an off (or a reboot's off half) runs; lifted (Infinity) for an on and for a
+   * reboot's on half, which are not the fence.
+   */
+  private fenceDeadline: number;
   /** Why the first status read got no answer, if it got none: the error to report if nothing ever answers. */
   private firstSilence: FenceError | undefined;
 
@@ -47,7 +50,7 @@ export class PowerEngine {
     private readonly settings: EngineSettings,
     private readonly logger: Logger,
   ) {
-    this.budgetEnd = settings.fenceDeadline ?? Number.POSITIVE_INFINITY;
+    this.fenceDeadline = settings.fenceDeadline ?? Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -61,7 +64,7 @@ export class PowerEngine {
 
   /** A phase deadline `ms` from now, never past the fence deadline. */
   private within(ms: number): number {
-    return Math.min(deadlineIn(ms), this.budgetEnd);
+    return Math.min(deadlineIn(ms), this.fenceDeadline);
   }
 
   /**
@@ -76,7 +79,7 @@ export class PowerEngine {
       const e = asFenceError(err);
       // Only silence is worth acting through; an answer we cannot read (testing(3), an unknown value)
       // still fails at once, with nothing sent.
-      if (isRefusal(e) || (e.kind !== 'timeout' && e.kind !== 'unreachable')) throw e;
+      if (endsRetries(e) || (e.kind !== 'timeout' && e.kind !== 'unreachable')) throw e;
       this.logger.debug(`status before acting failed (${e.kind}): ${e.message}; sending the command anyway`);
       this.firstSilence ??= e;
       return undefined;
@@ -110,7 +113,7 @@ export class PowerEngine {
    * For a device whose set of `want` confirms itself, the set is the confirmation and no poll follows:
    * every target then either read `want` before or had a set that proved it.
    */
-  async drive(want: PowerState, current?: readonly PowerState[] | null): Promise<void> {
+  async switchAndConfirm(want: PowerState, current?: readonly PowerState[] | null): Promise<void> {
     const deadline = this.within(this.settings.powerTimeoutMs);
     const unsent = new Set<number>();
     // null: the states are unknown (the first read failed transiently), so every target gets the command.
@@ -129,7 +132,7 @@ export class PowerEngine {
           unsent.delete(i);
         } catch (err) {
           const e = asFenceError(err);
-          if (isRefusal(e) || e.kind === 'internal') throw e;
+          if (endsRetries(e) || e.kind === 'internal') throw e;
           this.logger.debug(`power ${want} to ${this.describe(plug)} not acknowledged (${e.kind}): ${e.message}; will resend`);
         }
       }
@@ -148,7 +151,7 @@ export class PowerEngine {
           lastProblem = `${notYet.map((p) => this.describe(p)).join(', ')} still ${want === 'off' ? 'on' : 'off'}`;
         } catch (err) {
           const e = asFenceError(err);
-          if (isRefusal(e) || e.kind === 'internal') throw e;
+          if (endsRetries(e) || e.kind === 'internal') throw e;
           lastProblem = e.message;
           this.logger.debug(`status read failed (${e.kind}): ${e.message}`);
         }
@@ -196,7 +199,7 @@ export class PowerEngine {
     }
     const states = await this.statesBefore();
     if (states?.every((s) => s === 'off')) return this.alreadyOff();
-    await this.drive('off', states ?? null);
+    await this.switchAndConfirm('off', states ?? null);
     return { exitCode: 0, stdout: ['Success: Powered OFF'] };
   }
 
@@ -208,10 +211,10 @@ export class PowerEngine {
    */
   private async alreadyOff(): Promise<ActionResult> {
     try {
-      await this.drive('off', null);
+      await this.switchAndConfirm('off', null);
     } catch (err) {
       const e = asFenceError(err);
-      if (!isRefusal(e)) throw e;
+      if (!endsRetries(e)) throw e;
       const again = await this.readStates(this.within(this.settings.shellTimeoutMs * 2));
       if (!again.every((s) => s === 'off')) throw e;
       this.logger.debug(`off refused (${e.message}) but the target reads off again`);
@@ -222,7 +225,7 @@ export class PowerEngine {
   async on(): Promise<ActionResult> {
     this.requireTargets();
     // An on is not a fence: retry_on attempts each get power_timeout, as in fence-agents.
-    this.budgetEnd = Number.POSITIVE_INFINITY;
+    this.fenceDeadline = Number.POSITIVE_INFINITY;
     const states = await this.statesBefore();
     if (!this.settings.forceOn && states?.every((s) => s === 'on')) return { exitCode: 0, stdout: ['Success: Already ON'] };
     await this.attemptsToPowerOn(1 + this.settings.retryOn, states ?? null);
@@ -233,11 +236,11 @@ export class PowerEngine {
     let last: FenceError | undefined;
     for (let n = 1; n <= Math.max(1, attempts); n++) {
       try {
-        await this.drive('on', n === 1 ? states : undefined);
+        await this.switchAndConfirm('on', n === 1 ? states : undefined);
         return;
       } catch (err) {
         last = asFenceError(err);
-        if (isRefusal(last)) throw last;
+        if (endsRetries(last)) throw last;
         this.logger.warn(`Power on attempt ${n} of ${attempts} failed: ${last.message}`);
       }
     }
@@ -262,7 +265,7 @@ export class PowerEngine {
     }
     // With method=cycle a node that is already off is fenced: power it on instead of sending a cycle
     // the BMC would reject "in present state" (fence-agents issue 596).
-    if (!allOff) await this.drive('off', states ?? null);
+    if (!allOff) await this.switchAndConfirm('off', states ?? null);
     return this.powerOnAfterConfirmedOff();
   }
 
@@ -271,7 +274,7 @@ export class PowerEngine {
    * its own power_timeout (a reboot's bound is login + 2 x power) and a failed power-on is a warning.
    */
   private async powerOnAfterConfirmedOff(): Promise<ActionResult> {
-    this.budgetEnd = Number.POSITIVE_INFINITY;
+    this.fenceDeadline = Number.POSITIVE_INFINITY;
     try {
       await this.attemptsToPowerOn(this.settings.retryOn);
     } catch (err) {
@@ -300,7 +303,7 @@ export class PowerEngine {
           break;
         } catch (err) {
           last = asFenceError(err);
-          if (isRefusal(last)) throw last;
+          if (endsRetries(last)) throw last;
         }
       }
       if (!acknowledged) throw last;
