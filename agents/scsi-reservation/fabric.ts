@@ -60,7 +60,7 @@ async function cmapIfRunning(options: Options, key: string, ctx: OperationContex
 /**
  * `on` registers this node's key, preempts that key's older registrations and records it in this node's key
  * file: run for another node it would give this host that node's identity on the LUNs and cut the other
- * node's own registrations (review-seams finding 3). So the key must be this node's, checked before any file
+ * node's own registrations. So the key must be this node's, checked before any file
  * is written or device touched:
  * - where corosync names this node (nodelist.local_node_pos), the key of this node under key_value passes,
  *   the key of any other node in the nodelist is refused (either key_value derivation), and a key derived from no node (a key chosen by
