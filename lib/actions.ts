@@ -1,7 +1,7 @@
 // The power engine shared by every agent: read the state first, act, and report success only once the
 // device itself reports the target in the asked-for state. A timeout, an unreachable device or a state
 // that is neither on nor off is a failure, never a success.
-import type { OperationContext, PlugInfo, PowerDevice, PowerState } from './agent/declaration.js';
+import type { ActionResult, OperationContext, PlugInfo, PowerDevice, PowerState } from './agent/declaration.js';
 import { FenceError, asFenceError, endsRetries } from './errors.js';
 import type { Logger } from './log.js';
 import { deadlineIn, remaining, sleepUntil } from './timing.js';
@@ -25,10 +25,7 @@ export interface EngineSettings {
   readonly fenceDeadline?: number;
 }
 
-export interface ActionResult {
-  readonly exitCode: number;
-  readonly stdout: readonly string[];
-}
+export type { ActionResult };
 
 /** Plugs to act on: undefined for a single-target device, otherwise every plug named. */
 export type Targets = readonly (string | undefined)[];

@@ -64,8 +64,8 @@ export interface SymlinkDeclaration {
   readonly defaults?: Readonly<Record<string, string>>;
 }
 
-/** The result of one action: lines for stdout and the exit code (as in lib/actions.ts). */
-export interface ExtraActionResult {
+/** The result of one action, the engine's or an extra one: lines for stdout and the exit code. */
+export interface ActionResult {
   readonly exitCode: number;
   readonly stdout: readonly string[];
 }
@@ -82,7 +82,7 @@ export interface ExtraAction {
   readonly advertised: boolean;
   /** Required options this action does without (formatting storage needs no host). */
   readonly notRequired?: readonly string[];
-  run(options: Options, ctx: OperationContext): Promise<ExtraActionResult>;
+  run(options: Options, ctx: OperationContext): Promise<ActionResult>;
 }
 
 export interface AgentDeclaration {
