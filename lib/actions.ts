@@ -1,8 +1,8 @@
 // The power engine shared by every agent: read the state first, act, and report success only once the
 // device itself reports the target in the asked-for state. A timeout, an unreachable device or a state
 // that is neither on nor off is a failure, never a success.
-import type { OperationContext, PlugInfo, PowerDevice, PowerState } from './agent/declaration.js';
-import { FenceError, asFenceError, isRefusal } from './errors.js';
+import type { ActionResult, OperationContext, PlugInfo, PowerDevice, PowerState } from './agent/declaration.js';
+import { FenceError, asFenceError, endsRetries } from './errors.js';
 import type { Logger } from './log.js';
 import { deadlineIn, remaining, sleepUntil } from './timing.js';
 
@@ -25,10 +25,7 @@ export interface EngineSettings {
   readonly fenceDeadline?: number;
 }
 
-export interface ActionResult {
-  readonly exitCode: number;
-  readonly stdout: readonly string[];
-}
+export type { ActionResult };
 
 /** Plugs to act on: undefined for a single-target device, otherwise every plug named. */
 export type Targets = readonly (string | undefined)[];
@@ -36,8 +33,11 @@ export type Targets = readonly (string | undefined)[];
 const upper = (s: PowerState) => s.toUpperCase();
 
 export class PowerEngine {
-  /** The fence deadline while an off (or a reboot's off half) runs; lifted for a reboot's on half. */
-  private budgetEnd: number;
+  /**
+   * settings.fenceDeadline while an off (or a reboot's off half) runs; lifted (Infinity) for an on and for a
+   * reboot's on half, which are not the fence.
+   */
+  private fenceDeadline: number;
   /** Why the first status read got no answer, if it got none: the error to report if nothing ever answers. */
   private firstSilence: FenceError | undefined;
 
@@ -47,7 +47,7 @@ export class PowerEngine {
     private readonly settings: EngineSettings,
     private readonly logger: Logger,
   ) {
-    this.budgetEnd = settings.fenceDeadline ?? Number.POSITIVE_INFINITY;
+    this.fenceDeadline = settings.fenceDeadline ?? Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -61,7 +61,7 @@ export class PowerEngine {
 
   /** A phase deadline `ms` from now, never past the fence deadline. */
   private within(ms: number): number {
-    return Math.min(deadlineIn(ms), this.budgetEnd);
+    return Math.min(deadlineIn(ms), this.fenceDeadline);
   }
 
   /**
@@ -76,7 +76,7 @@ export class PowerEngine {
       const e = asFenceError(err);
       // Only silence is worth acting through; an answer we cannot read (testing(3), an unknown value)
       // still fails at once, with nothing sent.
-      if (isRefusal(e) || (e.kind !== 'timeout' && e.kind !== 'unreachable')) throw e;
+      if (endsRetries(e) || (e.kind !== 'timeout' && e.kind !== 'unreachable')) throw e;
       this.logger.debug(`status before acting failed (${e.kind}): ${e.message}; sending the command anyway`);
       this.firstSilence ??= e;
       return undefined;
@@ -98,12 +98,19 @@ export class PowerEngine {
     return plug === undefined ? 'target' : `plug ${plug}`;
   }
 
+  /** The device declares that its setPower(state) proves the state by itself (PowerDevice.confirmedBySet). */
+  private confirmedBySet(state: PowerState): boolean {
+    return this.device.confirmedBySet?.includes(state) ?? false;
+  }
+
   /**
    * Switch every target to `want` and poll until the device reports all of them there, within
    * power_timeout. A set that fails transiently is sent again on the next poll; a set the device
    * refuses fails at once. A device that acknowledges but never changes fails at the deadline.
+   * For a device whose set of `want` confirms itself, the set is the confirmation and no poll follows:
+   * every target then either read `want` before or had a set that proved it.
    */
-  async drive(want: PowerState, current?: readonly PowerState[] | null): Promise<void> {
+  async switchAndConfirm(want: PowerState, current?: readonly PowerState[] | null): Promise<void> {
     const deadline = this.within(this.settings.powerTimeoutMs);
     const unsent = new Set<number>();
     // null: the states are unknown (the first read failed transiently), so every target gets the command.
@@ -122,7 +129,7 @@ export class PowerEngine {
           unsent.delete(i);
         } catch (err) {
           const e = asFenceError(err);
-          if (isRefusal(e) || e.kind === 'internal') throw e;
+          if (endsRetries(e) || e.kind === 'internal') throw e;
           this.logger.debug(`power ${want} to ${this.describe(plug)} not acknowledged (${e.kind}): ${e.message}; will resend`);
         }
       }
@@ -132,6 +139,7 @@ export class PowerEngine {
     let lastProblem = '';
     for (;;) {
       if (unsent.size === 0) {
+        if (this.confirmedBySet(want)) return;
         try {
           const now = await this.readStates(deadline);
           answered = true;
@@ -140,7 +148,7 @@ export class PowerEngine {
           lastProblem = `${notYet.map((p) => this.describe(p)).join(', ')} still ${want === 'off' ? 'on' : 'off'}`;
         } catch (err) {
           const e = asFenceError(err);
-          if (isRefusal(e) || e.kind === 'internal') throw e;
+          if (endsRetries(e) || e.kind === 'internal') throw e;
           lastProblem = e.message;
           this.logger.debug(`status read failed (${e.kind}): ${e.message}`);
         }
@@ -168,22 +176,27 @@ export class PowerEngine {
     return { exitCode: on ? 0 : 2, stdout: [`Status: ${on ? 'ON' : 'OFF'}`] };
   }
 
-  /** A device that confirms its own off gets the whole power_timeout and is not polled. */
+  /**
+   * The off of a device whose off confirms itself: the set is the fence, so it is sent whatever the state,
+   * gets the whole power_timeout and is not polled.
+   */
   private async confirmedOff(): Promise<void> {
-    const confirm = this.device.powerOffConfirmed!.bind(this.device);
     const deadline = this.within(this.settings.powerTimeoutMs);
-    for (const plug of this.targets) await confirm(plug, { deadline, logger: this.logger });
+    for (const plug of this.targets) {
+      this.logger.debug(`Sending power off to ${this.describe(plug)} (confirmed by the device)`);
+      await this.device.setPower(plug, 'off', { deadline, logger: this.logger });
+    }
   }
 
   async off(): Promise<ActionResult> {
     this.requireTargets();
-    if (this.device.powerOffConfirmed) {
+    if (this.confirmedBySet('off')) {
       await this.confirmedOff();
       return { exitCode: 0, stdout: ['Success: Powered OFF'] };
     }
     const states = await this.statesBefore();
     if (states?.every((s) => s === 'off')) return this.alreadyOff();
-    await this.drive('off', states ?? null);
+    await this.switchAndConfirm('off', states ?? null);
     return { exitCode: 0, stdout: ['Success: Powered OFF'] };
   }
 
@@ -195,10 +208,10 @@ export class PowerEngine {
    */
   private async alreadyOff(): Promise<ActionResult> {
     try {
-      await this.drive('off', null);
+      await this.switchAndConfirm('off', null);
     } catch (err) {
       const e = asFenceError(err);
-      if (!isRefusal(e)) throw e;
+      if (!endsRetries(e)) throw e;
       const again = await this.readStates(this.within(this.settings.shellTimeoutMs * 2));
       if (!again.every((s) => s === 'off')) throw e;
       this.logger.debug(`off refused (${e.message}) but the target reads off again`);
@@ -209,7 +222,7 @@ export class PowerEngine {
   async on(): Promise<ActionResult> {
     this.requireTargets();
     // An on is not a fence: retry_on attempts each get power_timeout, as in fence-agents.
-    this.budgetEnd = Number.POSITIVE_INFINITY;
+    this.fenceDeadline = Number.POSITIVE_INFINITY;
     const states = await this.statesBefore();
     if (!this.settings.forceOn && states?.every((s) => s === 'on')) return { exitCode: 0, stdout: ['Success: Already ON'] };
     await this.attemptsToPowerOn(1 + this.settings.retryOn, states ?? null);
@@ -220,11 +233,11 @@ export class PowerEngine {
     let last: FenceError | undefined;
     for (let n = 1; n <= Math.max(1, attempts); n++) {
       try {
-        await this.drive('on', n === 1 ? states : undefined);
+        await this.switchAndConfirm('on', n === 1 ? states : undefined);
         return;
       } catch (err) {
         last = asFenceError(err);
-        if (isRefusal(last)) throw last;
+        if (endsRetries(last)) throw last;
         this.logger.warn(`Power on attempt ${n} of ${attempts} failed: ${last.message}`);
       }
     }
@@ -237,7 +250,7 @@ export class PowerEngine {
    */
   async reboot(): Promise<ActionResult> {
     this.requireTargets();
-    if (this.device.powerOffConfirmed && this.settings.method !== 'cycle') {
+    if (this.confirmedBySet('off') && this.settings.method !== 'cycle') {
       await this.confirmedOff();
       return this.powerOnAfterConfirmedOff();
     }
@@ -249,7 +262,7 @@ export class PowerEngine {
     }
     // With method=cycle a node that is already off is fenced: power it on instead of sending a cycle
     // the BMC would reject "in present state" (fence-agents issue 596).
-    if (!allOff) await this.drive('off', states ?? null);
+    if (!allOff) await this.switchAndConfirm('off', states ?? null);
     return this.powerOnAfterConfirmedOff();
   }
 
@@ -258,7 +271,7 @@ export class PowerEngine {
    * its own power_timeout (a reboot's bound is login + 2 x power) and a failed power-on is a warning.
    */
   private async powerOnAfterConfirmedOff(): Promise<ActionResult> {
-    this.budgetEnd = Number.POSITIVE_INFINITY;
+    this.fenceDeadline = Number.POSITIVE_INFINITY;
     try {
       await this.attemptsToPowerOn(this.settings.retryOn);
     } catch (err) {
@@ -287,7 +300,7 @@ export class PowerEngine {
           break;
         } catch (err) {
           last = asFenceError(err);
-          if (isRefusal(last)) throw last;
+          if (endsRetries(last)) throw last;
         }
       }
       if (!acknowledged) throw last;

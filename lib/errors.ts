@@ -53,8 +53,12 @@ export function asFenceError(err: unknown): FenceError {
   return new FenceError('internal', message, { cause: err });
 }
 
-/** Refusals (and errors marked final) end retries: waiting cannot turn them into success. */
-export function isRefusal(err: FenceError): boolean {
+/**
+ * Whether retrying is pointless: waiting cannot turn this failure into success. True for the device's
+ * refusals (auth, privilege, an explicit "no", no such plug), for the caller's bad input, and for any
+ * error marked final (nothing listens at the device's port, silence past login_timeout).
+ */
+export function endsRetries(err: FenceError): boolean {
   return (
     err.final ||
     err.kind === 'auth' ||

@@ -1,6 +1,6 @@
 // Time budgets. Every wait in fencekit is bounded by an absolute deadline, so no chain of retries can
 // outlive the budget the caller (an admin, or Pacemaker's action timeout) gave it.
-import { FenceError, isRefusal, asFenceError } from './errors.js';
+import { FenceError, endsRetries, asFenceError } from './errors.js';
 import type { Logger } from './log.js';
 
 /**
@@ -50,7 +50,7 @@ export async function retryUntil<T>(attempt: (n: number) => Promise<T>, opts: Re
       return await attempt(n);
     } catch (err) {
       last = asFenceError(err);
-      if (isRefusal(last) || last.kind === 'internal') throw last;
+      if (endsRetries(last) || last.kind === 'internal') throw last;
       opts.logger.debug(`${opts.what}: attempt ${n} failed (${last.kind}): ${last.message}`);
     }
     if (remaining(opts.deadline) <= opts.intervalMs) break;

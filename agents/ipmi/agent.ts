@@ -90,31 +90,34 @@ function validate(options: Options): string[] {
   return errors;
 }
 
-/** The BMC as a power device: one session for the whole invocation, opened by connect(). */
+/** The BMC as a power device, over the transport connect() opened for the whole invocation. */
 class Bmc implements PowerDevice {
-  constructor(private readonly session: BmcSession) {}
+  constructor(private readonly transport: BmcTransport) {}
   getPower(_plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
-    return this.session.power(ctx);
+    return this.transport.power(ctx);
   }
   setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
-    return this.session.control(state, ctx);
+    return this.transport.control(state, ctx);
   }
   cycle(_plug: string | undefined, ctx: OperationContext): Promise<void> {
-    return this.session.control('cycle', ctx);
+    return this.transport.control('cycle', ctx);
   }
   diag(_plug: string | undefined, ctx: OperationContext): Promise<void> {
-    return this.session.control('diag', ctx);
+    return this.transport.control('diag', ctx);
   }
   monitor(ctx: OperationContext): Promise<void> {
-    return this.session.identify(ctx);
+    return this.transport.identify(ctx);
   }
   close(): Promise<void> {
-    return this.session.close();
+    return this.transport.close();
   }
 }
 
-/** What the agent needs from either transport. */
-export interface BmcSession {
+/**
+ * What the agent needs from either transport (the `transport` option): native-transport.ts speaks IPMI
+ * itself over one RMCP+ or IPMI 1.5 session, ipmitool-transport.ts runs ipmitool once per operation.
+ */
+export interface BmcTransport {
   power(ctx: OperationContext): Promise<PowerState>;
   control(op: 'on' | 'off' | 'cycle' | 'diag', ctx: OperationContext): Promise<void>;
   identify(ctx: OperationContext): Promise<void>;
@@ -172,10 +175,10 @@ export const ipmiAgent: AgentDeclaration = {
   async connect(options, ctx) {
     const settings = bmcSettings(options);
     if (options.string('transport') === 'ipmitool') {
-      const { openIpmitoolSession } = await import('./ipmitool-session.js');
-      return new Bmc(openIpmitoolSession(settings, options, ctx));
+      const { openIpmitoolTransport } = await import('./ipmitool-transport.js');
+      return new Bmc(openIpmitoolTransport(settings, options, ctx));
     }
-    const { openNativeSession } = await import('./native-session.js');
-    return new Bmc(await openNativeSession(settings, ctx));
+    const { openNativeTransport } = await import('./native-transport.js');
+    return new Bmc(await openNativeTransport(settings, ctx));
   },
 };

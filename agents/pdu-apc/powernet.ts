@@ -2,8 +2,10 @@
 // which family a sysObjectID names, which OID holds an outlet's state and command, what a state value
 // means, which outlet a plug names. No network here, so every rule is unit-tested.
 //
-// Families and OIDs are fence_apc_snmp's (reference §4.2), so a PDU that works with it works here, plus
-// the rPDU2 outlet tables that newer rack PDUs (AP8xxx, AOS 6+) carry beside the rPDU ones.
+// Families and OIDs are fence_apc_snmp's (fence-agents agents/apc_snmp/fence_apc_snmp.py, installed as
+// /usr/sbin/fence_apc_snmp: its device classes and their sysObjectID table, agents_dir), so a PDU that
+// works with it works here, plus the rPDU2 outlet tables that newer rack PDUs (AP8xxx, AOS 6+) carry
+// beside the rPDU ones.
 import { FenceError } from '../../lib/errors.js';
 import type { PowerState } from '../../lib/agent/declaration.js';
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { existsSync, statSync, truncateSync, openSync, closeSync } from 'node:fs';
-import type { ExtraActionResult, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import type { ActionResult, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { holderOf } from '../../lib/host-claim.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Options } from '../../lib/options/values.js';
@@ -49,18 +49,24 @@ function localMembership(status: DaemonStatus, area: LeaseArea) {
 }
 
 export class LeaseFence implements PowerDevice {
+  /**
+   * Off is a lease takeover that proves itself (the acquired lease is the proof) and waits for the instant
+   * sanlock can grant it; on starts a holder, which status reads then confirm.
+   */
+  readonly confirmedBySet: readonly PowerState[] = ['off'];
+
   constructor(
-    private readonly s: LeaseSettings,
+    private readonly settings: LeaseSettings,
     private readonly options: Options,
     private readonly progress: Countdown,
   ) {}
 
   private get lease(): string {
-    return hostLeaseSpec(this.s.area, this.s.hostId);
+    return hostLeaseSpec(this.settings.area, this.settings.hostId);
   }
 
   private readLease(ctx: OperationContext): Promise<LeaderRecord> {
-    return this.s.client.readLeader('resource', this.lease, PAXOS_DISK_MAGIC, ctx);
+    return this.settings.client.readLeader('resource', this.lease, PAXOS_DISK_MAGIC, ctx);
   }
 
   /**
@@ -69,42 +75,42 @@ export class LeaseFence implements PowerDevice {
    */
   async getPower(_plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
     const leader = await this.readLease(ctx);
-    if (leader.timestamp === 0 || leader.ownerId !== this.s.hostId) return 'off';
+    if (leader.timestamp === 0 || leader.ownerId !== this.settings.hostId) return 'off';
     let status: DaemonStatus;
     try {
-      status = await this.s.client.daemonStatus(ctx);
+      status = await this.settings.client.daemonStatus(ctx);
     } catch {
       return 'on'; // no local daemon to ask: an owned lease is taken as live
     }
-    const local = localMembership(status, this.s.area);
+    const local = localMembership(status, this.settings.area);
     if (!local) return 'on';
-    if (local.hostId === this.s.hostId) {
-      const held = status.resources.some((r) => r.lockspace === FENCE_LOCKSPACE && r.name === hostLeaseName(this.s.hostId) && !r.orphan && r.pid > 0);
+    if (local.hostId === this.settings.hostId) {
+      const held = status.resources.some((r) => r.lockspace === FENCE_LOCKSPACE && r.name === hostLeaseName(this.settings.hostId) && !r.orphan && r.pid > 0);
       return held ? 'on' : 'off';
     }
-    const host = (await this.s.client.hostStates(FENCE_LOCKSPACE, ctx)).get(this.s.hostId);
+    const host = (await this.settings.client.hostStates(FENCE_LOCKSPACE, ctx)).get(this.settings.hostId);
     if (host && host.generation === leader.ownerGeneration && (host.state === 'DEAD' || host.state === 'FREE')) return 'off';
     return 'on';
   }
 
-  /** Only `on` reaches here (off confirms itself): start this node's lease holder. */
+  /** off: take the victim's lease (confirmed when it resolves). on: start this node's lease holder. */
   async setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
-    if (state === 'off') throw new FenceError('internal', 'off is a lease takeover, not a set');
-    const status = await this.s.client.daemonStatus(ctx);
-    const local = localMembership(status, this.s.area);
-    if (local && local.hostId !== this.s.hostId) {
-      throw new FenceError('device-refused', `this node is host_id ${local.hostId} in lockspace ${FENCE_LOCKSPACE}, not ${this.s.hostId}: on must run on the node being unfenced`);
+    if (state === 'off') return this.takeLease(ctx);
+    const status = await this.settings.client.daemonStatus(ctx);
+    const local = localMembership(status, this.settings.area);
+    if (local && local.hostId !== this.settings.hostId) {
+      throw new FenceError('device-refused', `this node is host_id ${local.hostId} in lockspace ${FENCE_LOCKSPACE}, not ${this.settings.hostId}: on must run on the node being unfenced`);
     }
     await this.readLease(ctx); // formatted storage, before leaving a holder behind
-    await startHolder(this.options, this.s.area, this.s.hostId, ctx);
+    await startHolder(this.options, this.settings.area, this.settings.hostId, ctx);
   }
 
   /**
    * Fence = take the victim's lease. Wait for the earliest instant sanlock can grant it (from our daemon's
    * last sight of the victim renewing), acquire, release. A live victim is asked once to give its lease up.
    */
-  async powerOffConfirmed(_plug: string | undefined, ctx: OperationContext): Promise<void> {
-    const { client, hostId, area } = this.s;
+  private async takeLease(ctx: OperationContext): Promise<void> {
+    const { client, hostId, area } = this.settings;
     const status = await client.daemonStatus(ctx);
     const local = localMembership(status, area);
     if (!local || local.transition === 'ADD') {
@@ -130,7 +136,7 @@ export class LeaseFence implements PowerDevice {
           // A free lease of a host still in the lockspace: acquiring it would prove nothing; wait for DEAD.
           lastReason = `host_id ${hostId} is ${host?.state ?? 'not seen'} in lockspace ${FENCE_LOCKSPACE} and its lease is ${leader.timestamp === 0 ? 'released' : `owned by host_id ${leader.ownerId}`}: a released lease is no proof of a reset`;
           ctx.logger.debug(lastReason);
-          await sleep(Math.min(renewalSeconds(this.s.ioTimeout) * 1000, Math.max(0, remaining(ctx.deadline))));
+          await sleep(Math.min(renewalSeconds(this.settings.ioTimeout) * 1000, Math.max(0, remaining(ctx.deadline))));
           continue;
         }
         const seen = await this.sighting(leader, ctx);
@@ -159,7 +165,7 @@ export class LeaseFence implements PowerDevice {
           }
           lastReason = `acquired host_id ${hostId}'s lease while its host was ${host?.state ?? 'not seen'}${after && after.state !== host?.state ? `, then ${after.state}` : ''}: not proof of a reset`;
           ctx.logger.debug(lastReason);
-          await sleep(Math.min(renewalSeconds(this.s.ioTimeout) * 1000, Math.max(0, remaining(ctx.deadline))));
+          await sleep(Math.min(renewalSeconds(this.settings.ioTimeout) * 1000, Math.max(0, remaining(ctx.deadline))));
           continue;
         }
         if (outcome.code === SANLK.ACQUIRE_IDLIVE || outcome.code === SANLK.ACQUIRE_OWNED_RETRY) {
@@ -181,7 +187,7 @@ export class LeaseFence implements PowerDevice {
         ctx.logger.debug(`lease of host_id ${hostId} not granted: ${lastReason}`);
         if (remaining(ctx.deadline) <= 0) break;
         // Not grantable yet although the computed instant passed: our daemon saw the victim renew again.
-        await sleep(Math.min(renewalSeconds(this.s.ioTimeout) * 1000, remaining(ctx.deadline)));
+        await sleep(Math.min(renewalSeconds(this.settings.ioTimeout) * 1000, remaining(ctx.deadline)));
       }
     } catch (err) {
       // A command cut short by the deadline is the deadline's failure, reported with what we last knew.
@@ -194,7 +200,7 @@ export class LeaseFence implements PowerDevice {
 
   /** Our daemon's verdict on the victim's delta lease (LIVE, FAIL, DEAD, FREE, UNKNOWN), if it lists the host. */
   private async victimHost(ctx: OperationContext) {
-    return (await this.s.client.hostStates(FENCE_LOCKSPACE, ctx)).get(this.s.hostId);
+    return (await this.settings.client.hostStates(FENCE_LOCKSPACE, ctx)).get(this.settings.hostId);
   }
 
   /**
@@ -204,10 +210,10 @@ export class LeaseFence implements PowerDevice {
    * saw the victim renew (then sanlock itself waits host_dead_seconds inside the acquire).
    */
   private async sighting(leader: LeaderRecord, ctx: OperationContext): Promise<{ live: boolean; grantAt?: number } | undefined> {
-    if (leader.timestamp === 0 || leader.ownerId !== this.s.hostId) return undefined;
-    const seen = (await this.s.client.hostStatus(FENCE_LOCKSPACE, ctx)).get(this.s.hostId);
+    if (leader.timestamp === 0 || leader.ownerId !== this.settings.hostId) return undefined;
+    const seen = (await this.settings.client.hostStatus(FENCE_LOCKSPACE, ctx)).get(this.settings.hostId);
     if (!seen || seen.ownerGeneration !== leader.ownerGeneration || !seen.lastLive) return undefined;
-    const grantAt = earliestAcquisitionMs(seen.lastLive, seen.ioTimeout || this.s.ioTimeout);
+    const grantAt = earliestAcquisitionMs(seen.lastLive, seen.ioTimeout || this.settings.ioTimeout);
     return { live: seen.lastLive === seen.lastCheck, ...(grantAt !== undefined ? { grantAt } : {}) };
   }
 
@@ -216,10 +222,10 @@ export class LeaseFence implements PowerDevice {
    * daemon is asked again: if the victim renewed, `at` has moved and the caller recomputes it.
    */
   private async waitUntil(at: number, ctx: OperationContext, leader?: LeaderRecord): Promise<void> {
-    const label = `host_id ${this.s.hostId}: waiting for its lease to expire (last renewal + ${hostDeadSeconds(this.s.ioTimeout)} s)`;
+    const label = `host_id ${this.settings.hostId}: waiting for its lease to expire (last renewal + ${hostDeadSeconds(this.settings.ioTimeout)} s)`;
     const end = Math.min(at, monotonicMs() + remaining(ctx.deadline));
     this.progress.wait(end - monotonicMs(), label);
-    const recheckMs = renewalSeconds(this.s.ioTimeout) * 1000;
+    const recheckMs = renewalSeconds(this.settings.ioTimeout) * 1000;
     while (monotonicMs() < end) {
       await sleep(Math.min(recheckMs, end - monotonicMs()));
       if (!leader || monotonicMs() >= end) continue;
@@ -230,9 +236,9 @@ export class LeaseFence implements PowerDevice {
 
   /** The daemon answers, this node joined the lockspace, and the host's lease is readable. */
   async monitor(ctx: OperationContext): Promise<void> {
-    const status = await this.s.client.daemonStatus(ctx);
-    const local = localMembership(status, this.s.area);
-    if (!local) throw new FenceError('unreachable', `this node has not joined lockspace ${FENCE_LOCKSPACE} on ${this.s.area.path}`);
+    const status = await this.settings.client.daemonStatus(ctx);
+    const local = localMembership(status, this.settings.area);
+    if (!local) throw new FenceError('unreachable', `this node has not joined lockspace ${FENCE_LOCKSPACE} on ${this.settings.area.path}`);
     await this.readLease(ctx);
   }
 
@@ -278,7 +284,7 @@ export async function connectLeases(options: Options, _ctx: OperationContext): P
 }
 
 /** sanlock_init: the lockspace at 0, then host leases 1..max_host_id. A regular file is extended as needed. */
-export async function formatStorage(options: Options, ctx: OperationContext): Promise<ExtraActionResult> {
+export async function formatStorage(options: Options, ctx: OperationContext): Promise<ActionResult> {
   const s = leaseSettings(options);
   const max = options.number('max_host_id') ?? 128;
   const path = s.area.path;

@@ -9,7 +9,7 @@
 // nothing can reset the node, so the holder leaves the daemon renewing: the lease stays owned and every
 // fence of this node fails — a failure, never a false success.
 import { readFileSync } from 'node:fs';
-import type { ExtraActionResult } from '../../lib/agent/declaration.js';
+import type { ActionResult } from '../../lib/agent/declaration.js';
 import { claimName, holderOf, type Claim } from '../../lib/host-claim.js';
 import { asFenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -24,7 +24,7 @@ const FOREVER = Number.POSITIVE_INFINITY;
 /** Held for the holder's whole life; the kernel frees it when the process ends. */
 let holderClaim: Claim | undefined;
 
-export async function holdLease(options: Options, logger: Logger): Promise<ExtraActionResult> {
+export async function holdLease(options: Options, logger: Logger): Promise<ActionResult> {
   const s = leaseSettings(options);
   // First of all, before sanlock is asked anything: be the only holder of this lease on this node.
   holderClaim = await claimName(holderClaimName(s.area, s.hostId));

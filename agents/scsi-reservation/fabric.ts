@@ -60,7 +60,7 @@ async function cmapIfRunning(options: Options, key: string, ctx: OperationContex
 /**
  * `on` registers this node's key, preempts that key's older registrations and records it in this node's key
  * file: run for another node it would give this host that node's identity on the LUNs and cut the other
- * node's own registrations (review-seams finding 3). So the key must be this node's, checked before any file
+ * node's own registrations. So the key must be this node's, checked before any file
  * is written or device touched:
  * - where corosync names this node (nodelist.local_node_pos), the key of this node under key_value passes,
  *   the key of any other node in the nodelist is refused (either key_value derivation), and a key derived from no node (a key chosen by
@@ -123,10 +123,13 @@ async function onEveryDevice(devices: readonly string[], step: (device: string) 
 }
 
 export class ReservationFabric implements PowerDevice {
+  /**
+   * Both sets end with a read of every device proving the result (the key registered and a reservation
+   * held; the key gone and a reservation held), so the engine neither polls after them nor reads before an off.
+   */
+  readonly confirmedBySet: readonly PowerState[] = ['on', 'off'];
   /** The state each device showed in the last read, so that acting does not read it a second time. */
   private readonly seen = new Map<string, PrState>();
-  /** Set by a verified on/off: the verification read is the confirmation the engine asks for next. */
-  private verified: PowerState | undefined;
 
   constructor(
     private readonly client: SgClient,
@@ -150,20 +153,16 @@ export class ReservationFabric implements PowerDevice {
    * fence_scsi reports it. An off therefore needs the key gone from every device.
    */
   async getPower(_plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
-    const confirmed = this.verified;
-    this.verified = undefined;
-    if (confirmed) return confirmed;
     const states = await Promise.all(this.devices.map((d) => this.read(d, ctx)));
     const registered = states.map((s) => s.keys.includes(this.key));
     const on = this.action === 'on' ? registered.every(Boolean) : registered.some(Boolean);
     return on ? 'on' : 'off';
   }
 
+  /** on: unfence every device; off: fence every device. Each resolves only once read back (confirmedBySet). */
   async setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
-    this.verified = undefined;
     if (state === 'on') await onEveryDevice(this.devices, (d) => this.unfence(d, ctx));
-    else await this.powerOffConfirmed(undefined, ctx);
-    this.verified = state;
+    else await onEveryDevice(this.devices, (d) => this.fence(d, ctx));
   }
 
   private registerEveryPath(device: string, key: ReservationKey, ctx: OperationContext): Promise<void> {
@@ -195,14 +194,6 @@ export class ReservationFabric implements PowerDevice {
       if (!now.reservation) throw new FenceError('unconfirmed', `no reservation on ${device} after RESERVE`);
     }
     this.store.addDevice(device);
-  }
-
-  /**
-   * off: preempt the victim on every device and prove it by reading every device back. The proof is the act
-   * itself, so the engine does not read the state first nor poll after (one command per device fewer).
-   */
-  async powerOffConfirmed(_plug: string | undefined, ctx: OperationContext): Promise<void> {
-    await onEveryDevice(this.devices, (d) => this.fence(d, ctx));
   }
 
   /** PREEMPT AND ABORT the victim's key with this node's, then read back that it is gone and the device reserved. */

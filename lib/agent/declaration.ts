@@ -20,22 +20,37 @@ export interface OperationContext {
   readonly logger: Logger;
 }
 
-/** A connected device. Plug is undefined for single-target devices (a BMC). */
+/**
+ * A connected device. Plug is undefined for single-target devices (a BMC).
+ *
+ * How the engine (lib/actions.ts) confirms a power change is part of this contract, not of the engine's
+ * call order: a device never relies on which call comes after which.
+ * - By default a resolved setPower proves nothing: the engine reports success only after getPower reads
+ *   every target in the asked-for state.
+ * - A device whose setPower itself proves the new state (a lease on the target acquired, a key read back
+ *   gone from every LUN) lists that state in `confirmedBySet`; see there.
+ */
 export interface PowerDevice {
   getPower(plug: string | undefined, ctx: OperationContext): Promise<PowerState>;
+  /**
+   * Ask for `state`. Resolving means the device took the command; it is a confirmation only for a state
+   * listed in `confirmedBySet`.
+   */
   setPower(plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void>;
+  /**
+   * The states this device's setPower confirms by itself: for these, setPower resolves only once the device
+   * has proven the target in that state by its own means, and rejects otherwise. The engine then takes the
+   * resolved set as the confirmation and reads no state after it. An off listed here is the whole fence: the
+   * engine sends it without a status read first and gives it all of power_timeout as its deadline, so a
+   * device whose proof is the act itself, or whose earliest possible confirmation time is known and far
+   * beyond any polling interval (a lease that expires on a schedule), waits for that time itself.
+   * Absent or empty: every change is confirmed by status reads.
+   */
+  readonly confirmedBySet?: readonly PowerState[];
   /** Device-side power cycle (method=cycle); success means the device acknowledged a cycle. */
   cycle?(plug: string | undefined, ctx: OperationContext): Promise<void>;
   /** Diagnostic interrupt (NMI), for agents that advertise `diag`. */
   diag?(plug: string | undefined, ctx: OperationContext): Promise<void>;
-  /**
-   * An off that confirms itself: resolves only once the device has proven the target off by its own
-   * means (a lease on the target acquired), rejects otherwise. When present the engine calls it instead
-   * of status read + setPower('off') + status polling, with the whole power_timeout as its deadline:
-   * devices whose proof is the act itself, or whose earliest possible confirmation time is known and far
-   * beyond any polling interval, wait for that time themselves.
-   */
-  powerOffConfirmed?(plug: string | undefined, ctx: OperationContext): Promise<void>;
   list?(ctx: OperationContext): Promise<PlugInfo[]>;
   /** Proves the device answers; defaults to list (plug devices) or a status read. */
   monitor?(ctx: OperationContext): Promise<void>;
@@ -49,8 +64,8 @@ export interface SymlinkDeclaration {
   readonly defaults?: Readonly<Record<string, string>>;
 }
 
-/** The result of one action: lines for stdout and the exit code (as in lib/actions.ts). */
-export interface ExtraActionResult {
+/** The result of one action, the engine's or an extra one: lines for stdout and the exit code. */
+export interface ActionResult {
   readonly exitCode: number;
   readonly stdout: readonly string[];
 }
@@ -67,7 +82,7 @@ export interface ExtraAction {
   readonly advertised: boolean;
   /** Required options this action does without (formatting storage needs no host). */
   readonly notRequired?: readonly string[];
-  run(options: Options, ctx: OperationContext): Promise<ExtraActionResult>;
+  run(options: Options, ctx: OperationContext): Promise<ActionResult>;
 }
 
 export interface AgentDeclaration {

@@ -70,11 +70,13 @@ export class SilenceWatch {
       getPower: (plug, ctx) => this.observe(() => d.getPower(plug, this.ctx(ctx))),
       setPower: (plug, state, ctx) => this.observe(() => d.setPower(plug, state, this.ctx(ctx))),
       close: () => d.close(),
+      // The confirmation contract passes through unchanged: without it the engine would poll a device
+      // whose set is its proof.
+      ...(d.confirmedBySet ? { confirmedBySet: d.confirmedBySet } : {}),
     };
     // Optional operations stay absent when the device lacks them: the engine checks their presence.
     if (d.cycle) watched.cycle = (plug, ctx) => this.observe(() => d.cycle!(plug, this.ctx(ctx)));
     if (d.diag) watched.diag = (plug, ctx) => this.observe(() => d.diag!(plug, this.ctx(ctx)));
-    if (d.powerOffConfirmed) watched.powerOffConfirmed = (plug, ctx) => this.observe(() => d.powerOffConfirmed!(plug, this.ctx(ctx)));
     if (d.list) watched.list = (ctx) => this.observe(() => d.list!(this.ctx(ctx)));
     if (d.monitor) watched.monitor = (ctx) => this.observe(() => d.monitor!(this.ctx(ctx)));
     return watched;

@@ -144,8 +144,11 @@ export class IpmiClient {
     return client;
   }
 
-  /** Move the deadline for the operations still to come (the agent gives each action its own budget). */
-  extendDeadline(deadline: number): void {
+  /**
+   * Replace the deadline for the operations still to come: each operation brings its own budget, which
+   * may end earlier or later than the one before.
+   */
+  setDeadline(deadline: number): void {
     this.deadline = deadline;
   }
 

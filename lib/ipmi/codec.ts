@@ -1,6 +1,7 @@
 // Pure IPMI wire encoding and decoding: Buffers in, Buffers or typed records out. No sockets, no timers,
 // no session state, no key material kept here. Every decoder checks lengths and checksums and throws only
-// IpmiDecodeError, so a hostile or broken datagram can never escape as a TypeError/RangeError.
+// IpmiDecodeError, so a hostile or broken datagram can never escape as a TypeError/RangeError. An encoder
+// given a value the wire cannot carry throws IpmiEncodeError instead: that is never the BMC's doing.
 //
 // Layout references are to the IPMI v2.0 rev 1.1 specification ("spec") and the DMTF ASF 2.0 spec.
 
@@ -8,6 +9,18 @@ export class IpmiDecodeError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'IpmiDecodeError';
+  }
+}
+
+/**
+ * A value an encoder cannot put on the wire (a user name longer than 16 bytes, a payload longer than a
+ * length field holds). It is the caller's mistake, never the BMC's answer, so it is not an IpmiDecodeError:
+ * code that treats a bad datagram as the BMC's fault must not mistake it for one.
+ */
+export class IpmiEncodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IpmiEncodeError';
   }
 }
 
@@ -151,10 +164,10 @@ export interface Session15 {
 }
 
 export function encodeSession15(s: Session15): Buffer {
-  if (s.message.length > 255) throw new IpmiDecodeError('IPMI 1.5 message longer than 255 bytes');
+  if (s.message.length > 255) throw new IpmiEncodeError('IPMI 1.5 message longer than 255 bytes');
   const parts = [encodeRmcpHeader(RMCP_CLASS_IPMI), Buffer.from([s.authType]), u32le(s.sequence), u32le(s.sessionId)];
   if (s.authType !== AUTH_TYPE.none) {
-    if (!s.authCode || s.authCode.length !== 16) throw new IpmiDecodeError('IPMI 1.5 auth code must be 16 bytes');
+    if (!s.authCode || s.authCode.length !== 16) throw new IpmiEncodeError('IPMI 1.5 auth code must be 16 bytes');
     parts.push(s.authCode);
   }
   parts.push(Buffer.from([s.message.length]), s.message);
@@ -296,7 +309,7 @@ export interface RmcpPlusPacket {
  * through Next Header, with the integrity pad making that a multiple of 4 bytes) and returns the auth code.
  */
 export function encodeRmcpPlus(header: RmcpPlusHeader, payload: Buffer, sign?: (covered: Buffer) => Buffer): Buffer {
-  if (payload.length > 0xffff) throw new IpmiDecodeError('RMCP+ payload longer than 65535 bytes');
+  if (payload.length > 0xffff) throw new IpmiEncodeError('RMCP+ payload longer than 65535 bytes');
   const h = Buffer.alloc(12);
   h[0] = AUTH_TYPE.rmcpPlus;
   h[1] = (header.encrypted ? 0x80 : 0) | (header.authenticated ? 0x40 : 0) | (header.payloadType & 0x3f);
@@ -305,7 +318,7 @@ export function encodeRmcpPlus(header: RmcpPlusHeader, payload: Buffer, sign?: (
   h.writeUInt16LE(payload.length, 10);
   const rmcp = encodeRmcpHeader(RMCP_CLASS_IPMI);
   if (!header.authenticated) return Buffer.concat([rmcp, h, payload]);
-  if (!sign) throw new IpmiDecodeError('RMCP+ authenticated packet needs a signer');
+  if (!sign) throw new IpmiEncodeError('RMCP+ authenticated packet needs a signer');
   // Pad so that (header + payload + pad + pad length + next header) is a multiple of 4.
   const padLength = (4 - ((h.length + payload.length + 2) % 4)) % 4;
   const covered = Buffer.concat([h, payload, Buffer.alloc(padLength, 0xff), Buffer.from([padLength, NEXT_HEADER_RMCP])]);
@@ -456,8 +469,8 @@ export interface Rakp1 {
 }
 
 export function encodeRakp1(m: Rakp1): Buffer {
-  if (m.consoleRandom.length !== 16) throw new IpmiDecodeError('RAKP 1: console random must be 16 bytes');
-  if (m.username.length > 16) throw new IpmiDecodeError('RAKP 1: user name longer than 16 bytes');
+  if (m.consoleRandom.length !== 16) throw new IpmiEncodeError('RAKP 1: console random must be 16 bytes');
+  if (m.username.length > 16) throw new IpmiEncodeError('RAKP 1: user name longer than 16 bytes');
   return Buffer.concat([
     Buffer.from([m.messageTag, 0, 0, 0]),
     u32le(m.bmcSessionId),
@@ -630,7 +643,7 @@ export function decodeChannelAuthCapabilities(data: Buffer): ChannelAuthCapabili
 }
 
 function padded16(name: Buffer, what: string): Buffer {
-  if (name.length > 16) throw new IpmiDecodeError(`${what}: longer than 16 bytes`);
+  if (name.length > 16) throw new IpmiEncodeError(`${what}: longer than 16 bytes`);
   const b = Buffer.alloc(16);
   name.copy(b);
   return b;
@@ -703,7 +716,7 @@ export function decodeSessionChallenge(data: Buffer): SessionChallenge {
 
 /** Activate Session (spec §22.17). */
 export function encodeActivateSession(authType: number, maxPrivilege: number, challenge: Buffer, initialOutboundSequence: number): Buffer {
-  if (challenge.length !== 16) throw new IpmiDecodeError('Activate Session: challenge must be 16 bytes');
+  if (challenge.length !== 16) throw new IpmiEncodeError('Activate Session: challenge must be 16 bytes');
   return Buffer.concat([Buffer.from([authType, maxPrivilege]), challenge, u32le(initialOutboundSequence)]);
 }
 

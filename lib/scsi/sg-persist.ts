@@ -2,7 +2,8 @@
 // It knows devices, keys and commands, nothing of options or power states.
 //
 // Every non-zero exit is an error, even where the target changed its state anyway: LIO answers a
-// REGISTER with NOT READY when it cannot store its PR state (kvm-lab.md), after having registered the key.
+// REGISTER with NOT READY when it cannot store its PR state (/etc/target/pr missing when target_core_mod
+// loaded: docs/guest-lab.md), after having registered the key.
 // The one exception is UNIT ATTENTION, which means the command was not executed because something happened
 // before it (a reset, "registrations preempted"): the command is sent again, a few times, as fence_scsi gets
 // the same effect by running sg_turs before every command.

@@ -3,7 +3,7 @@
 // get values or a FenceError whose kind says what went wrong.
 //
 // net-snmp is loaded inside SnmpClient.open() and nowhere else, so an agent's metadata / validate-all path
-// never pays for it (~30-40 ms to import; see dependencies.md).
+// never pays for it (tens of milliseconds to load: docs/dependencies.md).
 import { createCipheriv } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';

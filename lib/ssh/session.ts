@@ -5,7 +5,7 @@
 //
 // ssh2 is loaded inside CliSession.open() and nowhere else (its import costs more than an agent's metadata
 // path may pay). The TCP socket is connected here with TCP_NODELAY before ssh2 sees it: with Nagle on, the
-// handshake's small packets wait for delayed ACKs (6-12 ms instead of 50-100 ms, dependencies.md).
+// handshake's small packets wait for delayed ACKs, several times slower (docs/dependencies.md).
 import { Socket, connect as tcpConnect, isIP } from 'node:net';
 import type { AnyAuthMethod, ClientChannel, Client as SshClient, ConnectConfig, KeyboardInteractiveCallback, ParsedKey, Prompt } from 'ssh2';
 import { FenceError } from '../errors.js';

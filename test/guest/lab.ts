@@ -1,5 +1,5 @@
 // A lab of qemu guests running a real Debian kernel, for what this machine's own kernel cannot do (SCSI
-// targets and initiators, watchdogs, sanlock on a shared disk). Recipe and traps: kvm-lab.md.
+// targets and initiators, watchdogs, sanlock on a shared disk). Recipe and traps: docs/guest-lab.md.
 //
 // Each guest boots the Debian kernel under TCG (KVM does not work here) with the host's root filesystem over
 // 9p as the read-only lower layer of an overlay, so every installed package and this repository are visible

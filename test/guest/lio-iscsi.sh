@@ -1,5 +1,5 @@
 # Sourced by guest jobs (bash): an LIO iSCSI target configured through configfs, and open-iscsi initiators
-# logged in under several node identities, all on the guest's loopback. Traps (kvm-lab.md): /etc/target/pr
+# logged in under several node identities, all on the guest's loopback. Traps (docs/guest-lab.md): /etc/target/pr
 # must exist before target_core_mod loads or every PR OUT answers "not ready" while still changing the state;
 # discover once with every iface (per-iface discovery deletes the other ifaces' records); the sdX order of
 # sessions is random, so map disks to identities through `iscsiadm -m session -P3`.

@@ -1,6 +1,6 @@
 // fence_kit_sanlock with a real watchdog: two qemu guests (Debian kernel 6.1, TCG) sharing one raw disk
 // image, each running softdog + wdmd + `sanlock daemon` with io_timeout 2 (the practical minimum with
-// wdmd, kvm-lab.md), both unfenced with `fence_kit_sanlock -o on`. Peer: sanlock 3.8 and wdmd themselves.
+// wdmd: at 1 both guests reset, docs/guest-lab.md), both unfenced with `fence_kit_sanlock -o on`. Peer: sanlock 3.8 and wdmd themselves.
 // Two boots of the pair (test/guest/jobs/sanlock-pair.sh), ~2 min each:
 //   frozen  the victim's sanlock daemon hangs (SIGSTOP): its watchdog resets it (qemu exits, seen by the
 //           host) before the survivor's off reports success, which comes at sanlock's lease-expiry floor

@@ -190,7 +190,7 @@ describe('IPMI cipher suite 0 (no authentication at all) is refused unless allow
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/cipher.*allow_insecure|allow_insecure.*cipher|cipher suite 0/i);
     expect(readFileSync(join(bmc.dir, 'calls.log'), 'utf8').length).toBe(callsBefore); // the chassis was never asked
-    // ipmi_sim itself accepts cipher 0 with any password (test-peers.md): the guard is ours alone.
+    // ipmi_sim itself (OpenIPMI 2.0.33) accepts cipher 0 with any password, as this run shows: the guard is ours alone.
     const allowed = await runAgentBinary('fence_kit_ipmi', { stdin: stdinOf({ ...base, cipher: 0, allow_insecure: 1 }), timeoutMs: 30_000 });
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stdout).toBe('Status: ON\n');

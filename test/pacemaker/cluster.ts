@@ -1,5 +1,5 @@
-// A real two-node corosync + Pacemaker cluster on one machine, in network namespaces (recipe:
-// shared/reference/pacemaker.md). Each node is a holder process made by `unshare --mount --uts --net`,
+// A real two-node corosync + Pacemaker cluster on one machine, in network namespaces (recipe and
+// measurements: docs/pacemaker-lab.md). Each node is a holder process made by `unshare --mount --uts --net`,
 // with private tmpfs on /run and /dev/shm, its own /etc/corosync, /var/lib/{corosync,pacemaker} and
 // /var/log/{corosync,pacemaker} bind-mounted from a per-node directory, and its own hostname. The nodes
 // talk over a veth pair (ring 198.18.0.0/24, knet); each also has a management veth to the host, where

@@ -1,5 +1,5 @@
-// The engine with a device whose off confirms itself (PowerDevice.powerOffConfirmed, used by sanlock's
-// lease takeover): no status-first short-circuit, no polling, the whole power_timeout as its deadline.
+// The engine with a device whose off confirms itself (PowerDevice.confirmedBySet = ['off'], declared by
+// sanlock's lease takeover and the SCSI fabric): no status-first short-circuit, no polling, the whole power_timeout as its deadline.
 import { describe, expect, it } from 'vitest';
 import { PowerEngine, type EngineSettings } from '../../../lib/actions.js';
 import type { OperationContext, PowerDevice, PowerState } from '../../../lib/agent/declaration.js';
@@ -9,6 +9,7 @@ import { silentLogger } from '../../../lib/log.js';
 const SETTINGS: EngineSettings = { powerTimeoutMs: 5_000, shellTimeoutMs: 200, powerWaitMs: 0, statusSleepMs: 20, retryOn: 1, method: 'onoff', forceOn: false };
 
 class SelfConfirming implements PowerDevice {
+  readonly confirmedBySet: readonly PowerState[] = ['off'];
   journal: string[] = [];
   deadlines: number[] = [];
   constructor(private readonly outcome: 'ok' | 'timeout', private readonly state: PowerState = 'off') {}
@@ -16,10 +17,11 @@ class SelfConfirming implements PowerDevice {
     this.journal.push('get');
     return this.state;
   }
-  async setPower(_p: string | undefined, s: PowerState): Promise<void> {
-    this.journal.push(`set ${s}`);
-  }
-  async powerOffConfirmed(_p: string | undefined, ctx: OperationContext): Promise<void> {
+  async setPower(_p: string | undefined, s: PowerState, ctx: OperationContext): Promise<void> {
+    if (s === 'on') {
+      this.journal.push('set on');
+      return;
+    }
     this.journal.push('confirmed-off');
     this.deadlines.push(ctx.deadline);
     if (this.outcome === 'timeout') throw new FenceError('timeout', 'Timed out waiting to power OFF: lease not granted');

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReservationFabric } from '../../../agents/scsi-reservation/fabric.js';
 import { KeyStore } from '../../../agents/scsi-reservation/store.js';
 import type { OperationContext } from '../../../lib/agent/declaration.js';
+import { PowerEngine } from '../../../lib/actions.js';
 import { FenceError } from '../../../lib/errors.js';
 import { silentLogger } from '../../../lib/log.js';
 import type { PrState } from '../../../lib/scsi/sg-output.js';
@@ -77,7 +78,7 @@ const fabric = (luns: FakeLuns, key: string, action: 'on' | 'off' | 'status', ow
 describe('off', () => {
   it('preempts and aborts the victim on every device at once, then reads back that it is gone', async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2'], 'a1');
-    await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx);
+    await fabric(luns, 'b2', 'off', 'a1').setPower(undefined, 'off', ctx);
     expect(luns.log.filter((l) => l.startsWith('preempt-abort'))).toEqual(['preempt-abort /dev/sdb a1 b2', 'preempt-abort /dev/sdc a1 b2']);
     expect(luns.log.filter((l) => l.startsWith('read'))).toEqual(['read /dev/sdb', 'read /dev/sdc']); // the proof, after
     for (const l of luns.luns.values()) expect([...l.keys]).toEqual(['a1']);
@@ -85,7 +86,7 @@ describe('off', () => {
   it('registers its own key where it was lost, so that the preempt is allowed (fence-agents #558)', async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2'], 'b2');
     luns.luns.get('/dev/sdc')!.keys.delete('a1');
-    await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx);
+    await fabric(luns, 'b2', 'off', 'a1').setPower(undefined, 'off', ctx);
     expect(luns.log.filter((l) => l.includes('/dev/sdc'))).toEqual([
       'preempt-abort /dev/sdc a1 b2', 'read /dev/sdc', 'register /dev/sdc a1', 'preempt-abort /dev/sdc a1 b2', 'read /dev/sdc',
     ]);
@@ -94,19 +95,19 @@ describe('off', () => {
   });
   it('succeeds where the victim has no registration left, once the read shows it gone', async () => {
     const luns = new FakeLuns(DEVICES, ['a1'], 'a1');
-    await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx);
+    await fabric(luns, 'b2', 'off', 'a1').setPower(undefined, 'off', ctx);
     expect(luns.log.filter((l) => !l.startsWith('preempt-abort') && !l.startsWith('read'))).toEqual([]);
   });
   it('reserves a device nobody reserved: without a reservation every initiator may write', async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2']);
-    await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx);
+    await fabric(luns, 'b2', 'off', 'a1').setPower(undefined, 'off', ctx);
     expect(luns.log).toContain('reserve /dev/sdb a1');
     for (const l of luns.luns.values()) expect(l.holder).toBe('a1');
   });
   it("fails on a NOT READY answer although the victim's key is gone, and still fences the other device", async () => {
     const luns = new FakeLuns(DEVICES, ['a1', 'b2'], 'a1');
     luns.notReady.add('/dev/sdb');
-    const err = await fabric(luns, 'b2', 'off', 'a1').powerOffConfirmed(undefined, ctx).catch((e: unknown) => e);
+    const err = await fabric(luns, 'b2', 'off', 'a1').setPower(undefined, 'off', ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FenceError);
     expect((err as FenceError).kind).toBe('device-refused');
     expect((err as FenceError).message).toContain('/dev/sdb');
@@ -143,5 +144,33 @@ describe('on', () => {
     await expect(fabric(luns, 'b2', 'on').setPower(undefined, 'on', ctx)).rejects.toThrow(/Device not ready/);
     expect(luns.luns.get('/dev/sdc')!.keys.has('b2')).toBe(true);
     expect(store.readDevices()).toEqual(['/dev/sdb']);
+  });
+});
+
+describe('the confirmation contract with the engine (PowerDevice.confirmedBySet)', () => {
+  it('declares both sets self-confirming: each ends with a read of every device', () => {
+    expect(fabric(new FakeLuns(DEVICES, []), 'b2', 'on').confirmedBySet).toEqual(['on', 'off']);
+  });
+  it('a status read after a set reads the devices: nothing is kept for whichever call comes next', async () => {
+    const luns = new FakeLuns(DEVICES, []);
+    const f = fabric(luns, 'b2', 'on');
+    await f.setPower(undefined, 'on', ctx);
+    luns.luns.get('/dev/sdc')!.keys.delete('b2'); // preempted by another node meanwhile
+    expect(await f.getPower(undefined, ctx)).toBe('off');
+  });
+  it('under the engine, on reads every device once before and nothing after the fabric\'s own read-back', async () => {
+    const luns = new FakeLuns(DEVICES, []);
+    const settings = { powerTimeoutMs: 5_000, shellTimeoutMs: 1_000, powerWaitMs: 0, statusSleepMs: 20, retryOn: 0, method: 'onoff', forceOn: true } as const;
+    const r = await new PowerEngine(fabric(luns, 'b2', 'on'), [undefined], settings, silentLogger).on();
+    expect(r.stdout).toEqual(['Success: Powered ON']);
+    const sdb = luns.log.filter((l) => l.includes('/dev/sdb'));
+    expect(sdb).toEqual(['read /dev/sdb', 'register /dev/sdb b2', 'read /dev/sdb', 'reserve /dev/sdb b2', 'read /dev/sdb']);
+  });
+  it('under the engine, off is PREEMPT AND ABORT with no read before it', async () => {
+    const luns = new FakeLuns(DEVICES, ['a1', 'b2'], 'a1');
+    const settings = { powerTimeoutMs: 5_000, shellTimeoutMs: 1_000, powerWaitMs: 0, statusSleepMs: 20, retryOn: 0, method: 'onoff', forceOn: true } as const;
+    const r = await new PowerEngine(fabric(luns, 'b2', 'off', 'a1'), [undefined], settings, silentLogger).off();
+    expect(r.stdout).toEqual(['Success: Powered OFF']);
+    expect(luns.log.filter((l) => l.includes('/dev/sdb'))).toEqual(['preempt-abort /dev/sdb a1 b2', 'read /dev/sdb']);
   });
 });
