@@ -14,7 +14,8 @@ import { racePolicy } from './race.js';
 import type { DeviceConfig, NodeConfig, Topology } from './file.js';
 import { parseHostMap } from './host-map.js';
 
-export type Severity = 'error' | 'warning';
+/** info: worth knowing, changes no exit code. */
+export type Severity = 'error' | 'warning' | 'info';
 
 export type RuleId =
   | 'shared-power-only'
@@ -28,7 +29,11 @@ export type RuleId =
   | 'fabric-without-watchdog'
   | 'device-timeout-floor'
   | 'host-map-syntax'
-  | 'cib-disagrees';
+  | 'cib-disagrees'
+  | 'device-identity'
+  | 'protocol-downgrade'
+  | 'latency-drift'
+  | 'audit-state';
 
 export interface Rule {
   readonly severity: Severity;
@@ -98,6 +103,27 @@ export const RULES: Readonly<Record<RuleId, Rule>> = {
     severity: 'error',
     rule: 'the configuration Pacemaker runs must be the one that was reviewed: the CIB and the topology must agree',
     fix: 'load the topology into the cluster again (fencekit export cib | cibadmin --modify ...) or fix the topology',
+  },
+  // Drift (lib/topology/drift.ts): what changed since the last `audit --live`.
+  'device-identity': {
+    severity: 'warning',
+    rule: 'the device that fences must be the one that was audited: another model or firmware at its address has not been tested',
+    fix: 'check what answers at that address (a replaced card, a moved IP, new firmware), then run audit --live again to record it',
+  },
+  'protocol-downgrade': {
+    severity: 'warning',
+    rule: 'a device must not be reached with a weaker cipher suite or SNMP version than before: a forged or read answer becomes easier',
+    fix: 'restore the stronger setting on the device (cipher suite 17 or 3, SNMPv3 authPriv) or pin it in the topology (cipher=, snmp_version=)',
+  },
+  'latency-drift': {
+    severity: 'info',
+    rule: 'a device that answers much slower than before eats into the fence timeout',
+    fix: 'look at the device and its network path; if it stays slow, raise its timeouts (fencekit audit checks the budget)',
+  },
+  'audit-state': {
+    severity: 'warning',
+    rule: 'the record of the last live audit must be readable and writable, or drift goes unseen',
+    fix: 'fix the file or its directory (a damaged file may be removed: the next live audit writes it anew), or name another with --state',
   },
 };
 
@@ -404,13 +430,15 @@ function cibUnfencingFindings(p: CibPrimitive, lookupAgent: (name: string) => Ag
   return [finding('fabric-unfencing', `CIB device ${p.id}`, `${p.type} is fabric fencing, its on is not automatic, and the resource lacks meta provides=unfencing`)];
 }
 
-/** Errors first, then warnings; within each, by subject. */
+const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { error: 0, warning: 1, info: 2 };
+
+/** Errors first, then warnings, then info; within each, by subject. */
 export function sortFindings(findings: readonly Finding[]): Finding[] {
-  return [...findings].sort((a, b) => (a.severity === b.severity ? a.subject.localeCompare(b.subject) : a.severity === 'error' ? -1 : 1));
+  return [...findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.subject.localeCompare(b.subject));
 }
 
-/** 0 clean, 1 errors found, 2 warnings only. */
+/** 0 clean (info only), 1 errors found, 2 warnings and no error. */
 export function auditExitCode(findings: readonly Finding[]): 0 | 1 | 2 {
   if (findings.some((f) => f.severity === 'error')) return 1;
-  return findings.length > 0 ? 2 : 0;
+  return findings.some((f) => f.severity === 'warning') ? 2 : 0;
 }
