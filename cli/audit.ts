@@ -27,7 +27,7 @@ import { Printer } from './output.js';
 const CIB_ON_DISK = '/var/lib/pacemaker/cib/cib.xml';
 
 /** The CIB to compare: --cib FILE, else the running cluster's (cibadmin --query) on a cluster node, else none. */
-export async function readCib(file: string | undefined): Promise<{ cib: Cib; xml: string } | undefined> {
+export async function readCib(file: string | undefined): Promise<Cib | undefined> {
   if (file !== undefined) {
     let xml: string;
     try {
@@ -35,12 +35,12 @@ export async function readCib(file: string | undefined): Promise<{ cib: Cib; xml
     } catch (err) {
       throw new FenceError('bad-input', `--cib: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
-    return { cib: parseCib(xml, file), xml };
+    return parseCib(xml, file);
   }
   if (!existsSync(CIB_ON_DISK)) return undefined;
   const r = await run('cibadmin', ['--query'], { timeoutMs: 15_000 });
   if (r.code !== 0) throw new FenceError('unreachable', `cibadmin --query failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').pop() ?? ''}; pass --cib FILE`);
-  return { cib: parseCib(r.stdout, 'cibadmin --query'), xml: r.stdout };
+  return parseCib(r.stdout, 'cibadmin --query');
 }
 
 export interface AuditOptions {
@@ -67,10 +67,9 @@ export async function auditCommand(topology: Topology, opts: AuditOptions, p = n
   } catch (err) {
     throw new FenceError('bad-input', `--cluster-network: ${(err as Error).message}`);
   }
-  const read = await readCib(opts.cib);
-  const cib = read?.cib;
+  const cib = await readCib(opts.cib);
   const live = opts.live ? await opts.live(topology) : undefined;
-  const input: AuditInput = { topology, cib, ...(read ? { cibXml: read.xml } : {}), clusterNetworks: opts.clusterNetworks, lookupAgent: agentByName, ...(live ? { live: live.facts } : {}) };
+  const input: AuditInput = { topology, cib, clusterNetworks: opts.clusterNetworks, lookupAgent: agentByName, ...(live ? { live: live.facts } : {}) };
   const drift = live ? recordDrift(topology, opts.state ?? defaultStatePath(topology.path), live.fingerprints) : undefined;
   const findings = sortFindings([...auditTopology(input), ...(drift?.findings ?? [])]);
   // A device that does not answer is a finding of its own under --live: it cannot fence today.

@@ -8,8 +8,7 @@ import { advertisedActions, effectiveDefaults, type AgentDeclaration } from '../
 import { parseBoolean, type RawInput } from '../options/parse.js';
 import { resolveValues, type Options } from '../options/values.js';
 import { checkTimeouts, pacemakerSeconds as pacemakerTime, topologyTimeouts } from './budget.js';
-import type { Cib, CibPrimitive } from './cib.js';
-import { delayBaseFor, pacemakerSettingsFromCib } from './cib-read.js';
+import { delayBaseFor, pacemakerSettings, type Cib, type CibPrimitive } from './cib.js';
 import { racePolicy } from './race.js';
 import type { DeviceConfig, NodeConfig, Topology } from './file.js';
 import { parseHostMap } from './host-map.js';
@@ -148,8 +147,6 @@ export interface AuditInput {
   /** Networks (CIDR) the cluster's own traffic runs on. */
   readonly clusterNetworks?: readonly string[];
   readonly live?: LiveFacts;
-  /** The CIB's text, for the timeout check budget.ts does (the same arithmetic as export). */
-  readonly cibXml?: string;
   /** Agent declarations by name, for CIB primitives of fencekit agents. */
   readonly lookupAgent?: (name: string) => AgentDeclaration | undefined;
 }
@@ -242,7 +239,7 @@ export function auditTopology(input: AuditInput): Finding[] {
     // concerns only what the CIB runs (cibUnfencingFindings).
   }
 
-  findings.push(...budgetFindings(topology, input.cibXml));
+  findings.push(...budgetFindings(topology, input.cib));
   findings.push(...clusterNetworkFindings(topology, input.clusterNetworks ?? []));
   findings.push(...twoNodeRaceFindings(topology, input.cib));
   if (input.cib) findings.push(...cibFindings(topology, input.cib, input.lookupAgent ?? (() => undefined)));
@@ -254,14 +251,14 @@ export function auditTopology(input: AuditInput): Finding[] {
  * Without a CIB, export will write timeouts that cover the levels, provided every device has bounds of its
  * own: a device without any (a limit of 0, disable_timeout) is the finding.
  */
-function budgetFindings(topology: Topology, cibXml: string | undefined): Finding[] {
+function budgetFindings(topology: Topology, cib: Cib | undefined): Finding[] {
   try {
     topologyTimeouts(topology);
   } catch (err) {
     return [finding('timeout-budget', 'cluster', (err as Error).message)];
   }
-  if (cibXml === undefined) return [];
-  return checkTimeouts(topology, pacemakerSettingsFromCib(cibXml).settings).map((p) => finding('timeout-budget', `node ${p.node}`, p.message));
+  if (cib === undefined) return [];
+  return checkTimeouts(topology, pacemakerSettings(cib).settings).map((p) => finding('timeout-budget', `node ${p.node}`, p.message));
 }
 
 function finding(rule: RuleId, subject: string, message: string, severity: Severity = RULES[rule].severity): Finding {

@@ -358,3 +358,38 @@ describe('audit --live drift: each live run records every device, the next one r
     expect(refused.stderr).toBe('fencekit: --state: only --live records or compares a state\n');
   }, 60_000);
 });
+
+describe('one CIB reader: audit --cib and check --cib read a CIB the same way', () => {
+  // No device is contacted: the addresses are never used.
+  const TOPOLOGY = `devices:
+  node1-bmc: { agent: fence_kit_ipmi, ip: 127.0.0.1, ipport: 9, username: admin, password: { env: FK_PW }, lanplus: 1 }
+  node2-bmc: { agent: fence_kit_ipmi, ip: 127.0.0.1, ipport: 10, username: admin, password: { env: FK_PW }, lanplus: 1 }
+  pdu: { agent: fence_kit_apc, ip: 127.0.0.1, ipport: 11, snmp_version: 2c, community: { env: FK_COMMUNITY } }
+nodes:
+  node1: [[node1-bmc], [pdu:1]]
+  node2: [[node2-bmc], [pdu:2]]
+`;
+
+  it('a CIB cut short (before <fencing-topology>) is refused by both with one line naming the file, never checked as far as it goes', async () => {
+    const dir = join(work, 'cib');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    const topology = join(dir, 'topology.yaml');
+    writeFileSync(topology, TOPOLOGY);
+    const exported = await new Promise<string>((resolve, reject) =>
+      execFile(join(BIN, 'fencekit'), ['-t', topology, 'export', 'cib', '--with-secrets'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FK_PW: 'pw', FK_COMMUNITY: 'c' } }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    const whole = join(dir, 'whole.xml');
+    const cut = join(dir, 'cut.xml');
+    writeFileSync(whole, exported);
+    writeFileSync(cut, exported.slice(0, exported.indexOf('<fencing-topology')));
+    const ok = await fencekit(['-t', topology, 'check', '--cib', whole]);
+    expect(ok.code).toBe(0);
+    for (const args of [['check', '--cib', cut], ['audit', '--cib', cut]]) {
+      const r = await fencekit(['-t', topology, ...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr, args.join(' ')).toBe(`fencekit: ${cut}: <configuration> is never closed\n`);
+    }
+  }, 60_000);
+});
