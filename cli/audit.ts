@@ -99,23 +99,25 @@ export async function auditCommand(topology: Topology, opts: AuditOptions, p = n
 const withRule = (f: Finding) => ({ ...f, statement: RULES[f.rule].rule, fix: RULES[f.rule].fix });
 
 /**
- * Drift against the last live run's state file, and this run recorded in it. A state that cannot be read or
- * written, or that belongs to another topology file, is a finding of its own: drift would go unseen.
- * Another topology's state is left as it is.
+ * Drift against the last live run's state file, and this run recorded in it. A state that cannot be read,
+ * is not one this code wrote, or belongs to another topology file is a finding of its own (drift would go
+ * unseen) and is left as it is: --state may name a file by mistake, and nothing but a state is overwritten.
  */
 function recordDrift(topology: Topology, statePath: string, fingerprints: ReadonlyMap<string, DeviceFingerprint>): { findings: Finding[]; summary: { state: string; comparedWith: string | null; written: boolean } } {
   const findings: Finding[] = [];
   const problem = (message: string) => findings.push({ rule: 'audit-state', severity: RULES['audit-state'].severity, subject: `state ${statePath}`, message });
+  const untouched = { findings, summary: { state: statePath, comparedWith: null, written: false } };
   const topologyPath = resolve(topology.path);
   let previous: AuditState | undefined;
   try {
     previous = readAuditState(statePath);
   } catch (err) {
-    problem(`${(err as Error).message}; nothing compared, and it is written anew`);
+    problem(`${(err as Error).message}; nothing compared or written (remove it, and the next live audit writes it anew, or name another file with --state)`);
+    return untouched;
   }
   if (previous && previous.topology !== topologyPath) {
     problem(`it records the devices of ${previous.topology}, not ${topologyPath}; nothing compared or written (name another file with --state)`);
-    return { findings, summary: { state: statePath, comparedWith: null, written: false } };
+    return untouched;
   }
   findings.push(...driftFindings(previous, fingerprints));
   let written = false;

@@ -122,7 +122,7 @@ export const RULES: Readonly<Record<RuleId, Rule>> = {
   'audit-state': {
     severity: 'warning',
     rule: 'the record of the last live audit must be readable and writable, or drift goes unseen',
-    fix: 'fix the file or its directory (a damaged file may be removed: the next live audit writes it anew), or name another with --state',
+    fix: 'fix the file or its directory (a file that is not a state is left alone: remove it, and the next live audit writes it anew), or name another with --state',
   },
 };
 

@@ -203,7 +203,8 @@ describe('audit --live drift: each live run records every device, the next one r
   let ipmiSim: IpmiSim | undefined;
   let bmcSim: BmcSim | undefined;
   let pdu: PduPeer | undefined;
-  const writeTopology = (snmpVersion: string) =>
+  /** The PDU's SNMP settings: a version (community from a file), or SNMPv3 authPriv with secrets from files. */
+  const writeTopology = (snmpVersion: '1' | '2c' | '3') =>
     writeFileSync(
       topology(),
       [
@@ -222,7 +223,16 @@ describe('audit --live drift: each live run records every device, the next one r
         '    ip: 127.0.0.1',
         `    ipport: ${pdu!.port}`,
         `    snmp_version: "${snmpVersion}"`,
-        `    community: { file: ${join(dir(), 'pdu.community')} }`,
+        ...(snmpVersion === '3'
+          ? [
+              `    username: ${pdu!.v3.rw.username}`,
+              `    password: { file: ${join(dir(), 'pdu.auth')} }`,
+              `    snmp_priv_passwd: { file: ${join(dir(), 'pdu.priv')} }`,
+              '    snmp_sec_level: authPriv',
+              `    snmp_auth_prot: ${pdu!.v3.rw.authProtocol}`,
+              `    snmp_priv_prot: ${pdu!.v3.rw.privProtocol}`,
+            ]
+          : [`    community: { file: ${join(dir(), 'pdu.community')} }`]),
         '    power_timeout: 10',
         'nodes:',
         '  node1:',
@@ -249,6 +259,8 @@ describe('audit --live drift: each live run records every device, the next one r
     pdu = await startPdu({ outlets: 4 });
     writeFileSync(join(dir(), 'bmc.pw'), `${ipmiSim.users.admin.password}\n`, { mode: 0o600 });
     writeFileSync(join(dir(), 'pdu.community'), `${pdu.communities.rw}\n`, { mode: 0o600 });
+    writeFileSync(join(dir(), 'pdu.auth'), `${pdu.v3.rw.authPassword}\n`, { mode: 0o600 });
+    writeFileSync(join(dir(), 'pdu.priv'), `${pdu.v3.rw.privPassword}\n`, { mode: 0o600 });
     writeTopology('2c');
   }, 60_000);
   afterAll(async () => {
@@ -339,20 +351,40 @@ describe('audit --live drift: each live run records every device, the next one r
     expect(v1.code).toBe(2);
     expect(notLatency(v1).map((f) => [f.rule, f.subject])).toEqual([['protocol-downgrade', 'device pdu']]);
     expect(notLatency(v1)[0]!.message).toMatch(/^now SNMP v1, SNMP v2c since the live audit of /);
-    // Text output names the finding and where the record is.
+    // Text output says what it compared with and where the record is.
     const text = await fencekit(['-t', topology(), 'audit', '--live', '--state', state()]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`drift: compared with the live audit of `);
     expect(text.stdout).toContain(`recorded in ${state()}`);
+    // SNMPv3 authPriv is stronger: no finding; the record names the level and algorithms, never the user or a password.
+    writeTopology('3');
+    const v3 = await live();
+    expect(v3.code).toBe(0);
+    expect(notLatency(v3)).toEqual([]);
+    const recorded = readFileSync(state(), 'utf8');
+    expect(JSON.parse(recorded).devices.pdu.protocol).toEqual({ family: 'snmp', version: '3', securityLevel: 'authPriv', authProtocol: 'SHA', privProtocol: 'AES' });
+    for (const secret of [pdu!.v3.rw.username, pdu!.v3.rw.authPassword, pdu!.v3.rw.privPassword, pdu!.communities.rw, 'pdu.auth', 'pdu.priv']) expect(recorded).not.toContain(secret);
   }, 90_000);
 
-  it('a state that is not one fencekit wrote is a warning, not compared, and written anew; --state without --live is refused', async () => {
-    writeFileSync(state(), '{"version": 1, "devices": "oops"}');
+  it('a file at --state that is not a state this code wrote is a warning, and is neither compared nor overwritten; --state without --live is refused', async () => {
+    const notState = '{"version": 1, "devices": "oops"}';
+    writeFileSync(state(), notState);
     const r = await live();
     expect(r.code).toBe(2);
     expect(notLatency(r)).toEqual([expect.objectContaining({ rule: 'audit-state', severity: 'warning', subject: `state ${state()}` })]);
-    expect(r.drift.comparedWith).toBeNull();
-    expect((await live()).code).toBe(0);
+    expect(r.drift).toEqual({ state: state(), comparedWith: null, written: false });
+    expect(readFileSync(state(), 'utf8')).toBe(notState);
+    // The topology itself named by mistake: left as it was.
+    const before = readFileSync(topology(), 'utf8');
+    const mistaken = await fencekit(['-t', topology(), 'audit', '--live', '--state', topology()]);
+    expect(mistaken.code).toBe(2);
+    expect(mistaken.stdout).toContain('is not JSON; nothing compared or written');
+    expect(readFileSync(topology(), 'utf8')).toBe(before);
+    // Removed: the next live run starts a new record.
+    rmSync(state());
+    const fresh = await live();
+    expect(fresh.code).toBe(0);
+    expect(fresh.drift).toEqual({ state: state(), comparedWith: null, written: true });
     const refused = await fencekit(['-t', topology(), 'audit', '--state', state()]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe('fencekit: --state: only --live records or compares a state\n');
