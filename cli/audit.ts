@@ -1,8 +1,12 @@
 // `fencekit audit`, `plan` and `verify-wiring`: knowing that fencing works before a node fails.
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { FenceError } from '../lib/errors.js';
 import { run } from '../lib/exec.js';
-import { auditExitCode, auditTopology, deviceRole, networkList, RULES, sortFindings, type AuditInput, type Finding, type LiveFacts } from '../lib/topology/audit.js';
+import { auditExitCode, auditTopology, deviceOptions, deviceRole, networkList, RULES, sortFindings, type AuditInput, type Finding, type LiveFacts } from '../lib/topology/audit.js';
+import { defaultStatePath, describeProtocol, driftFindings, nextAuditState, readAuditState, writeAuditState, type AuditState, type DeviceFingerprint, type Identity, type ProtocolFingerprint } from '../lib/topology/drift.js';
+import { silentLogger } from '../lib/log.js';
+import type { Options } from '../lib/options/values.js';
 import { parseCib, type Cib } from '../lib/topology/cib.js';
 import { agentEnvironment, agentStdin, runAgentCall } from '../lib/topology/device-runner.js';
 import { readOptions } from '../lib/agent/run.js';
@@ -23,7 +27,7 @@ import { Printer } from './output.js';
 const CIB_ON_DISK = '/var/lib/pacemaker/cib/cib.xml';
 
 /** The CIB to compare: --cib FILE, else the running cluster's (cibadmin --query) on a cluster node, else none. */
-export async function readCib(file: string | undefined): Promise<{ cib: Cib; xml: string } | undefined> {
+export async function readCib(file: string | undefined): Promise<Cib | undefined> {
   if (file !== undefined) {
     let xml: string;
     try {
@@ -31,20 +35,22 @@ export async function readCib(file: string | undefined): Promise<{ cib: Cib; xml
     } catch (err) {
       throw new FenceError('bad-input', `--cib: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
-    return { cib: parseCib(xml, file), xml };
+    return parseCib(xml, file);
   }
   if (!existsSync(CIB_ON_DISK)) return undefined;
   const r = await run('cibadmin', ['--query'], { timeoutMs: 15_000 });
   if (r.code !== 0) throw new FenceError('unreachable', `cibadmin --query failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').pop() ?? ''}; pass --cib FILE`);
-  return { cib: parseCib(r.stdout, 'cibadmin --query'), xml: r.stdout };
+  return parseCib(r.stdout, 'cibadmin --query');
 }
 
 export interface AuditOptions {
   readonly cib?: string;
   readonly clusterNetworks: readonly string[];
   readonly json: boolean;
-  /** --live: facts read from the devices (monitor, latency, power supplies). */
-  readonly live?: (topology: Topology) => Promise<{ facts: LiveFacts; report: readonly LiveDeviceReport[] }>;
+  /** --live: facts read from the devices (monitor, latency, identity, power supplies). */
+  readonly live?: (topology: Topology) => Promise<LiveResult>;
+  /** --state: where --live keeps the fingerprints drift is found against (default: defaultStatePath). */
+  readonly state?: string;
 }
 
 export interface LiveDeviceReport {
@@ -61,16 +67,16 @@ export async function auditCommand(topology: Topology, opts: AuditOptions, p = n
   } catch (err) {
     throw new FenceError('bad-input', `--cluster-network: ${(err as Error).message}`);
   }
-  const read = await readCib(opts.cib);
-  const cib = read?.cib;
+  const cib = await readCib(opts.cib);
   const live = opts.live ? await opts.live(topology) : undefined;
-  const input: AuditInput = { topology, cib, ...(read ? { cibXml: read.xml } : {}), clusterNetworks: opts.clusterNetworks, lookupAgent: agentByName, ...(live ? { live: live.facts } : {}) };
-  const findings = sortFindings(auditTopology(input));
+  const input: AuditInput = { topology, cib, clusterNetworks: opts.clusterNetworks, lookupAgent: agentByName, ...(live ? { live: live.facts } : {}) };
+  const drift = live ? recordDrift(topology, opts.state ?? defaultStatePath(topology.path), live.fingerprints) : undefined;
+  const findings = sortFindings([...auditTopology(input), ...(drift?.findings ?? [])]);
   // A device that does not answer is a finding of its own under --live: it cannot fence today.
   const down = (live?.report ?? []).filter((r) => !r.ok);
   const code = down.length > 0 ? 1 : auditExitCode(findings);
   if (opts.json) {
-    p.line(JSON.stringify({ topology: topology.path, cib: cib ? (opts.cib ?? 'cibadmin --query') : null, exitCode: code, findings: findings.map(withRule), ...(live ? { live: live.report } : {}) }));
+    p.line(JSON.stringify({ topology: topology.path, cib: cib ? (opts.cib ?? 'cibadmin --query') : null, exitCode: code, findings: findings.map(withRule), ...(live ? { live: live.report.map((r) => ({ ...r, ...(live.fingerprints.has(r.device) ? { fingerprint: live.fingerprints.get(r.device) } : {}) })) } : {}), ...(drift ? { drift: drift.summary } : {}) }));
     return code;
   }
   for (const f of findings) printFinding(p, f);
@@ -78,17 +84,54 @@ export async function auditCommand(topology: Topology, opts: AuditOptions, p = n
     const id = r.identity ? `  ${Object.entries(r.identity).map(([k, v]) => `${k}=${v}`).join(' ')}` : '';
     p.line(`${r.ok ? p.style('green', 'live   ') : p.style('red', 'DOWN   ')} device ${r.device}: ${r.message} (${r.ms} ms)${id}`);
   }
+  if (drift) {
+    const d = drift.summary;
+    p.line(p.style('dim', `drift: ${d.comparedWith ? `compared with the live audit of ${d.comparedWith}` : 'nothing to compare with (first live audit)'}; ${d.written ? 'recorded in' : 'NOT recorded in'} ${d.state}`));
+  }
   const errors = findings.filter((f) => f.severity === 'error').length + down.length;
   const warnings = findings.filter((f) => f.severity === 'warning').length;
-  const summary = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} (${topology.nodes.size} nodes, ${topology.devices.size} devices${cib ? ', compared with the CIB' : ''})`;
+  const infos = findings.filter((f) => f.severity === 'info').length;
+  const summary = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${infos ? `, ${infos} info` : ''} (${topology.nodes.size} nodes, ${topology.devices.size} devices${cib ? ', compared with the CIB' : ''})`;
   p.line(errors ? p.style('red', summary) : warnings ? p.style('yellow', summary) : p.style('green', summary));
   return code;
 }
 
 const withRule = (f: Finding) => ({ ...f, statement: RULES[f.rule].rule, fix: RULES[f.rule].fix });
 
+/**
+ * Drift against the last live run's state file, and this run recorded in it. A state that cannot be read,
+ * is not one this code wrote, or belongs to another topology file is a finding of its own (drift would go
+ * unseen) and is left as it is: --state may name a file by mistake, and nothing but a state is overwritten.
+ */
+function recordDrift(topology: Topology, statePath: string, fingerprints: ReadonlyMap<string, DeviceFingerprint>): { findings: Finding[]; summary: { state: string; comparedWith: string | null; written: boolean } } {
+  const findings: Finding[] = [];
+  const problem = (message: string) => findings.push({ rule: 'audit-state', severity: RULES['audit-state'].severity, subject: `state ${statePath}`, message });
+  const untouched = { findings, summary: { state: statePath, comparedWith: null, written: false } };
+  const topologyPath = resolve(topology.path);
+  let previous: AuditState | undefined;
+  try {
+    previous = readAuditState(statePath);
+  } catch (err) {
+    problem(`${(err as Error).message}; nothing compared or written (remove it, and the next live audit writes it anew, or name another file with --state)`);
+    return untouched;
+  }
+  if (previous && previous.topology !== topologyPath) {
+    problem(`it records the devices of ${previous.topology}, not ${topologyPath}; nothing compared or written (name another file with --state)`);
+    return untouched;
+  }
+  findings.push(...driftFindings(previous, fingerprints));
+  let written = false;
+  try {
+    writeAuditState(statePath, nextAuditState(topologyPath, [...topology.devices.keys()], previous, fingerprints));
+    written = true;
+  } catch (err) {
+    problem(`cannot write it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; the next live audit cannot find drift`);
+  }
+  return { findings, summary: { state: statePath, comparedWith: previous?.at ?? null, written } };
+}
+
 function printFinding(p: Printer, f: Finding): void {
-  const tag = f.severity === 'error' ? p.style('red', 'ERROR  ') : p.style('yellow', 'WARNING');
+  const tag = f.severity === 'error' ? p.style('red', 'ERROR  ') : f.severity === 'warning' ? p.style('yellow', 'WARNING') : p.style('dim', 'INFO   ');
   p.line(`${tag} ${f.subject}: ${f.message}`);
   p.line(p.style('dim', `        rule ${f.rule}: ${RULES[f.rule].rule}`));
   p.line(p.style('dim', `        fix: ${RULES[f.rule].fix}`));
@@ -150,11 +193,8 @@ function printPlan(p: Printer, plan: Plan, live: boolean): void {
 
 /** The IPMI session to a node's BMC, opened from its device's options exactly as the agent would read them. */
 async function openBmc(device: DeviceConfig, deadline: number): Promise<IpmiClient> {
-  const raw = parseStdin(agentStdin({ device, action: 'status', plugs: [], deadline }), device.agent.options);
-  const { options, errors } = readOptions(device.agent, raw, device.agent.name);
-  if (errors.length > 0) throw new FenceError('bad-input', `device "${device.name}": ${errors[0]}`);
   const { IpmiClient } = await import('../lib/ipmi/client.js');
-  return IpmiClient.open(bmcSettings(options).target, { deadline });
+  return IpmiClient.open(bmcSettings(agentOptions(device, deadline)).target, { deadline });
 }
 
 /** The node's BMC: the device of its levels that is its own IPMI controller. */
@@ -260,29 +300,116 @@ export async function verifyWiringCommand(topology: Topology, node: string, opts
 }
 
 /**
- * `audit --live`: monitor on every device (as `check` does), with its latency and how it is spoken to; each
- * BMC's identity (Get Device ID) and each node's power-supply count from its BMC's sensor records.
+ * A device's options as its agent reads them for `monitor` (stdin built from the topology, secrets included),
+ * for read-only queries beside the agent: monitor, because it names no plug.
+ */
+function agentOptions(device: DeviceConfig, deadline: number): Options {
+  const raw = parseStdin(agentStdin({ device, action: 'monitor', plugs: [], deadline }), device.agent.options);
+  const { options, errors } = readOptions(device.agent, raw, device.agent.name);
+  if (errors.length > 0) throw new FenceError('bad-input', `device "${device.name}": ${errors[0]}`);
+  return options;
+}
+
+const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
+const SYS_DESCR = '1.3.6.1.2.1.1.1.0';
+
+/** What a device says it is and how it was spoken to: read-only queries with the agent's own settings. */
+interface DeviceIdentityRead {
+  readonly address: string;
+  readonly protocol?: ProtocolFingerprint;
+  readonly identity?: Identity;
+}
+
+/** IPMI: Get Device ID in a session opened as the agent opens it; what the session negotiated. */
+async function readBmcIdentity(device: DeviceConfig, deadline: number): Promise<Required<DeviceIdentityRead>> {
+  const target = bmcSettings(agentOptions(device, deadline)).target;
+  const { IpmiClient } = await import('../lib/ipmi/client.js');
+  const client = await IpmiClient.open(target, { deadline });
+  try {
+    const id = await client.getDeviceId();
+    const n = client.negotiated();
+    const protocol: ProtocolFingerprint = n.version === '2.0' ? { family: 'ipmi', version: '2.0', cipherSuite: n.cipherSuite ?? -1 } : { family: 'ipmi', version: '1.5', authType: n.authType ?? 'unknown' };
+    return {
+      address: `${target.host}:${target.port ?? 623}`,
+      protocol,
+      identity: { manufacturer: String(id.manufacturerId), product: String(id.productId), deviceId: String(id.deviceId), firmware: id.firmware, ipmiVersion: id.ipmiVersion },
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+/** SNMP: sysObjectID and sysDescr (SNMPv2-MIB system group), with the agent's version and credentials. */
+async function readSnmpIdentity(device: DeviceConfig, deadline: number): Promise<Required<DeviceIdentityRead>> {
+  const { snmpTargetFrom } = await import('../lib/options/snmp.js');
+  const { SnmpClient, SnmpNoSuchObjectError } = await import('../lib/snmp/index.js');
+  const target = await snmpTargetFrom(agentOptions(device, deadline), silentLogger, deadline);
+  const client = await SnmpClient.open(target, { deadline });
+  try {
+    const identity: Record<string, string> = {};
+    for (const [key, oid] of [['sysObjectID', SYS_OBJECT_ID], ['sysDescr', SYS_DESCR]] as const) {
+      try {
+        const [v] = await client.get([oid]);
+        if (v && v.value !== null) identity[key] = String(v.value);
+      } catch (err) {
+        if (!(err instanceof SnmpNoSuchObjectError)) throw err; // an agent without the object: nothing to compare
+      }
+    }
+    const a = target.auth;
+    const protocol: ProtocolFingerprint =
+      a.version === '3'
+        ? { family: 'snmp', version: '3', securityLevel: a.securityLevel, ...(a.authProtocol ? { authProtocol: a.authProtocol } : {}), ...(a.privProtocol ? { privProtocol: a.privProtocol } : {}) }
+        : { family: 'snmp', version: a.version };
+    return { address: `${target.host}:${target.port ?? 161}`, protocol, identity };
+  } finally {
+    client.close();
+  }
+}
+
+/** Which read applies to a device: IPMI agents, SNMP agents (not the APC agent over SSH); others have none. */
+function identityReader(device: DeviceConfig): ((device: DeviceConfig, deadline: number) => Promise<Required<DeviceIdentityRead>>) | undefined {
+  if (device.agent.name === 'fence_kit_ipmi') return readBmcIdentity;
+  if (device.agent.name === 'fence_kit_switch') return readSnmpIdentity;
+  if (device.agent.name === 'fence_kit_apc' && !deviceOptions(device).flag('ssh')) return readSnmpIdentity;
+  return undefined;
+}
+
+export interface LiveResult {
+  readonly facts: LiveFacts;
+  readonly report: readonly LiveDeviceReport[];
+  /** Each answering device's fingerprint, for drift (lib/topology/drift.ts). */
+  readonly fingerprints: ReadonlyMap<string, DeviceFingerprint>;
+}
+
+/**
+ * `audit --live`: monitor on every device (as `check` does), with its latency; for IPMI and SNMP devices who
+ * they say they are (Get Device ID; sysObjectID and sysDescr) and how they were spoken to (the negotiated
+ * cipher suite, the SNMP version); each node's power-supply count from its BMC's sensor records.
  */
 export function liveFacts(timeoutSeconds: number) {
-  return async (topology: Topology): Promise<{ facts: LiveFacts; report: LiveDeviceReport[] }> => {
+  return async (topology: Topology): Promise<LiveResult> => {
     const deadline = deadlineIn(timeoutSeconds * 1000);
     const environment = agentEnvironment(topology.devices.values());
+    const at = new Date().toISOString();
+    const fingerprints = new Map<string, DeviceFingerprint>();
     const report = await Promise.all(
       [...topology.devices.values()].map(async (device): Promise<LiveDeviceReport> => {
         const r = await runAgentCall(BIN_DIR, { device, action: 'monitor', plugs: [], deadline }, environment);
         const identity: Record<string, string> = { protocol: protocolOf(device) };
-        if (r.ok && device.agent.name === 'fence_kit_ipmi') {
+        const reader = identityReader(device);
+        let read: Partial<DeviceIdentityRead> = {};
+        if (r.ok && reader) {
           try {
-            const client = await openBmc(device, Math.min(deadline, Date.now() + 10_000));
-            try {
-              const id = await client.getDeviceId();
-              Object.assign(identity, { firmware: id.firmware, ipmi: id.ipmiVersion, manufacturer: String(id.manufacturerId), product: String(id.productId) });
-            } finally {
-              await client.close();
-            }
+            read = await reader(device, Math.min(deadline, Date.now() + 10_000));
+            Object.assign(identity, { negotiated: describeProtocol(read.protocol!) }, read.identity);
           } catch (err) {
             identity.identity = `unread: ${(err as Error).message}`;
           }
+        }
+        if (r.ok) {
+          const o = device.options;
+          const address = read.address ?? (o.ip !== undefined ? `${o.ip}${o.ipport !== undefined ? `:${o.ipport}` : ''}` : '');
+          fingerprints.set(device.name, { agent: device.agent.name, address, ms: r.ms, ...(read.protocol ? { protocol: read.protocol } : {}), ...(read.identity ? { identity: read.identity } : {}), at });
         }
         return { device: device.name, ok: r.ok, message: r.ok ? 'answers' : r.message, ms: r.ms, identity };
       }),
@@ -301,6 +428,6 @@ export function liveFacts(timeoutSeconds: number) {
         // A BMC that does not answer is reported by its monitor above; the count then stays unknown.
       }
     }
-    return { facts: { powerSupplies }, report };
+    return { facts: { powerSupplies }, report, fingerprints };
   };
 }

@@ -12,7 +12,7 @@ import { agentEnvironment, agentStdin, runAgentCall, levelDeviceRunner } from '.
 import { readOptions } from '../lib/agent/run.js';
 import { parseStdin } from '../lib/options/parse.js';
 import { checkTimeouts } from '../lib/topology/budget.js';
-import { pacemakerSettingsFromCib } from '../lib/topology/cib-read.js';
+import { pacemakerSettingsFromCib } from '../lib/topology/cib.js';
 import { exportCib, exportNotice, exportPcs } from '../lib/topology/export.js';
 import { loadTopology, type DeviceConfig, type Topology } from '../lib/topology/file.js';
 import { fenceThroughLevels, type Level, type TopologyAction } from '../lib/topology/levels.js';
@@ -191,7 +191,7 @@ export function readCib(source: string): string {
  * Exit 0 when they do, 1 with one warning line per level device that cannot finish in its timeout.
  */
 export function checkCibCommand(topology: Topology, cibXml: string, source: string, json: boolean, p = new Printer()): number {
-  const { settings, notes } = pacemakerSettingsFromCib(cibXml);
+  const { settings, notes } = pacemakerSettingsFromCib(cibXml, source);
   const problems = checkTimeouts(topology, settings);
   if (json) p.line(JSON.stringify({ cib: source, stonithTimeout: settings.stonithTimeout, action: settings.action, notes, problems }));
   else {

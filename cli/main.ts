@@ -6,6 +6,7 @@ import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
 import { checkCibCommand, checkCommand, exportCommand, readCib, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
 import { auditCommand, liveFacts, planCommand, verifyWiringCommand } from './audit.js';
+import { LATENCY_FACTOR, LATENCY_FLOOR_MS, LATENCY_WARNING_FACTOR, LATENCY_WARNING_FLOOR_MS } from '../lib/topology/drift.js';
 // The lab is loaded only by the commands that use it: it finds its simulators' files when it loads, and
 // fencing, status and the rest must not depend on them.
 const labModule = () => import('./lab.js');
@@ -131,15 +132,29 @@ program
   .description('find what would make a fence fail or hit the wrong machine, before a node fails (exit 0 clean, 1 errors, 2 warnings only)')
   .option('--cib <file>', 'compare with this CIB (default: the running cluster\'s, on a cluster node)')
   .option('--cluster-network <cidr>', 'a network the cluster\'s own traffic runs on (repeatable)', collect, [])
-  .option('--live', 'also ask every device: monitor, latency, identity, and each BMC\'s power-supply count')
+  .option('--live', 'also ask every device: monitor, latency, identity, and each BMC\'s power-supply count; report drift since the last --live run')
+  .option('--state <file>', 'where --live records each device\'s fingerprint to find drift next time (default: $XDG_STATE_HOME/fencekit, /var/lib/fencekit as root, else ~/.local/state/fencekit; one file per topology)')
   .option('--timeout <seconds>', 'deadline for --live', '60')
-  .action((o: { cib?: string; clusterNetwork: string[]; live?: boolean; timeout: string }) => {
+  .addHelpText(
+    'after',
+    `
+Drift (--live): each live run records, per device, the monitor latency, the negotiated IPMI cipher suite or
+SNMP version, and the identity the device reports (IPMI Get Device ID: manufacturer, product, firmware; SNMP
+sysObjectID and sysDescr). The next live run compares with it: another device at the address or new firmware
+(warning), a weaker cipher suite or SNMP version (warning), monitor ${LATENCY_FACTOR}x and ${LATENCY_FLOOR_MS / 1000} s slower (info; ${LATENCY_WARNING_FACTOR}x and ${LATENCY_WARNING_FLOOR_MS / 1000} s: warning).
+The record holds no secret and is written with mode 0600 after every live run.`,
+  )
+  .action((o: { cib?: string; clusterNetwork: string[]; live?: boolean; state?: string; timeout: string }) => {
     stopAgentsOnSignals();
     return exitWith(
       Promise.resolve()
-        .then(() => seconds('--timeout', o.timeout))
+        .then(() => {
+          if (o.state !== undefined && !o.live) throw new FenceError('bad-input', '--state: only --live records or compares a state');
+          if (o.state === '') throw new FenceError('bad-input', '--state: give a file name');
+          return seconds('--timeout', o.timeout);
+        })
         .then(async (timeoutSeconds) =>
-          auditCommand(await openTopology(topologyPath(globals().topology)), { cib: o.cib, clusterNetworks: o.clusterNetwork, json: !!globals().json, ...(o.live ? { live: liveFacts(timeoutSeconds) } : {}) }),
+          auditCommand(await openTopology(topologyPath(globals().topology)), { cib: o.cib, clusterNetworks: o.clusterNetwork, json: !!globals().json, ...(o.live ? { live: liveFacts(timeoutSeconds), ...(o.state !== undefined ? { state: o.state } : {}) } : {}) }),
         ),
     );
   });

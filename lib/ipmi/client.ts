@@ -168,6 +168,12 @@ export class IpmiClient {
     return { deviceId: d.deviceId, firmware: d.firmware, ipmiVersion: d.ipmiVersion, manufacturerId: d.manufacturerId, productId: d.productId };
   }
 
+  /** How the session open now was set up: IPMI version and the cipher suite (2.0) or auth type (1.5) the BMC agreed to. */
+  negotiated(): { version: '1.5' | '2.0'; cipherSuite?: number; authType?: AuthType15 } {
+    if (this.target.version === '2.0') return { version: '2.0', ...(this.session.cipherSuite ? { cipherSuite: this.session.cipherSuite.id } : {}) };
+    return { version: '1.5', ...(this.session.authType ? { authType: this.session.authType } : {}) };
+  }
+
   /** Any read-only command at user privilege, its response data back (lib/ipmi/sensors.ts decodes). */
   async readCommand(what: string, netFn: number, cmd: number, data: Buffer): Promise<Buffer> {
     return (await this.call(what, netFn, cmd, data, REQUIRED_PRIVILEGE.status)).data;

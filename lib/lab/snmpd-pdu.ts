@@ -90,6 +90,8 @@ export interface PduOptions {
   tables?: PduExtraTable[]; // default none
   /** Per outlet: a command that outlet powers instead of a process of its own; called with 1 / 0. */
   outletHooks?: (readonly string[] | null)[];
+  /** Fixed UDP port (a PDU replaced at the same address); default: a free one. */
+  port?: number;
 }
 
 export interface PduPeer {
@@ -303,7 +305,7 @@ export async function startPdu(options: PduOptions = {}): Promise<PduPeer> {
     );
     // The port is free when picked, not necessarily when snmpd binds it: retry on a lost race.
     for (let attempt = 1; ; attempt++) {
-      const port = await freeUdpPort();
+      const port = options.port ?? (await freeUdpPort());
       const confFile = join(dir, 'snmpd.conf');
       writeFileSync(confFile, snmpdConf(port, sysObjectID, stateFile));
       const child = spawn(
@@ -323,7 +325,7 @@ export async function startPdu(options: PduOptions = {}): Promise<PduPeer> {
       try {
         await waitUntilAnswering(port, 'public', child, () => output);
       } catch (err) {
-        if (child.exitCode !== null && attempt < 3 && /Address already in use|Error opening specified endpoint/.test(output)) {
+        if (child.exitCode !== null && attempt < 3 && options.port === undefined && /Address already in use|Error opening specified endpoint/.test(output)) {
           process.off('exit', exitHook);
           continue;
         }

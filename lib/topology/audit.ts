@@ -8,13 +8,13 @@ import { advertisedActions, effectiveDefaults, type AgentDeclaration } from '../
 import { parseBoolean, type RawInput } from '../options/parse.js';
 import { resolveValues, type Options } from '../options/values.js';
 import { checkTimeouts, pacemakerSeconds as pacemakerTime, topologyTimeouts } from './budget.js';
-import type { Cib, CibPrimitive } from './cib.js';
-import { delayBaseFor, pacemakerSettingsFromCib } from './cib-read.js';
+import { delayBaseFor, pacemakerSettings, type Cib, type CibPrimitive } from './cib.js';
 import { racePolicy } from './race.js';
 import type { DeviceConfig, NodeConfig, Topology } from './file.js';
 import { parseHostMap } from './host-map.js';
 
-export type Severity = 'error' | 'warning';
+/** info: worth knowing, changes no exit code. */
+export type Severity = 'error' | 'warning' | 'info';
 
 export type RuleId =
   | 'shared-power-only'
@@ -28,7 +28,11 @@ export type RuleId =
   | 'fabric-without-watchdog'
   | 'device-timeout-floor'
   | 'host-map-syntax'
-  | 'cib-disagrees';
+  | 'cib-disagrees'
+  | 'device-identity'
+  | 'protocol-downgrade'
+  | 'latency-drift'
+  | 'audit-state';
 
 export interface Rule {
   readonly severity: Severity;
@@ -99,6 +103,27 @@ export const RULES: Readonly<Record<RuleId, Rule>> = {
     rule: 'the configuration Pacemaker runs must be the one that was reviewed: the CIB and the topology must agree',
     fix: 'load the topology into the cluster again (fencekit export cib | cibadmin --modify ...) or fix the topology',
   },
+  // Drift (lib/topology/drift.ts): what changed since the last `audit --live`.
+  'device-identity': {
+    severity: 'warning',
+    rule: 'the device that fences must be the one that was audited: another model or firmware at its address has not been tested',
+    fix: 'check what answers at that address (a replaced card, a moved IP, new firmware), then run audit --live again to record it',
+  },
+  'protocol-downgrade': {
+    severity: 'warning',
+    rule: 'a device must not be reached with a weaker cipher suite or SNMP version than before: a forged or read answer becomes easier',
+    fix: 'restore the stronger setting on the device (cipher suite 17 or 3, SNMPv3 authPriv) or pin it in the topology (cipher=, snmp_version=)',
+  },
+  'latency-drift': {
+    severity: 'info',
+    rule: 'a device that answers much slower than before eats into the fence timeout',
+    fix: 'look at the device and its network path; if it stays slow, raise its timeouts (fencekit audit checks the budget)',
+  },
+  'audit-state': {
+    severity: 'warning',
+    rule: 'the record of the last live audit must be readable and writable, or drift goes unseen',
+    fix: 'fix the file or its directory (a file that is not a state is left alone: remove it, and the next live audit writes it anew), or name another with --state',
+  },
 };
 
 export interface Finding {
@@ -122,8 +147,6 @@ export interface AuditInput {
   /** Networks (CIDR) the cluster's own traffic runs on. */
   readonly clusterNetworks?: readonly string[];
   readonly live?: LiveFacts;
-  /** The CIB's text, for the timeout check budget.ts does (the same arithmetic as export). */
-  readonly cibXml?: string;
   /** Agent declarations by name, for CIB primitives of fencekit agents. */
   readonly lookupAgent?: (name: string) => AgentDeclaration | undefined;
 }
@@ -216,7 +239,7 @@ export function auditTopology(input: AuditInput): Finding[] {
     // concerns only what the CIB runs (cibUnfencingFindings).
   }
 
-  findings.push(...budgetFindings(topology, input.cibXml));
+  findings.push(...budgetFindings(topology, input.cib));
   findings.push(...clusterNetworkFindings(topology, input.clusterNetworks ?? []));
   findings.push(...twoNodeRaceFindings(topology, input.cib));
   if (input.cib) findings.push(...cibFindings(topology, input.cib, input.lookupAgent ?? (() => undefined)));
@@ -228,14 +251,14 @@ export function auditTopology(input: AuditInput): Finding[] {
  * Without a CIB, export will write timeouts that cover the levels, provided every device has bounds of its
  * own: a device without any (a limit of 0, disable_timeout) is the finding.
  */
-function budgetFindings(topology: Topology, cibXml: string | undefined): Finding[] {
+function budgetFindings(topology: Topology, cib: Cib | undefined): Finding[] {
   try {
     topologyTimeouts(topology);
   } catch (err) {
     return [finding('timeout-budget', 'cluster', (err as Error).message)];
   }
-  if (cibXml === undefined) return [];
-  return checkTimeouts(topology, pacemakerSettingsFromCib(cibXml).settings).map((p) => finding('timeout-budget', `node ${p.node}`, p.message));
+  if (cib === undefined) return [];
+  return checkTimeouts(topology, pacemakerSettings(cib).settings).map((p) => finding('timeout-budget', `node ${p.node}`, p.message));
 }
 
 function finding(rule: RuleId, subject: string, message: string, severity: Severity = RULES[rule].severity): Finding {
@@ -404,13 +427,15 @@ function cibUnfencingFindings(p: CibPrimitive, lookupAgent: (name: string) => Ag
   return [finding('fabric-unfencing', `CIB device ${p.id}`, `${p.type} is fabric fencing, its on is not automatic, and the resource lacks meta provides=unfencing`)];
 }
 
-/** Errors first, then warnings; within each, by subject. */
+const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { error: 0, warning: 1, info: 2 };
+
+/** Errors first, then warnings, then info; within each, by subject. */
 export function sortFindings(findings: readonly Finding[]): Finding[] {
-  return [...findings].sort((a, b) => (a.severity === b.severity ? a.subject.localeCompare(b.subject) : a.severity === 'error' ? -1 : 1));
+  return [...findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.subject.localeCompare(b.subject));
 }
 
-/** 0 clean, 1 errors found, 2 warnings only. */
+/** 0 clean (info only), 1 errors found, 2 warnings and no error. */
 export function auditExitCode(findings: readonly Finding[]): 0 | 1 | 2 {
   if (findings.some((f) => f.severity === 'error')) return 1;
-  return findings.length > 0 ? 2 : 0;
+  return findings.some((f) => f.severity === 'warning') ? 2 : 0;
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentByName } from '../../../agents/registry.js';
 import { auditExitCode, auditTopology, type AuditInput, type Finding, type RuleId } from '../../../lib/topology/audit.js';
-import { parseCib } from '../../../lib/topology/cib.js';
+import { parseCib, pacemakerSettings, pacemakerSettingsFromCib } from '../../../lib/topology/cib.js';
 import { exportCib } from '../../../lib/topology/export.js';
 import { parseTopology, type Topology } from '../../../lib/topology/file.js';
 import { parseHostMap } from '../../../lib/topology/host-map.js';
@@ -176,10 +176,10 @@ describe('fencekit audit: against the CIB', () => {
 
   it('timeout-budget against the CIB: a stonith-timeout that cannot cover a device is an error; what export writes is not', async () => {
     const xml = exportCib(await topo(GOOD), true, { PDU_COMMUNITY: 'private' });
-    expect(only(await audit(GOOD, { cib: await cibFor(), cibXml: xml }), 'timeout-budget')).toEqual([]);
+    expect(only(await audit(GOOD, { cib: parseCib(xml, 'export.xml') }), 'timeout-budget')).toEqual([]);
     const stripped = xml.replace(/\s*<nvpair [^>]*name="pcmk_(off|reboot)_timeout"[^>]*\/>/g, '');
     const short = `<cib><configuration><crm_config><cluster_property_set id="p"><nvpair id="t" name="stonith-timeout" value="10s"/></cluster_property_set></crm_config>${stripped.replace(/<\/?configuration>/g, '')}</configuration></cib>`;
-    const f = only(await audit(GOOD, { cibXml: short }), 'timeout-budget');
+    const f = only(await audit(GOOD, { cib: parseCib(short, 'short.xml') }), 'timeout-budget');
     expect(f.length).toBeGreaterThan(0);
     expect(f.every((x) => x.severity === 'error')).toBe(true);
     expect(f[0]!.message).toMatch(/stonith-timeout 10 s cannot cover/);
@@ -188,6 +188,34 @@ describe('fencekit audit: against the CIB', () => {
   it('refuses a CIB that is not well-formed XML or not a CIB', () => {
     expect(() => parseCib('<cib><configuration></cib>', 'x.xml')).toThrow(/does not close|never closed/);
     expect(() => parseCib('<html/>', 'x.xml')).toThrow(/not a CIB/);
+    expect(() => parseCib('<cib><status/></cib>', 'x.xml')).toThrow('x.xml: not a CIB (<cib> has no <configuration>)');
+  });
+
+  it('one reader for audit and the timeout check: a truncated CIB is refused by both, never read as far as it goes', async () => {
+    const whole = exportCib(await topo(GOOD), true, { PDU_COMMUNITY: 'private' });
+    const cut = whole.slice(0, whole.indexOf('<fencing-topology'));
+    expect(() => parseCib(cut, 'cut.xml')).toThrow(/^cut\.xml: <.*> is never closed$/);
+    expect(() => pacemakerSettingsFromCib(cut, 'cut.xml')).toThrow(/^cut\.xml: <.*> is never closed$/);
+  });
+
+  it('a name set twice counts with its first value, as Pacemaker reads nvpair sets, for the rules and the timeouts alike', async () => {
+    const two = `${DEVICES}nodes:\n  node1: [[node1-bmc], [pdu-a:1, pdu-b:1]]\n  node2: [[node2-bmc], [pdu-a:2, pdu-b:2]]\n`;
+    const set = (id: string, value: string) => `<cluster_property_set id="${id}"><nvpair id="${id}-d" name="priority-fencing-delay" value="${value}"/></cluster_property_set>`;
+    const cib = parseCib(`<cib><configuration><crm_config>${set('a', '15s')}${set('b', '0')}</crm_config><resources/></configuration></cib>`, 'cib');
+    expect(cib.properties['priority-fencing-delay']).toBe('15s');
+    expect(cib.notes).toEqual(['priority-fencing-delay is set more than once; the first value, 15s, is used']);
+    expect(pacemakerSettings(cib).settings.priorityFencingDelay).toBe(15);
+    expect(pacemakerSettings(cib).notes).toEqual(cib.notes);
+    // Protected by the first set's 15 s: no race.
+    expect(only(await audit(two, { cib }), 'two-node-race')).toEqual([]);
+    // The same for a device's parameters across two instance_attributes sets.
+    const p = parseCib(
+      '<configuration><resources><primitive id="d" class="stonith" type="fence_kit_ipmi"><instance_attributes id="i1"><nvpair id="a" name="pcmk_off_timeout" value="30s"/></instance_attributes>' +
+        '<instance_attributes id="i2"><nvpair id="b" name="pcmk_off_timeout" value="90s"/><nvpair id="c" name="constructor" value="x"/></instance_attributes></primitive></resources></configuration>',
+      'cib',
+    );
+    expect(p.primitives.get('d')!.params).toEqual({ pcmk_off_timeout: '30s', constructor: 'x' });
+    expect(pacemakerSettings(p).settings.devices.get('d')!.timeouts.off).toBe(30);
   });
 });
 

@@ -1,10 +1,10 @@
 // The timeout budget (lib/topology/budget.ts), the fence-race policy (race.ts), the `cluster` section of the
-// topology file and reading a CIB's timeouts back (cib-read.ts): pure arithmetic and parsing, with the
+// topology file and reading a CIB's timeouts back (cib.ts): pure arithmetic and parsing, with the
 // agents' real declarations. That Pacemaker honours what export writes is test/pacemaker's to show.
 import { describe, expect, it } from 'vitest';
 import { agentByName } from '../../../agents/registry.js';
 import { arithmetic, checkTimeouts, deviceBound, nodeBudget, pacemakerSeconds, topologyTimeouts, type PacemakerSettings } from '../../../lib/topology/budget.js';
-import { delayBaseFor, pacemakerSettingsFromCib } from '../../../lib/topology/cib-read.js';
+import { delayBaseFor, pacemakerSettingsFromCib } from '../../../lib/topology/cib.js';
 import { exportCib, exportNotice, exportPcs } from '../../../lib/topology/export.js';
 import { parseTopology } from '../../../lib/topology/file.js';
 import { racePolicy } from '../../../lib/topology/race.js';
