@@ -1,10 +1,12 @@
 // `fencekit lab` and `fencekit demo`: the built-in lab on loopback, for trying fencekit on a fresh machine.
 // `lab up` leaves a small supervisor running (it owns the simulators and stops them on SIGTERM);
 // `lab down` stops it by the PID it recorded. `demo` runs its own lab and stops it when done.
+// The simulators (lab/) are loaded with import() by the two commands that start them, so that `lab down`
+// and `lab status` never need the lab's files.
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, type Lab } from '../lib/lab/lab.js';
+import type { Lab } from '../lab/lab.js';
 import { sleep } from '../lib/timing.js';
 import { checkCommand, fenceCommand, openTopology, statusCommand } from './commands.js';
 import { Printer } from './output.js';
@@ -45,6 +47,7 @@ function readRecord(dir: string): LabRecord | undefined {
 
 /** The supervisor: start the lab, record it, stop it on SIGTERM/SIGINT. */
 export async function labServe(dir: string, nodes: number, miswire = false): Promise<void> {
+  const { startLab } = await import('../lab/lab.js');
   const lab = await startLab({ dir, nodes, miswire });
   const record: LabRecord = {
     supervisorPid: process.pid,
@@ -140,6 +143,7 @@ export async function demo(dir: string, p = new Printer()): Promise<number> {
   p.line(p.style('bold', 'fencekit demo') + ': three simulated nodes on loopback, each a real process powered by a BMC (ipmi_sim) and two PDUs (snmpd).');
   let lab: Lab | undefined;
   try {
+    const { startLab } = await import('../lab/lab.js');
     lab = await startLab({ dir, nodes: 3 });
     const topology = await openTopology(lab.topologyPath);
     p.line(`\n${p.style('bold', '1. every fence device answers')} (fencekit check)`);

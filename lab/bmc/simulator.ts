@@ -23,20 +23,13 @@ import {
   NETFN,
   PAYLOAD,
   type IpmiRequest,
-  decodeIpmiRequest,
-  decodeOpenSessionRequest,
-  decodeRakp1,
-  decodeRakp3,
   decodeRmcpPlus,
   decodeSession15,
-  encodeIpmiResponse,
-  encodeOpenSessionResponse,
-  encodeRakp2,
-  encodeRakp4,
   encodeRmcpPlus,
   encodeSession15,
   peekAuthType,
 } from '../../lib/ipmi/codec.js';
+import { decodeIpmiRequest, decodeOpenSessionRequest, decodeRakp1, decodeRakp3, encodeIpmiResponse, encodeOpenSessionResponse, encodeRakp2, encodeRakp4 } from './codec.js';
 import { additionalKeys, rakp2AuthCode, rakp3AuthCode, rakp4IntegrityCheck, sameBytes, sessionIntegrityKey, type RakpExchange } from '../../lib/ipmi/crypto.js';
 import { Ipmi15Framing, RmcpPlusFraming, authCode15 } from '../../lib/ipmi/framing.js';
 

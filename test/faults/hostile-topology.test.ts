@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labAsset } from '../../lib/lab/assets.js';
-import { startLab, type Lab, type LabNode } from '../../lib/lab/lab.js';
+import { labAsset } from '../../lab/assets.js';
+import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
 import { BIN } from '../support/run-agent.js';
 
 const RUNS = Number(process.env.FK_FUZZ_TOPOLOGY_RUNS ?? 24);

@@ -1,12 +1,12 @@
 // fencekit audit, plan and verify-wiring through bin/fencekit, against the built-in lab's real peers: ipmi_sim
-// BMCs whose power-supply sensors follow the two snmpd PDUs' outlets (lib/lab). What verify-wiring must never
+// BMCs whose power-supply sensors follow the two snmpd PDUs' outlets (lab/). What verify-wiring must never
 // do, stop a node, is read on the node's own process and its power-model log.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab, type LabNode } from '../../lib/lab/lab.js';
+import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
 import { BIN } from '../support/run-agent.js';
 
 let work: string;

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab } from '../../lib/lab/lab.js';
+import { startLab, type Lab } from '../../lab/lab.js';
 import { BIN } from '../support/run-agent.js';
 
 let lab: Lab;

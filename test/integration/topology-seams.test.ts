@@ -8,8 +8,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labAsset } from '../../lib/lab/assets.js';
-import { startLab, type Lab, type LabNode } from '../../lib/lab/lab.js';
+import { labAsset } from '../../lab/assets.js';
+import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
 import { BIN } from '../support/run-agent.js';
 

@@ -7,9 +7,9 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, signal } from '../proc.js';
+import { isAlive, signal } from '../lib/proc.js';
 import { promisify } from 'node:util';
-import { AUTH_TYPE, CMD, NETFN, encodeGetChannelAuthCapabilities, encodeIpmiRequest, encodeSession15 } from '../ipmi/codec.js';
+import { AUTH_TYPE, CMD, NETFN, encodeGetChannelAuthCapabilities, encodeIpmiRequest, encodeSession15 } from '../lib/ipmi/codec.js';
 
 const execFileAsync = promisify(execFile);
 
