@@ -21,7 +21,8 @@ export function labDirectory(env: NodeJS.ProcessEnv = process.env): string {
 interface LabRecord {
   supervisorPid: number;
   topology: string;
-  nodes: { name: string; bmcPort: number; bmcPid: number }[];
+  /** The BMCs run inside the supervisor; nodePid is each node's own process when the lab came up. */
+  nodes: { name: string; bmcPort: number; nodePid: number | null }[];
   pdus: { name: string; port: number; snmpdPid: number }[];
 }
 
@@ -52,7 +53,7 @@ export async function labServe(dir: string, nodes: number, miswire = false): Pro
   const record: LabRecord = {
     supervisorPid: process.pid,
     topology: lab.topologyPath,
-    nodes: lab.nodes.map((n) => ({ name: n.name, bmcPort: n.bmc.port, bmcPid: n.bmc.bmcPid })),
+    nodes: lab.nodes.map((n) => ({ name: n.name, bmcPort: n.bmc.port, nodePid: n.pid() ?? null })),
     pdus: lab.pdus.map((p, i) => ({ name: `pdu-${'ab'[i]}`, port: p.port, snmpdPid: p.snmpdPid })),
   };
   writeFileSync(recordPath(dir), JSON.stringify(record, null, 2));
@@ -130,7 +131,7 @@ export async function labStatus(dir: string, json: boolean, p = new Printer()): 
     return 0;
   }
   p.line(`lab up (supervisor PID ${r.supervisorPid}); topology ${r.topology}`);
-  for (const n of r.nodes) p.line(`  ${n.name}: BMC 127.0.0.1:${n.bmcPort} (${alive(n.bmcPid) ? 'answering' : p.style('red', 'dead')})`);
+  for (const n of r.nodes) p.line(`  ${n.name}: BMC 127.0.0.1:${n.bmcPort} (IPMI 2.0, cipher suites 3 and 17)`);
   for (const d of r.pdus) p.line(`  ${d.name}: SNMP 127.0.0.1:${d.port} (${alive(d.snmpdPid) ? 'answering' : p.style('red', 'dead')})`);
   return statusCommand(await openTopology(r.topology), [], false, 30, p);
 }
@@ -140,7 +141,7 @@ export async function labStatus(dir: string, json: boolean, p = new Printer()): 
  * outlets off, confirms, and switches them on again. The power model's own log shows the order.
  */
 export async function demo(dir: string, p = new Printer()): Promise<number> {
-  p.line(p.style('bold', 'fencekit demo') + ': three simulated nodes on loopback, each a real process powered by a BMC (ipmi_sim) and two PDUs (snmpd).');
+  p.line(p.style('bold', 'fencekit demo') + ': three simulated nodes on loopback, each a real process powered by a BMC (the fencekit BMC simulator) and two PDUs (snmpd).');
   let lab: Lab | undefined;
   try {
     const { startLab } = await import('../lab/lab.js');
