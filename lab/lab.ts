@@ -114,6 +114,8 @@ export function supplySensors(nodeDir: string): SimSensor[] {
 /**
  * A node's chassis as its BMC drives it, through the power model it shares with the PDU outlets
  * (node-power.sh). The chassis reads on exactly while the node's process runs: off only once it is dead.
+ * "On" is read from the pid file and /proc, as cheap as a status poll must be with many agents polling at
+ * once; "off" is asked of node-power.sh, under its lock, so a pid file being rewritten never reads as off.
  */
 export function nodePowerModel(nodeDir: string, nodePower = labAsset('node-power.sh')): PowerModel {
   const pid = () => {
@@ -126,6 +128,8 @@ export function nodePowerModel(nodeDir: string, nodePower = labAsset('node-power
   };
   return {
     isOn: async () => {
+      const p = pid();
+      if (p !== undefined && isAlive(p)) return true;
       try {
         await execFileAsync(nodePower, [nodeDir, 'running'], { timeout: 10_000 });
         return true;

@@ -287,10 +287,13 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
     return undefined;
   };
 
+  /** The power action being carried out: a retransmitted copy of the same command waits for it, not a second run. */
+  let acting: { op: number; done: Promise<void> } | undefined;
   const control = async (op: number): Promise<void> => {
     const name = ['off', 'on', 'cycle', 'reset', 'diag', 'soft'][op] ?? `0x${op.toString(16)}`;
     events.controls.push(name);
     if (quirks.ackWithoutActing) return;
+    if (acting?.op === op) return acting.done;
     const act = async () => {
       if (op === 0 || op === 5) await power.setOn(false);
       else if (op === 1) await power.setOn(true);
@@ -307,7 +310,11 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
       timers.add(t);
       return;
     }
-    await act();
+    const done = act().finally(() => {
+      if (acting?.done === done) acting = undefined;
+    });
+    acting = { op, done };
+    await done;
   };
 
   /** Get SDR (§33.12): any part of a record; a partial read (offset > 0) needs the current reservation. */

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PAYLOAD, encodeOpenSessionRequest, encodeRmcpPlus } from '../../lib/ipmi/codec.js';
 import { BIN, runAgentBinary } from '../support/run-agent.js';
 import { requirePrograms } from '../support/programs.js';
-import { startBmcSim, type BmcSim } from '../peers/bmc-sim.js';
+import { startBmcSim, type BmcSim, type PowerModel } from '../peers/bmc-sim.js';
 import { labAsset } from '../../lab/assets.js';
 import { nodePowerModel, supplySensors } from '../../lab/lab.js';
 import { isAlive } from '../../lib/proc.js';
@@ -165,6 +165,32 @@ describe("the lab's BMC: the simulator with node-power.sh as its chassis and the
       nodePower('set', 'psu-b', '1');
     }
     expect((await ipmitool(labBmc, ['-C', '17', 'chassis', 'power', 'status'])).out).toMatch(/Chassis Power is on/);
+  });
+});
+
+describe("a caller's power model", () => {
+  it('a power action still under way when the console retransmits its Chassis Control runs once, and off reads only once it is done', async () => {
+    let calls = 0;
+    let on = true;
+    const slow: PowerModel = {
+      isOn: async () => on,
+      setOn: async (want) => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 2500)); // longer than ipmitool's 1 s retransmit timer (-N 1)
+        on = want;
+      },
+      pid: () => undefined,
+    };
+    const sim = await startBmcSim({ power: slow });
+    try {
+      const off = await ipmitool(sim, ['-C', '17', 'chassis', 'power', 'off']);
+      expect(off.out).toMatch(/Down\/Off/);
+      expect(sim.events.controls.filter((c) => c === 'off').length).toBeGreaterThan(1); // ipmitool did retransmit
+      expect(calls).toBe(1);
+      expect((await ipmitool(sim, ['-C', '17', 'chassis', 'power', 'status'])).out).toMatch(/Chassis Power is off/);
+    } finally {
+      await sim.stop();
+    }
   });
 });
 
