@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLab } from '../lib/lab/lab.js';
+import { startLab } from '../lab/lab.js';
 import { median, timeCommand } from './harness.js';
 
 const ROOT = join(import.meta.dirname ?? '.', '..');

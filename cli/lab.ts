@@ -1,10 +1,12 @@
 // `fencekit lab` and `fencekit demo`: the built-in lab on loopback, for trying fencekit on a fresh machine.
 // `lab up` leaves a small supervisor running (it owns the simulators and stops them on SIGTERM);
 // `lab down` stops it by the PID it recorded. `demo` runs its own lab and stops it when done.
+// The simulators (lab/) are loaded with import() by the two commands that start them, so that `lab down`
+// and `lab status` never need the lab's files.
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, type Lab } from '../lib/lab/lab.js';
+import type { Lab } from '../lab/lab.js';
 import { sleep } from '../lib/timing.js';
 import { checkCommand, fenceCommand, openTopology, statusCommand } from './commands.js';
 import { Printer } from './output.js';
@@ -19,7 +21,8 @@ export function labDirectory(env: NodeJS.ProcessEnv = process.env): string {
 interface LabRecord {
   supervisorPid: number;
   topology: string;
-  nodes: { name: string; bmcPort: number; bmcPid: number }[];
+  /** The BMCs run inside the supervisor; nodePid is each node's own process when the lab came up. */
+  nodes: { name: string; bmcPort: number; nodePid: number | null }[];
   pdus: { name: string; port: number; snmpdPid: number }[];
 }
 
@@ -45,11 +48,12 @@ function readRecord(dir: string): LabRecord | undefined {
 
 /** The supervisor: start the lab, record it, stop it on SIGTERM/SIGINT. */
 export async function labServe(dir: string, nodes: number, miswire = false): Promise<void> {
+  const { startLab } = await import('../lab/lab.js');
   const lab = await startLab({ dir, nodes, miswire });
   const record: LabRecord = {
     supervisorPid: process.pid,
     topology: lab.topologyPath,
-    nodes: lab.nodes.map((n) => ({ name: n.name, bmcPort: n.bmc.port, bmcPid: n.bmc.bmcPid })),
+    nodes: lab.nodes.map((n) => ({ name: n.name, bmcPort: n.bmc.port, nodePid: n.pid() ?? null })),
     pdus: lab.pdus.map((p, i) => ({ name: `pdu-${'ab'[i]}`, port: p.port, snmpdPid: p.snmpdPid })),
   };
   writeFileSync(recordPath(dir), JSON.stringify(record, null, 2));
@@ -127,7 +131,7 @@ export async function labStatus(dir: string, json: boolean, p = new Printer()): 
     return 0;
   }
   p.line(`lab up (supervisor PID ${r.supervisorPid}); topology ${r.topology}`);
-  for (const n of r.nodes) p.line(`  ${n.name}: BMC 127.0.0.1:${n.bmcPort} (${alive(n.bmcPid) ? 'answering' : p.style('red', 'dead')})`);
+  for (const n of r.nodes) p.line(`  ${n.name}: BMC 127.0.0.1:${n.bmcPort} (IPMI 2.0, cipher suites 3 and 17)`);
   for (const d of r.pdus) p.line(`  ${d.name}: SNMP 127.0.0.1:${d.port} (${alive(d.snmpdPid) ? 'answering' : p.style('red', 'dead')})`);
   return statusCommand(await openTopology(r.topology), [], false, 30, p);
 }
@@ -137,9 +141,10 @@ export async function labStatus(dir: string, json: boolean, p = new Printer()): 
  * outlets off, confirms, and switches them on again. The power model's own log shows the order.
  */
 export async function demo(dir: string, p = new Printer()): Promise<number> {
-  p.line(p.style('bold', 'fencekit demo') + ': three simulated nodes on loopback, each a real process powered by a BMC (ipmi_sim) and two PDUs (snmpd).');
+  p.line(p.style('bold', 'fencekit demo') + ': three simulated nodes on loopback, each a real process powered by a BMC (the fencekit BMC simulator) and two PDUs (snmpd).');
   let lab: Lab | undefined;
   try {
+    const { startLab } = await import('../lab/lab.js');
     lab = await startLab({ dir, nodes: 3 });
     const topology = await openTopology(lab.topologyPath);
     p.line(`\n${p.style('bold', '1. every fence device answers')} (fencekit check)`);

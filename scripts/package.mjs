@@ -5,7 +5,7 @@
 //   /usr/lib/fencekit/dist/                        the self-contained build (scripts/build.mjs)
 //   /usr/lib/fencekit/bin/                         links to /usr/sbin/fence_kit_*: the CLI runs the agents
 //                                                  in bin/ beside its dist/, as in a checkout
-//   /usr/lib/fencekit/lib/lab/assets/              what the lab runs (fencekit demo, fencekit lab)
+//   /usr/lib/fencekit/lab/assets/                  what the lab runs (fencekit demo, fencekit lab)
 //   /usr/share/man/man8/*.8.gz, /usr/share/doc/fencekit/
 // Every file is root-owned; nothing runs at install or removal (no maintainer scripts).
 // The runtime is the distribution's nodejs (packaging/runtime.json).
@@ -64,7 +64,7 @@ const gz = (text) => gzipSync(text, { level: 9 }); // Node writes no name and a 
 // The build, the lab's files.
 copyTree(join(root, 'dist'), `${LIB}/dist`);
 rmSync(at(`${LIB}/dist/bundled-packages.json`)); // its content goes into the copyright file
-copyTree(join(root, 'lib/lab/assets'), `${LIB}/lib/lab/assets`);
+copyTree(join(root, 'lab/assets'), `${LIB}/lab/assets`);
 
 // An agent per name in bin/ (agents, aliases, fence_kit_scsi_check*), and the CLI. bin/ says which bundle
 // each name runs: its launcher (or the launcher it links to) requires dist/agents/<bundle>.cjs.

@@ -2,8 +2,10 @@
 // their algorithm triples checked, Get Channel Cipher Suites, a session limit answered with "insufficient
 // resources", a session idle timeout, and quirks of real firmware (a power command acknowledged but never
 // carried out; a slow power change). It speaks IPMI 2.0 (RMCP+) only, on 127.0.0.1, and its chassis powers a
-// real process: a status says "off" only once that process is dead. Independent clients (ipmitool, FreeIPMI)
-// prove it in test/integration/bmc-sim.test.ts before it proves anything of ours.
+// real process: a status says "off" only once that process is dead. The chassis is one process of its own,
+// or a caller's power model (the lab's node-power.sh, shared with the PDU outlets); an SDR repository and Get
+// Sensor Reading serve the caller's sensors (the lab's power supplies). Independent clients (ipmitool,
+// FreeIPMI) prove it in test/integration/bmc-sim.test.ts before it proves anything of ours.
 //
 // It runs inside the process that starts it (a test, the lab): everything is one UDP socket and timers.
 import { isAlive } from '../../lib/proc.js';
@@ -23,20 +25,13 @@ import {
   NETFN,
   PAYLOAD,
   type IpmiRequest,
-  decodeIpmiRequest,
-  decodeOpenSessionRequest,
-  decodeRakp1,
-  decodeRakp3,
   decodeRmcpPlus,
   decodeSession15,
-  encodeIpmiResponse,
-  encodeOpenSessionResponse,
-  encodeRakp2,
-  encodeRakp4,
   encodeRmcpPlus,
   encodeSession15,
   peekAuthType,
 } from '../../lib/ipmi/codec.js';
+import { decodeIpmiRequest, decodeOpenSessionRequest, decodeRakp1, decodeRakp3, encodeIpmiResponse, encodeOpenSessionResponse, encodeRakp2, encodeRakp4 } from './codec.js';
 import { additionalKeys, rakp2AuthCode, rakp3AuthCode, rakp4IntegrityCheck, sameBytes, sessionIntegrityKey, type RakpExchange } from '../../lib/ipmi/crypto.js';
 import { Ipmi15Framing, RmcpPlusFraming, authCode15 } from '../../lib/ipmi/framing.js';
 
@@ -61,6 +56,28 @@ export interface BmcSimOptions {
   quirks?: BmcQuirks;
   /** IPMI 1.5 auth types offered (default none: the BMC speaks IPMI 2.0 only, as hardened firmware does). */
   ipmi15AuthTypes?: Array<Ipmi15AuthType>;
+  /** What the chassis powers (default: one process of the simulator's own). `hostOn` then does nothing. */
+  power?: PowerModel;
+  /** Sensors in the SDR repository, in this order (default none). */
+  sensors?: SimSensor[];
+}
+
+/**
+ * The machine behind the chassis. The rule every model keeps: `isOn()` is false only once the machine is
+ * really off (its process dead), and `setOn(false)` resolves only then.
+ */
+export interface PowerModel {
+  isOn(): Promise<boolean>;
+  setOn(on: boolean): Promise<void>;
+  /** The machine's process, while it runs (for tests). */
+  pid(): number | undefined;
+}
+
+/** A sensor: its SDR (the whole record, header included; the simulator numbers it) and its reading. */
+export interface SimSensor {
+  readonly record: readonly number[];
+  /** The state bits now (a discrete sensor: bit n asserts offset n). */
+  states(): Promise<number>;
 }
 
 export type Ipmi15AuthType = 'none' | 'password' | 'md5';
@@ -98,6 +115,9 @@ export interface BmcSim {
   events: BmcSimEvents;
   resetEvents(): void;
   quirks: BmcQuirks;
+  /** Stop answering (every datagram dropped) but keep the port, like firmware that hangs; thaw() undoes it. */
+  freeze(): void;
+  thaw(): void;
   hostPid(): number | undefined;
   isHostRunning(): boolean;
   powerOnHost(): Promise<void>;
@@ -117,6 +137,14 @@ const SUITE_RECORD: Record<3 | 17, Buffer> = {
   17: Buffer.from([0xc0, 0x11, 0x03, 0x44, 0x81]),
 };
 const CHANNEL = 0x01;
+/** IPMI v2.0 §33: storage and sensor commands (NetFn 0Ah / 04h). */
+const NETFN_STORAGE = 0x0a;
+const NETFN_SENSOR = 0x04;
+const CMD_GET_SDR_REPOSITORY_INFO = 0x20;
+const CMD_RESERVE_SDR_REPOSITORY = 0x22;
+const CMD_GET_SDR = 0x23;
+const CMD_GET_SENSOR_READING = 0x2d;
+const SDR_LAST = 0xffff;
 
 interface Session {
   bmcSessionId: number;
@@ -142,24 +170,31 @@ interface Challenge {
 
 const AUTH_BIT: Record<Ipmi15AuthType, number> = { none: 0x01, md5: 0x04, password: 0x10 };
 
-/** The powered machine: a real, detached process, killed and waited for on off. */
-class Host {
-  private pid: number | undefined;
-  currentPid(): number | undefined {
-    return this.pid;
+/** The default machine: a real, detached process, killed and waited for on off. */
+class Host implements PowerModel {
+  private pidNow: number | undefined;
+  pid(): number | undefined {
+    return this.pidNow;
   }
   running(): boolean {
-    return this.pid !== undefined && isAlive(this.pid);
+    return this.pidNow !== undefined && isAlive(this.pidNow);
+  }
+  async isOn(): Promise<boolean> {
+    return this.running();
+  }
+  async setOn(on: boolean): Promise<void> {
+    if (on) this.on();
+    else await this.off();
   }
   on(): void {
     if (this.running()) return;
     const child = spawn('sleep', ['2147483647'], { detached: true, stdio: 'ignore' });
     child.on('error', () => undefined);
     child.unref();
-    this.pid = child.pid;
+    this.pidNow = child.pid;
   }
   async off(): Promise<void> {
-    const pid = this.pid;
+    const pid = this.pidNow;
     if (pid === undefined) return;
     try {
       process.kill(pid, 'SIGKILL');
@@ -197,13 +232,17 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
   const idleMs = opts.idleTimeoutMs ?? 60_000;
   const quirks: BmcQuirks = { ...opts.quirks };
   const sessions = new Map<number, Session>();
-  const host = new Host();
+  const own = opts.power ? undefined : new Host();
+  const power: PowerModel = opts.power ?? own!;
+  const sdrs = sdrRepository(opts.sensors ?? []);
+  let reservation = 0;
+  let frozen = false;
   const timers = new Set<NodeJS.Timeout>();
   const freshEvents = (): BmcSimEvents => ({ openSession: 0, noSlot: 0, rakp1: 0, rakp3: 0, activated: 0, closed: 0, idleExpired: 0, cipherSuitesQueries: 0, challenges: 0, controls: [] });
   const auth15 = opts.ipmi15AuthTypes ?? [];
   const challenges = new Map<number, Challenge>();
   const events = freshEvents();
-  if (opts.hostOn ?? true) host.on();
+  if (own && (opts.hostOn ?? true)) own.on();
 
   const socket: Socket = createSocket('udp4');
   const port = opts.port ?? (await freePort());
@@ -248,16 +287,19 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
     return undefined;
   };
 
+  /** The power action being carried out: a retransmitted copy of the same command waits for it, not a second run. */
+  let acting: { op: number; done: Promise<void> } | undefined;
   const control = async (op: number): Promise<void> => {
     const name = ['off', 'on', 'cycle', 'reset', 'diag', 'soft'][op] ?? `0x${op.toString(16)}`;
     events.controls.push(name);
     if (quirks.ackWithoutActing) return;
+    if (acting?.op === op) return acting.done;
     const act = async () => {
-      if (op === 0 || op === 5) await host.off();
-      else if (op === 1) host.on();
-      else if ((op === 2 || op === 3) && host.running()) {
-        await host.off();
-        host.on();
+      if (op === 0 || op === 5) await power.setOn(false);
+      else if (op === 1) await power.setOn(true);
+      else if ((op === 2 || op === 3) && (await power.isOn())) {
+        await power.setOn(false);
+        await power.setOn(true);
       }
     };
     if (quirks.powerDelayMs) {
@@ -268,7 +310,27 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
       timers.add(t);
       return;
     }
-    await act();
+    const done = act().finally(() => {
+      if (acting?.done === done) acting = undefined;
+    });
+    acting = { op, done };
+    await done;
+  };
+
+  /** Get SDR (§33.12): any part of a record; a partial read (offset > 0) needs the current reservation. */
+  const getSdr = (data: Buffer): [number, Buffer] => {
+    if (data.length < 6) return [0xc7, Buffer.alloc(0)];
+    const id = data.readUInt16LE(2);
+    const offset = data[4]!;
+    const length = data[5]!;
+    if (offset > 0 && data.readUInt16LE(0) !== reservation) return [0xc5, Buffer.alloc(0)];
+    const index = id === 0 ? 0 : sdrs.findIndex((r) => r.readUInt16LE(0) === id);
+    const record = sdrs[index];
+    if (!record) return [0xcb, Buffer.alloc(0)];
+    if (offset > record.length) return [0xc9, Buffer.alloc(0)];
+    const next = Buffer.alloc(2);
+    next.writeUInt16LE(index + 1 < sdrs.length ? sdrs[index + 1]!.readUInt16LE(0) : SDR_LAST);
+    return [0, Buffer.concat([next, record.subarray(offset, length === 0xff ? undefined : offset + length)])];
   };
 
   const inSession = async (s: Session, req: IpmiRequest): Promise<[number, Buffer] | undefined> => {
@@ -289,10 +351,33 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
       return [0, Buffer.alloc(0)];
     }
     if (req.netFn === NETFN.app && req.cmd === CMD.getDeviceId) {
-      return [0, Buffer.from([0x20, 0x01, 0x01, 0x00, 0x02, 0x00, 0x57, 0x01, 0x00, 0x34, 0x12])];
+      // Additional device support (byte 6): sensor device and SDR repository device when it has sensors.
+      return [0, Buffer.from([0x20, 0x01, 0x01, 0x00, 0x02, sdrs.length > 0 ? 0x03 : 0x00, 0x57, 0x01, 0x00, 0x34, 0x12])];
     }
     if (req.netFn === NETFN.chassis && req.cmd === CMD.getChassisStatus) {
-      return [0, Buffer.from([host.running() ? 0x01 : 0x00, 0x00, 0x00, 0x00])];
+      return [0, Buffer.from([(await power.isOn()) ? 0x01 : 0x00, 0x00, 0x00, 0x00])];
+    }
+    if (req.netFn === NETFN_STORAGE && req.cmd === CMD_GET_SDR_REPOSITORY_INFO) {
+      // Version 51h, record count, free space 0, no timestamps, operations: none but Reserve (§33.9).
+      const info = Buffer.alloc(14);
+      info[0] = 0x51;
+      info.writeUInt16LE(sdrs.length, 1);
+      info[13] = 0x02;
+      return [0, info];
+    }
+    if (req.netFn === NETFN_STORAGE && req.cmd === CMD_RESERVE_SDR_REPOSITORY) {
+      reservation = (reservation % 0xffff) + 1;
+      const r = Buffer.alloc(2);
+      r.writeUInt16LE(reservation);
+      return [0, r];
+    }
+    if (req.netFn === NETFN_STORAGE && req.cmd === CMD_GET_SDR) return getSdr(req.data);
+    if (req.netFn === NETFN_SENSOR && req.cmd === CMD_GET_SENSOR_READING) {
+      const sensor = opts.sensors?.find((x) => x.record[7] === req.data[0]);
+      if (!sensor) return [0xcb, Buffer.alloc(0)]; // requested sensor not present
+      const states = await sensor.states();
+      // No analog reading; scanning enabled, events enabled; state bits 0-7 and 8-14.
+      return [0, Buffer.from([0x00, 0xc0, states & 0xff, (states >> 8) & 0x7f])];
     }
     if (req.netFn === NETFN.chassis && req.cmd === CMD.chassisControl) {
       if (s.privilege < 3) return [0xd4, Buffer.alloc(0)];
@@ -511,6 +596,7 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
   };
 
   socket.on('message', (datagram, from) => {
+    if (frozen) return;
     // A malformed datagram is dropped, as a BMC does.
     onDatagram(datagram, from).catch((err: unknown) => {
       if (process.env.FENCEKIT_BMC_SIM_DEBUG) process.stderr.write(`bmc-sim: dropped a datagram: ${(err as Error).message}\n`);
@@ -519,7 +605,7 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
 
   let stopped = false;
   const killHost = () => {
-    const pid = host.currentPid();
+    const pid = own?.pid();
     if (pid !== undefined) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -541,18 +627,37 @@ export async function startBmcSim(opts: BmcSimOptions = {}): Promise<BmcSim> {
     events,
     resetEvents: () => Object.assign(events, freshEvents()),
     quirks,
-    hostPid: () => host.currentPid(),
-    isHostRunning: () => host.running(),
-    powerOnHost: async () => host.on(),
-    powerOffHost: () => host.off(),
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+    },
+    hostPid: () => power.pid(),
+    isHostRunning: () => {
+      const pid = power.pid();
+      return pid !== undefined && isAlive(pid);
+    },
+    powerOnHost: () => power.setOn(true),
+    powerOffHost: () => power.setOn(false),
     stop: async () => {
       if (stopped) return;
       stopped = true;
       clearInterval(sweep);
       for (const t of timers) clearTimeout(t);
       process.off('exit', killHost);
-      await host.off();
+      await own?.off();
       await new Promise<void>((resolve) => socket.close(() => resolve()));
     },
   };
+}
+
+/** The sensors' records as the repository holds them: record ids 1, 2, ... in the given order. */
+function sdrRepository(sensors: readonly SimSensor[]): Buffer[] {
+  return sensors.map((sensor, i) => {
+    const record = Buffer.from(sensor.record);
+    if (record.length < 8 || record.length !== 5 + record[4]!) throw new Error(`sensor ${i}: an SDR is a 5-byte header and the length its byte 4 gives`);
+    record.writeUInt16LE(i + 1, 0);
+    return record;
+  });
 }

@@ -3,7 +3,10 @@
 // IpmiDecodeError, so a hostile or broken datagram can never escape as a TypeError/RangeError. An encoder
 // given a value the wire cannot carry throws IpmiEncodeError instead: that is never the BMC's doing.
 //
-// Layout references are to the IPMI v2.0 rev 1.1 specification ("spec") and the DMTF ASF 2.0 spec.
+// Layout references are to the IPMI v2.0 rev 1.1 specification ("spec").
+//
+// Only the console's side is here: what a BMC decodes and encodes (requests in, responses out, the BMC half
+// of Open Session and RAKP) lives with the simulators in lab/bmc/codec.ts.
 
 export class IpmiDecodeError extends Error {
   constructor(message: string) {
@@ -24,8 +27,8 @@ export class IpmiEncodeError extends Error {
   }
 }
 
-/** Read helpers that throw IpmiDecodeError instead of RangeError on a short buffer. */
-class Reader {
+/** Read helpers that throw IpmiDecodeError instead of RangeError on a short buffer (lab/bmc/codec.ts reads with it too). */
+export class Reader {
   private offset = 0;
   constructor(
     private readonly buf: Buffer,
@@ -75,7 +78,7 @@ class Reader {
   }
 }
 
-function u32le(n: number): Buffer {
+export function u32le(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n >>> 0);
   return b;
@@ -89,9 +92,6 @@ export const RMCP_VERSION = 0x06;
 export const RMCP_SEQ_NO_ACK = 0xff;
 export const RMCP_CLASS_ASF = 0x06;
 export const RMCP_CLASS_IPMI = 0x07;
-const ASF_IANA = 0x000011be;
-const ASF_TYPE_PING = 0x80;
-const ASF_TYPE_PONG = 0x40;
 
 export function encodeRmcpHeader(messageClass: number): Buffer {
   return Buffer.from([RMCP_VERSION, 0x00, RMCP_SEQ_NO_ACK, messageClass]);
@@ -110,40 +110,6 @@ export function decodeRmcp(packet: Buffer): RmcpPacket {
   r.u8();
   const messageClass = r.u8() & 0x1f; // bit 7 is the ACK flag
   return { messageClass, body: r.rest() };
-}
-
-/** ASF Presence Ping (ASF 2.0 §3.2.4.1): proves something RMCP-speaking listens, without a session. */
-export function encodeAsfPing(messageTag: number): Buffer {
-  const body = Buffer.alloc(8);
-  body.writeUInt32BE(ASF_IANA, 0);
-  body[4] = ASF_TYPE_PING;
-  body[5] = messageTag & 0xff;
-  body[6] = 0;
-  body[7] = 0; // no data
-  return Buffer.concat([encodeRmcpHeader(RMCP_CLASS_ASF), body]);
-}
-
-export interface AsfPong {
-  messageTag: number;
-  iana: number;
-  /** Supported Entities bit 7: IPMI is supported (ASF 2.0 §3.2.4.3). */
-  supportsIpmi: boolean;
-}
-
-export function decodeAsfPong(packet: Buffer): AsfPong {
-  const { messageClass, body } = decodeRmcp(packet);
-  if (messageClass !== RMCP_CLASS_ASF) throw new IpmiDecodeError('ASF pong: not an ASF class RMCP message');
-  const r = new Reader(body, 'ASF pong');
-  const iana = r.u32be();
-  if (iana !== ASF_IANA) throw new IpmiDecodeError('ASF pong: wrong IANA number');
-  const type = r.u8();
-  if (type !== ASF_TYPE_PONG) throw new IpmiDecodeError(`ASF pong: message type 0x${type.toString(16)} is not a pong`);
-  const messageTag = r.u8();
-  r.u8();
-  const length = r.u8();
-  if (length < 16) throw new IpmiDecodeError(`ASF pong: data length ${length} < 16`);
-  const data = r.bytes(length);
-  return { messageTag, iana: data.readUInt32BE(0), supportsIpmi: (data[8]! & 0x80) !== 0 };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -247,22 +213,12 @@ export function encodeIpmiRequest(req: IpmiRequest): Buffer {
   return Buffer.concat([head, Buffer.from([checksum(head)]), body, Buffer.from([checksum(body)])]);
 }
 
-function decodeLanFrame(msg: Buffer, what: string): { a1: number; netFnLun: number; a2: number; seqLun: number; cmd: number; rest: Buffer } {
+/** The LAN frame of a request or a response, checksums checked (lab/bmc/codec.ts decodes requests with it). */
+export function decodeLanFrame(msg: Buffer, what: string): { a1: number; netFnLun: number; a2: number; seqLun: number; cmd: number; rest: Buffer } {
   if (msg.length < 7) throw new IpmiDecodeError(`${what}: ${msg.length} bytes, shorter than the 7-byte minimum`);
   if (checksum(msg.subarray(0, 2)) !== msg[2]) throw new IpmiDecodeError(`${what}: header checksum mismatch`);
   if (checksum(msg.subarray(3, msg.length - 1)) !== msg[msg.length - 1]) throw new IpmiDecodeError(`${what}: data checksum mismatch`);
   return { a1: msg[0]!, netFnLun: msg[1]!, a2: msg[3]!, seqLun: msg[4]!, cmd: msg[5]!, rest: Buffer.from(msg.subarray(6, msg.length - 1)) };
-}
-
-export function decodeIpmiRequest(msg: Buffer): IpmiRequest {
-  const f = decodeLanFrame(msg, 'IPMI request');
-  return { rsAddr: f.a1, netFn: f.netFnLun >> 2, rqAddr: f.a2, rqSeq: f.seqLun >> 2, cmd: f.cmd, data: f.rest };
-}
-
-export function encodeIpmiResponse(res: IpmiResponse, rqAddr = REMOTE_CONSOLE_SWID, rsAddr = BMC_SLAVE_ADDRESS): Buffer {
-  const head = Buffer.from([rqAddr, (res.netFn << 2) & 0xfc]);
-  const body = Buffer.concat([Buffer.from([rsAddr, (res.rqSeq & 0x3f) << 2, res.cmd, res.completionCode]), res.data]);
-  return Buffer.concat([head, Buffer.from([checksum(head)]), body, Buffer.from([checksum(body)])]);
 }
 
 export function decodeIpmiResponse(msg: Buffer): IpmiResponse {
@@ -374,11 +330,12 @@ export interface OpenSessionRequest {
   confidentialityAlgorithm: number;
 }
 
-function algorithmRecord(kind: number, algorithm: number): Buffer {
+/** One algorithm record of Open Session (spec Table 13-17); the BMC's response carries the same layout. */
+export function algorithmRecord(kind: number, algorithm: number): Buffer {
   return Buffer.from([kind, 0, 0, 0x08, algorithm & 0x3f, 0, 0, 0]);
 }
 
-function readAlgorithmRecord(r: Reader, kind: number, what: string): number {
+export function readAlgorithmRecord(r: Reader, kind: number, what: string): number {
   const type = r.u8();
   r.u16le();
   const length = r.u8();
@@ -399,22 +356,6 @@ export function encodeOpenSessionRequest(m: OpenSessionRequest): Buffer {
   ]);
 }
 
-export function decodeOpenSessionRequest(payload: Buffer): OpenSessionRequest {
-  const r = new Reader(payload, 'Open Session Request');
-  const messageTag = r.u8();
-  const maxPrivilege = r.u8() & 0x0f;
-  r.u16le();
-  const consoleSessionId = r.u32le();
-  return {
-    messageTag,
-    maxPrivilege,
-    consoleSessionId,
-    authAlgorithm: readAlgorithmRecord(r, 0, 'Open Session Request'),
-    integrityAlgorithm: readAlgorithmRecord(r, 1, 'Open Session Request'),
-    confidentialityAlgorithm: readAlgorithmRecord(r, 2, 'Open Session Request'),
-  };
-}
-
 export interface OpenSessionResponse {
   messageTag: number;
   statusCode: number;
@@ -425,18 +366,6 @@ export interface OpenSessionResponse {
   authAlgorithm?: number;
   integrityAlgorithm?: number;
   confidentialityAlgorithm?: number;
-}
-
-export function encodeOpenSessionResponse(m: OpenSessionResponse): Buffer {
-  const head = Buffer.concat([Buffer.from([m.messageTag, m.statusCode, m.maxPrivilege, 0]), u32le(m.consoleSessionId)]);
-  if (m.statusCode !== 0) return head;
-  return Buffer.concat([
-    head,
-    u32le(m.bmcSessionId ?? 0),
-    algorithmRecord(0, m.authAlgorithm ?? 0),
-    algorithmRecord(1, m.integrityAlgorithm ?? 0),
-    algorithmRecord(2, m.confidentialityAlgorithm ?? 0),
-  ]);
 }
 
 export function decodeOpenSessionResponse(payload: Buffer): OpenSessionResponse {
@@ -480,19 +409,6 @@ export function encodeRakp1(m: Rakp1): Buffer {
   ]);
 }
 
-export function decodeRakp1(payload: Buffer): Rakp1 {
-  const r = new Reader(payload, 'RAKP 1');
-  const messageTag = r.u8();
-  r.bytes(3);
-  const bmcSessionId = r.u32le();
-  const consoleRandom = r.bytes(16);
-  const role = r.u8();
-  r.u16le();
-  const length = r.u8();
-  if (length > 16) throw new IpmiDecodeError(`RAKP 1: user name length ${length} > 16`);
-  return { messageTag, bmcSessionId, consoleRandom, role, username: r.bytes(length) };
-}
-
 export interface Rakp2 {
   messageTag: number;
   statusCode: number;
@@ -502,12 +418,6 @@ export interface Rakp2 {
   bmcGuid?: Buffer;
   /** Key exchange auth code: 20 bytes (SHA1), 32 (SHA256), 0 (RAKP-none). */
   authCode?: Buffer;
-}
-
-export function encodeRakp2(m: Rakp2): Buffer {
-  const head = Buffer.concat([Buffer.from([m.messageTag, m.statusCode, 0, 0]), u32le(m.consoleSessionId)]);
-  if (m.statusCode !== 0) return head;
-  return Buffer.concat([head, m.bmcRandom ?? Buffer.alloc(16), m.bmcGuid ?? Buffer.alloc(16), m.authCode ?? Buffer.alloc(0)]);
 }
 
 export function decodeRakp2(payload: Buffer): Rakp2 {
@@ -531,24 +441,12 @@ export function encodeRakp3(m: Rakp3): Buffer {
   return Buffer.concat([Buffer.from([m.messageTag, m.statusCode, 0, 0]), u32le(m.bmcSessionId), m.authCode]);
 }
 
-export function decodeRakp3(payload: Buffer): Rakp3 {
-  const r = new Reader(payload, 'RAKP 3');
-  const messageTag = r.u8();
-  const statusCode = r.u8();
-  r.u16le();
-  return { messageTag, statusCode, bmcSessionId: r.u32le(), authCode: r.rest() };
-}
-
 export interface Rakp4 {
   messageTag: number;
   statusCode: number;
   consoleSessionId: number;
   /** Integrity check value: 12 bytes (SHA1-96), 16 (SHA256-128), 0 (RAKP-none). */
   integrityCheck: Buffer;
-}
-
-export function encodeRakp4(m: Rakp4): Buffer {
-  return Buffer.concat([Buffer.from([m.messageTag, m.statusCode, 0, 0]), u32le(m.consoleSessionId), m.integrityCheck]);
 }
 
 export function decodeRakp4(payload: Buffer): Rakp4 {

@@ -50,7 +50,7 @@ function sourceFiles(): string[] {
       } else files.push(p);
     }
   };
-  for (const d of ['lib', 'agents', 'cli', 'test', 'scripts', 'bench']) walk(join(ROOT, d));
+  for (const d of ['lib', 'lab', 'agents', 'cli', 'test', 'scripts', 'bench']) walk(join(ROOT, d));
   return files;
 }
 

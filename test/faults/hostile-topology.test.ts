@@ -1,5 +1,5 @@
 // Hostile topology files against bin/fencekit, property-based (fast-check): for one node of the built-in lab
-// (an ipmi_sim BMC and two snmpd PDUs powering a real process), option values, secrets, plugs and whole
+// (a simulated BMC and two snmpd PDUs powering a real process), option values, secrets, plugs and whole
 // lines are replaced by hostile text: control characters and injected `action=on` lines, duplicate keys,
 // numeric-looking strings, huge values, unicode, repeated action lines. Each case runs
 // `fencekit fence -a off` and the invariant is the one that matters: never exit 0 while the node's power
@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labAsset } from '../../lib/lab/assets.js';
-import { startLab, type Lab, type LabNode } from '../../lib/lab/lab.js';
+import { labAsset } from '../../lab/assets.js';
+import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
 import { BIN } from '../support/run-agent.js';
 
 const RUNS = Number(process.env.FK_FUZZ_TOPOLOGY_RUNS ?? 24);
@@ -147,7 +147,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('hostile topologies against bin/fencekit (lab: ipmi_sim BMC, snmpd PDUs)', () => {
+describe('hostile topologies against bin/fencekit (lab: simulated BMC, snmpd PDUs)', () => {
   it(`never exits 0 while the node still runs (${RUNS} cases, seed ${SEED})`, async () => {
     let n = 0;
     const property = fc.asyncProperty(mutation, levelsShape, async (m, shape) => {

@@ -31,7 +31,7 @@ export function renderReport(x: ReportInput): string {
     "port's kernel link flags (`ip -j link`); after a reported success it is read every 50 ms for 1 s more. A **false success**",
     'is exit 0 while the target is on at any of these reads. An explicit refusal must fail within ' + s(REFUSAL_MS) + ' s with its message.',
     '',
-    'Peers: IPMI = OpenIPMI `ipmi_sim` with a chassis script powering a real process (lib/lab/ipmi-sim.ts; its mode file makes it lying or flapping);',
+    'Peers: IPMI = OpenIPMI `ipmi_sim` with a chassis script powering a real process (test/peers/ipmi-sim.ts; its mode file makes it lying or flapping);',
     'APC = net-snmp `snmpd` + the PowerNet emulator (test/peers/snmpd-pdu.ts), and for ssh=1 the ssh2 APC card fixture',
     'over the same outlets (test/peers/apc-ssh.ts); switch = `snmpd` in a namespace managing real veth ports',
     '(test/peers/netns-switch.ts). Loss and blackholes: nftables rules on the peer\'s own port only',

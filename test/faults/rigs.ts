@@ -70,7 +70,7 @@ function lossOn(ports: number[], fault: Fault, proto: 'udp' | 'tcp' = 'udp') {
 // ---------------------------------------------------------------- IPMI: ipmi_sim
 
 export async function ipmiRig(): Promise<Rig> {
-  // The lab's own chassis script, made faulty through its mode file (lib/lab/ipmi-sim.ts).
+  // ipmi_sim's chassis script, made faulty through its mode file (test/peers/ipmi-sim.ts).
   const bmc: IpmiSim = await startIpmiSim({ hostOn: true });
   const chassis = (...args: string[]) => execFileSync(`${bmc.dir}/chassis.sh`, args, { timeout: 10_000, stdio: 'ignore' });
   const setMode = (m: 'normal' | 'lying' | 'flapping') => writeFileSync(`${bmc.dir}/mode`, m);

@@ -1,10 +1,11 @@
 // fencekit's BMC simulator (lab/bmc), first proven by independent clients (ipmitool -C 17 and -C 3, FreeIPMI's
 // ipmipower and ipmi-chassis), then used for what no installed BMC does: cipher suite 17 and its negotiation,
 // a session limit ("insufficient resources"), an idle timeout, and firmware quirks. Its chassis powers a real
-// process: "off" means that process is dead.
-import { execFile, spawn } from 'node:child_process';
+// process: "off" means that process is dead. The lab's BMCs are this simulator with the lab's power model
+// (node-power.sh, shared with the PDU outlets) and its power-supply sensors: ipmitool proves both here.
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +13,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PAYLOAD, encodeOpenSessionRequest, encodeRmcpPlus } from '../../lib/ipmi/codec.js';
 import { BIN, runAgentBinary } from '../support/run-agent.js';
 import { requirePrograms } from '../support/programs.js';
-import { startBmcSim, type BmcSim } from '../peers/bmc-sim.js';
+import { startBmcSim, type BmcSim, type PowerModel } from '../peers/bmc-sim.js';
+import { labAsset } from '../../lab/assets.js';
+import { nodePowerModel, supplySensors } from '../../lab/lab.js';
+import { isAlive } from '../../lib/proc.js';
 
 const execFileAsync = promisify(execFile);
 let bmc: BmcSim;
@@ -98,6 +102,94 @@ describe('the simulator, proven by independent clients', () => {
       expect((await ipmitool(only17, ['chassis', 'power', 'status'])).out).toMatch(/Chassis Power is on/);
     } finally {
       await only17.stop();
+    }
+  });
+});
+
+describe("the lab's BMC: the simulator with node-power.sh as its chassis and the supplies as sensors, proven by ipmitool -C 17", () => {
+  let node: string;
+  let labBmc: BmcSim;
+  const nodePower = (...args: string[]) => execFileSync(labAsset('node-power.sh'), [node, ...args]);
+  beforeAll(async () => {
+    node = join(work, 'node');
+    mkdirSync(node);
+    for (const f of ['chassis', 'psu-a', 'psu-b', 'psu-a.sensor', 'psu-b.sensor']) writeFileSync(join(node, f), '1\n');
+    labBmc = await startBmcSim({ power: nodePowerModel(node), sensors: supplySensors(node) });
+    await labBmc.powerOnHost();
+  });
+  afterAll(async () => {
+    await labBmc?.stop();
+    if (node) nodePower('stop');
+  });
+
+  it('sdr lists both power-supply sensors with their state; sensor reads input lost when a PDU outlet feeding one goes off', async () => {
+    const sdr = await ipmitool(labBmc, ['-C', '17', 'sdr', 'elist']);
+    expect(sdr.code).toBe(0);
+    expect(sdr.out).toMatch(/^PS1 \(psu-a\)\s+\| 50h \| ok\s+\| 10\.1 \| Presence detected$/m);
+    expect(sdr.out).toMatch(/^PS2 \(psu-b\)\s+\| 51h \| ok\s+\| 10\.2 \| Presence detected$/m);
+    nodePower('set', 'psu-a', '0'); // what pdu-a's outlet hook does when the outlet goes off
+    try {
+      const lost = await ipmitool(labBmc, ['-C', '17', 'sdr', 'elist']);
+      expect(lost.out).toMatch(/^PS1 \(psu-a\)\s+\|.*Presence detected, Power Supply AC lost$/m);
+      expect(lost.out).toMatch(/^PS2 \(psu-b\)\s+\|.*\| Presence detected$/m);
+      const sensor = await ipmitool(labBmc, ['-C', '17', 'sensor']);
+      expect(sensor.code).toBe(0);
+      expect(sensor.out).toMatch(/^PS1 \(psu-a\)\s+\| 0x9\s+\| discrete\s+\| 0x0900\|/m);
+      expect(sensor.out).toMatch(/^PS2 \(psu-b\)\s+\| 0x1\s+\| discrete\s+\| 0x0100\|/m);
+      // One supply still has power: the node runs and its BMC says so.
+      expect(labBmc.isHostRunning()).toBe(true);
+      expect((await ipmitool(labBmc, ['-C', '17', 'chassis', 'power', 'status'])).out).toMatch(/Chassis Power is on/);
+    } finally {
+      nodePower('set', 'psu-a', '1');
+    }
+  });
+
+  it('chassis power off kills the node process before the BMC reads off; both supplies cut reads off too; on brings a new process', async () => {
+    const before = labBmc.hostPid();
+    expect(before).toBeGreaterThan(0);
+    expect((await ipmitool(labBmc, ['-C', '17', 'chassis', 'power', 'off'])).out).toMatch(/Down\/Off/);
+    expect(isAlive(before!)).toBe(false);
+    expect((await ipmitool(labBmc, ['-C', '17', 'chassis', 'power', 'status'])).out).toMatch(/Chassis Power is off/);
+    expect((await ipmitool(labBmc, ['-C', '17', 'chassis', 'power', 'on'])).out).toMatch(/Up\/On/);
+    const after = labBmc.hostPid();
+    expect(after).toBeGreaterThan(0);
+    expect(after).not.toBe(before);
+    // The PDUs power the same node: with both supplies cut the BMC reads off, its chassis still switched on.
+    nodePower('set', 'psu-a', '0');
+    nodePower('set', 'psu-b', '0');
+    try {
+      expect(isAlive(after!)).toBe(false);
+      expect((await ipmitool(labBmc, ['-C', '17', 'chassis', 'power', 'status'])).out).toMatch(/Chassis Power is off/);
+    } finally {
+      nodePower('set', 'psu-a', '1');
+      nodePower('set', 'psu-b', '1');
+    }
+    expect((await ipmitool(labBmc, ['-C', '17', 'chassis', 'power', 'status'])).out).toMatch(/Chassis Power is on/);
+  });
+});
+
+describe("a caller's power model", () => {
+  it('a power action still under way when the console retransmits its Chassis Control runs once, and off reads only once it is done', async () => {
+    let calls = 0;
+    let on = true;
+    const slow: PowerModel = {
+      isOn: async () => on,
+      setOn: async (want) => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 2500)); // longer than ipmitool's 1 s retransmit timer (-N 1)
+        on = want;
+      },
+      pid: () => undefined,
+    };
+    const sim = await startBmcSim({ power: slow });
+    try {
+      const off = await ipmitool(sim, ['-C', '17', 'chassis', 'power', 'off']);
+      expect(off.out).toMatch(/Down\/Off/);
+      expect(sim.events.controls.filter((c) => c === 'off').length).toBeGreaterThan(1); // ipmitool did retransmit
+      expect(calls).toBe(1);
+      expect((await ipmitool(sim, ['-C', '17', 'chassis', 'power', 'status'])).out).toMatch(/Chassis Power is off/);
+    } finally {
+      await sim.stop();
     }
   });
 });

@@ -1,12 +1,12 @@
-// fencekit audit, plan and verify-wiring through bin/fencekit, against the built-in lab's real peers: ipmi_sim
-// BMCs whose power-supply sensors follow the two snmpd PDUs' outlets (lib/lab). What verify-wiring must never
+// fencekit audit, plan and verify-wiring through bin/fencekit, against the built-in lab's real peers: BMC
+// simulators whose power-supply sensors follow the two snmpd PDUs' outlets (lab/). What verify-wiring must never
 // do, stop a node, is read on the node's own process and its power-model log.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab, type LabNode } from '../../lib/lab/lab.js';
+import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
 import { BIN } from '../support/run-agent.js';
 import { freeUdpPort, startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startBmcSim, type BmcSim } from '../peers/bmc-sim.js';
@@ -37,12 +37,11 @@ async function neverLosesPower(lab: Lab, body: () => Promise<void>): Promise<voi
   });
 }
 
-/** Until both of the node's supply sensors read present (1), then three of ipmi_sim's 200 ms sensor polls. */
+/** Until both of the node's supply sensors read present (1): the lab's BMC reads them on every Get Sensor Reading. */
 async function suppliesHealthy(n: LabNode): Promise<void> {
   const healthy = () => ['psu-a', 'psu-b'].every((p) => readFileSync(join(n.dir, `${p}.sensor`), 'utf8').trim() === '1');
   for (const until = Date.now() + 10_000; !healthy() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
   expect(healthy(), `${n.name}'s supplies`).toBe(true);
-  await new Promise((r) => setTimeout(r, 600));
 }
 
 beforeAll(() => {
@@ -50,7 +49,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('fencekit audit, plan and verify-wiring on the correctly wired lab (ipmi_sim + snmpd)', () => {
+describe('fencekit audit, plan and verify-wiring on the correctly wired lab (BMC simulators + snmpd)', () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await startLab({ dir: join(work, 'lab'), nodes: 3 });
@@ -77,7 +76,7 @@ describe('fencekit audit, plan and verify-wiring on the correctly wired lab (ipm
     expect(out.drift).toEqual({ state: expect.stringMatching(new RegExp(`^${join(work, 'xdg-state', 'fencekit')}/audit-topology-[0-9a-f]{12}\\.json$`)), comparedWith: null, written: true });
     expect(out.live).toHaveLength(5);
     expect(out.live.every((d) => d.ok && d.ms > 0)).toBe(true);
-    expect(out.live.find((d) => d.device === 'node1-bmc')!.identity).toMatchObject({ protocol: 'IPMI 2.0 RMCP+ cipher suite 3, privilege administrator', firmware: '9.08' });
+    expect(out.live.find((d) => d.device === 'node1-bmc')!.identity).toMatchObject({ protocol: 'IPMI 2.0 RMCP+ cipher suite 3, privilege administrator', firmware: '1.00' });
     const short = join(work, 'one-outlet.yaml');
     writeFileSync(short, readFileSync(lab.topologyPath, 'utf8').replace('[pdu-a:3, pdu-b:3]', '[pdu-a:3]'));
     const staticRun = await fencekit(['-t', short, 'audit']);
@@ -166,8 +165,8 @@ describe('verify-wiring on the miswired lab (node1 and node2 pdu-b outlets swapp
       expect(r.stdout).toContain('pdu-b:1: no supply of node1 lost its input; it feeds node2');
       expect(r.stdout).toContain('node1 PS2 (psu-b) is fed by none of pdu-a:1, pdu-b:1');
       // node1's run switched pdu-b:1, which really feeds node2, off and on again: node2's BMC reports that
-      // supply healthy only once ipmi_sim has polled its sensor again (every 200 ms), and verify-wiring refuses
-      // to start on a node whose supplies are not all healthy.
+      // supply healthy only once the power model has rewritten its sensor file, and verify-wiring refuses to
+      // start on a node whose supplies are not all healthy.
       await suppliesHealthy(lab.nodes[1]!);
       const j = await fencekit(['-t', lab.topologyPath, '--json', 'verify-wiring', 'node2', '--yes', '--settle', '3']);
       expect(j.code).toBe(1);

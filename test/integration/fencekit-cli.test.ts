@@ -1,11 +1,11 @@
-// The fencekit CLI over the built-in lab's real peers: ipmi_sim BMCs and two snmpd PDUs whose outlets feed
+// The fencekit CLI over the built-in lab's real peers: BMC simulators and two snmpd PDUs whose outlets feed
 // each node's two power supplies. Every fence is checked on the node's own process and power-model log.
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab } from '../../lib/lab/lab.js';
+import { startLab, type Lab } from '../../lab/lab.js';
 import { BIN } from '../support/run-agent.js';
 
 let lab: Lab;
@@ -22,6 +22,16 @@ function fencekit(args: string[], env: Record<string, string> = {}): Promise<Cli
   const started = Date.now();
   return new Promise((resolve) => {
     execFile(join(BIN, 'fencekit'), args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FENCEKIT_LOCK_DIR: join(work, 'locks'), ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** ipmitool as a user runs it, the password in its environment (-E), not its argv. */
+function ipmitool(args: string[], password: string): Promise<CliRun> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile('ipmitool', args, { env: { ...process.env, IPMI_PASSWORD: password }, timeout: 30_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: Date.now() - started });
     });
   });
@@ -171,16 +181,23 @@ describe('fencekit lab and demo', () => {
     expect(r.stdout).toMatch(/was really powered off \(both supplies cut/);
   });
 
-  it('lab up / status / down leave nothing running', async () => {
+  it('lab up / status / down leave nothing running; the BMCs of `lab up` take ipmitool -C 17 (cipher suite 17)', async () => {
     const env = { FENCEKIT_LAB_DIR: join(work, 'bg-lab') };
     const up = await fencekit(['lab', 'up', '--nodes', '2'], env);
     expect(up.code).toBe(0);
     const status = await fencekit(['--json', 'lab', 'status'], env);
     const rec = JSON.parse(status.stdout.split('\n')[0]!);
     expect(rec.up).toBe(true);
+    const password = readFileSync(join(env.FENCEKIT_LAB_DIR, 'secrets', 'bmc.pw'), 'utf8').trim();
+    for (const node of rec.nodes as { bmcPort: number }[]) {
+      const r = await ipmitool(['-I', 'lanplus', '-C', '17', '-H', '127.0.0.1', '-p', String(node.bmcPort), '-U', 'admin', '-E', 'chassis', 'power', 'status'], password);
+      expect(r.stdout + r.stderr).toMatch(/^Chassis Power is on$/m);
+      expect(r.code).toBe(0);
+    }
     const down = await fencekit(['lab', 'down'], env);
     expect(down.code).toBe(0);
-    for (const pid of [rec.supervisorPid, ...rec.nodes.map((n: { bmcPid: number }) => n.bmcPid), ...rec.pdus.map((p: { snmpdPid: number }) => p.snmpdPid)]) {
+    for (const pid of [rec.supervisorPid, ...rec.nodes.map((n: { nodePid: number }) => n.nodePid), ...rec.pdus.map((p: { snmpdPid: number }) => p.snmpdPid)]) {
+      expect(pid).toBeGreaterThan(0);
       expect(() => process.kill(pid, 0), `PID ${pid} still runs`).toThrow();
     }
   });

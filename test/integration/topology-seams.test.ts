@@ -1,4 +1,4 @@
-// The topology's seams, through bin/fencekit against real peers: the built-in lab (ipmi_sim BMCs, snmpd
+// The topology's seams, through bin/fencekit against real peers: the built-in lab (BMC simulators, snmpd
 // PDUs powering real node processes) and, for a fabric-only node, net-snmp's snmpd managing a namespace
 // switch (test/peers/netns-switch.ts). Every fence is judged on the peer side: the node's process, the
 // power model's log, the kernel's link flags.
@@ -8,8 +8,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labAsset } from '../../lib/lab/assets.js';
-import { startLab, type Lab, type LabNode } from '../../lib/lab/lab.js';
+import { labAsset } from '../../lab/assets.js';
+import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
 import { BIN } from '../support/run-agent.js';
 
@@ -136,7 +136,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('topology values reach the agent as written (lab BMCs: ipmi_sim)', () => {
+describe('topology values reach the agent as written (lab BMCs: the BMC simulator)', () => {
   it('ip "127.0.0.1\\naction=on" is refused: exit 1, one line naming the device and option, the node untouched', async () => {
     const node = lab.nodes[2]!;
     const before = eventCount(node);
@@ -192,7 +192,7 @@ describe('CLI numbers', () => {
   });
 });
 
-describe('an off is read back before it counts (lab: ipmi_sim BMC, snmpd PDUs)', () => {
+describe('an off is read back before it counts (lab: simulated BMC, snmpd PDUs)', () => {
   it('a node that is on again after its BMC said off fails level 1, and level 2 (both PDU outlets) fences it', async () => {
     const node = lab.nodes[0]!;
     let restored = false;

@@ -25,7 +25,7 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   sanlock: { package: 'sanlock', usedBy: 'fence_kit_sanlock; the sanlock peers' },
   'corosync-cmapctl': { package: 'corosync', usedBy: 'fence_kit_scsi (node ids, as fence_scsi)' },
   // Peers the tests and the lab start.
-  ipmi_sim: { package: 'openipmi', usedBy: 'the lab BMCs; IPMI tests' },
+  ipmi_sim: { package: 'openipmi', usedBy: 'IPMI tests (the independent BMC), the fault matrix, package and pacemaker tiers' },
   ipmipower: { package: 'freeipmi-tools', usedBy: 'FreeIPMI as an independent client of the BMC simulator' },
   'ipmi-chassis': { package: 'freeipmi-tools', usedBy: 'FreeIPMI as an independent client of the BMC simulator' },
   snmpd: { package: 'snmpd', usedBy: 'the lab PDUs; APC and switch tests' },

@@ -4,7 +4,8 @@
 // from a captured MD5 session.
 import { describe, expect, it } from 'vitest';
 import { CIPHER_SUITES } from '../../../lib/ipmi/cipher-suites.js';
-import { IpmiDecodeError, PAYLOAD, decodeIpmiRequest, decodeIpmiResponse, decodeRakp1, decodeRakp2, decodeRakp3, decodeRakp4, decodeRmcpPlus, decodeSession15, encodeRmcpPlus } from '../../../lib/ipmi/codec.js';
+import { IpmiDecodeError, PAYLOAD, decodeIpmiResponse, decodeRakp2, decodeRakp4, decodeRmcpPlus, decodeSession15, encodeRmcpPlus } from '../../../lib/ipmi/codec.js';
+import { decodeIpmiRequest, decodeRakp1, decodeRakp3 } from '../../../lab/bmc/codec.js';
 import {
   additionalKeys,
   decryptPayload,

@@ -2,11 +2,15 @@
 // IpmiDecodeError: never a TypeError/RangeError, never a hang.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import * as codec from '../../../lib/ipmi/codec.js';
+import * as consoleCodec from '../../../lib/ipmi/codec.js';
+import * as bmcCodec from '../../../lab/bmc/codec.js';
 import { CIPHER_SUITES } from '../../../lib/ipmi/cipher-suites.js';
 import { decryptPayload } from '../../../lib/ipmi/crypto.js';
 import { Ipmi15Framing, RmcpPlusFraming } from '../../../lib/ipmi/framing.js';
 import { loadCapture } from './fixtures.js';
+
+// Both halves of the wire: the console's (lib/) and the BMC's (lab/bmc/).
+const codec = { ...consoleCodec, ...bmcCodec };
 
 const captured = [...loadCapture('ipmitool-lanplus-cipher3-status').packets, ...loadCapture('ipmitool-lan-md5-status').packets].map((p) => p.bytes);
 // Inner layers too, so mutations reach the payload and command decoders with a valid outer frame.

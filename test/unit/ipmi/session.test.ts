@@ -12,11 +12,15 @@ import {
   type CipherSuite,
 } from '../../../lib/ipmi/cipher-suites.js';
 import { checkCompletion } from '../../../lib/ipmi/client.js';
-import * as codec from '../../../lib/ipmi/codec.js';
+import * as consoleCodec from '../../../lib/ipmi/codec.js';
+import * as bmcCodec from '../../../lab/bmc/codec.js';
 import { additionalKeys, rakp2AuthCode, rakp3AuthCode, rakp4IntegrityCheck, sameBytes, sessionIntegrityKey, type RakpExchange } from '../../../lib/ipmi/crypto.js';
 import { Ipmi15Framing, ReplayWindow, RmcpPlusFraming, authCode15 } from '../../../lib/ipmi/framing.js';
 import { IpmiSession, type SessionParams } from '../../../lib/ipmi/session.js';
 import type { DatagramExchange } from '../../../lib/ipmi/transport.js';
+
+// Both halves of the wire: the console's (lib/) and the BMC's (lab/bmc/).
+const codec = { ...consoleCodec, ...bmcCodec };
 
 const GUID = Buffer.from('a123456789abcdefa123456789abcdef', 'hex');
 
@@ -75,7 +79,7 @@ class FakeBmc implements DatagramExchange {
 
   close(): void {}
 
-  private respond15(req: codec.IpmiRequest, completionCode: number, data: Buffer, sessionId = 0, authType = 0): Buffer {
+  private respond15(req: consoleCodec.IpmiRequest, completionCode: number, data: Buffer, sessionId = 0, authType = 0): Buffer {
     const message = codec.encodeIpmiResponse({ netFn: req.netFn + 1, cmd: req.cmd, rqSeq: req.rqSeq, completionCode, data });
     const authCode = authCode15(authType, Buffer.from(this.cfg.password), sessionId, message, 0);
     return codec.encodeSession15(authCode ? { authType, sequence: 0, sessionId, authCode, message } : { authType, sequence: 0, sessionId, message });
@@ -153,7 +157,7 @@ class FakeBmc implements DatagramExchange {
   private inSession(d: Buffer): Buffer[] {
     if (!this.framing) return [];
     const seq = codec.peekAuthType(d) === codec.AUTH_TYPE.rmcpPlus ? d.readUInt32LE(10) : d.readUInt32LE(5);
-    let req: codec.IpmiRequest;
+    let req: consoleCodec.IpmiRequest;
     try {
       req = codec.decodeIpmiRequest(this.framing.unwrap(d));
     } catch {

@@ -1,11 +1,11 @@
 #!/bin/bash
 # The power model of one simulated lab node: a real process that runs only while its chassis is on (the
-# BMC's view) AND at least one of its two power supplies has power (the PDUs' view). The BMC's
-# chassis_control hook and both PDU outlet hooks call this script, so fencing through either path is
-# observable on the same process. Each supply also has a BMC sensor (ipmi_sim polls psu-a.sensor and
-# psu-b.sensor): Power Supply state bits, 1 = presence detected, 9 = presence + input lost (AC/DC).
+# BMC's view) AND at least one of its two power supplies has power (the PDUs' view). The BMC's power
+# model (nodePowerModel in lab/lab.ts) and both PDU outlet hooks call this script, so fencing through either
+# path is observable on the same process. Each supply also has a BMC sensor (the BMC simulator reads
+# psu-a.sensor and psu-b.sensor): Power Supply state bits, 1 = presence detected, 9 = presence + input lost.
 #   node-power.sh NODEDIR set chassis|psu-a|psu-b 0|1
-#   node-power.sh NODEDIR get chassis            -> power:0|1 (what the BMC reports)
+#   node-power.sh NODEDIR get chassis            -> power:0|1 (an ipmi_sim chassis_control answer)
 #   node-power.sh NODEDIR running                -> exit 0 while the node process runs
 #   node-power.sh NODEDIR stop                   -> kill the node process (lab teardown)
 set -u
@@ -32,7 +32,7 @@ node_stop() {
   for _ in $(seq 1 500); do alive || return 0; sleep 0.01; done
 }
 
-sensor() { # write the whole file at once: ipmi_sim may read it at any moment
+sensor() { # write the whole file at once: the BMC may read it at any moment
   local v=1
   [[ $(state "$1") == 1 ]] || v=9
   echo "$v" > "$dir/$1.sensor.tmp" && mv -f "$dir/$1.sensor.tmp" "$dir/$1.sensor"
@@ -43,7 +43,7 @@ reconcile() {
   sensor psu-b
   if [[ $(state chassis) == 1 && ( $(state psu-a) == 1 || $(state psu-b) == 1 ) ]]; then
     if ! alive; then
-      # Fully detached (own session, no inherited fds): ipmi_sim reads this script's output through popen.
+      # Fully detached (own session, no inherited fds): the BMC waits for this script's output to end.
       setsid sleep 2147483647 </dev/null >/dev/null 2>&1 9>&- &
       echo $! > "$dir/pid"
     fi

@@ -2,7 +2,7 @@
 """APC PowerNet-MIB outlet emulator for snmpd's pass_persist, where each outlet powers a real process.
 
 Run by snmpd as   pass_persist .1.3.6.1.4.1.318 /usr/bin/python3 powernet-emulator.py STATEFILE
-Run by the lab harness (lib/lab/snmpd-pdu.ts) as one-shot commands on the same state file:
+Run by the lab harness (lab/snmpd-pdu.ts) as one-shot commands on the same state file:
     powernet-emulator.py STATEFILE init SPEC_JSON      create the state, start the processes of outlets that are on
     powernet-emulator.py STATEFILE power N on|off      switch an outlet behind the agent's back (a person at the rack)
     powernet-emulator.py STATEFILE fault N FAULT_JSON  set or clear (null) an outlet's fault

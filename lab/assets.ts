@@ -1,14 +1,14 @@
 // Files the lab runs (shell hooks, the PowerNet-MIB emulator) are not code: they stay files, in
-// lib/lab/assets/ of the tree the running code belongs to. That code is lib/lab/*.ts (tests), a bundle in
+// lab/assets/ of the tree the running code belongs to. That code is lab/*.ts (tests), a bundle in
 // dist/ or dist/chunks/ of a checkout, or the same bundles in /usr/lib/fencekit/dist/ of the Debian and RPM
-// packages, which install the assets at /usr/lib/fencekit/lib/lab/assets/. The search looks only that far
+// packages, which install the assets at /usr/lib/fencekit/lab/assets/. The search looks only that far
 // up (three directories), never at a package.json: a copy of dist/ with its assets works anywhere.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ASSETS = join('lib', 'lab', 'assets');
-/** From lib/lab/ or dist/chunks/ the root is two directories up, from dist/ one. */
+const ASSETS = join('lab', 'assets');
+/** From dist/chunks/ the root is two directories up, from lab/ or dist/ one. */
 const MAX_UP = 2;
 
 export function assetsDirectory(from: string = fileURLToPath(import.meta.url)): string {

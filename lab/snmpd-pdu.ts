@@ -10,7 +10,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { procStat } from '../proc.js';
+import { procStat } from '../lib/proc.js';
 
 export const PYTHON = '/usr/bin/python3';
 export const SNMPD = '/usr/sbin/snmpd';

@@ -1,19 +1,43 @@
 // The built-in lab: a few simulated cluster nodes on loopback, each a real process powered the way a
-// server is: its chassis through a BMC (OpenIPMI's ipmi_sim) and its two power supplies through two
-// switched PDUs (real snmpd serving the APC PowerNet-MIB). Fencing through either path is observable on
+// server is: its chassis through a BMC (fencekit's BMC simulator, lab/bmc: IPMI 2.0 with cipher suites 3
+// and 17, and a power-supply sensor per supply) and its two power supplies through two switched PDUs (real
+// snmpd serving the APC PowerNet-MIB). Fencing through either path is observable on
 // the same process. The lab also writes the topology that fences each node: level 1 its BMC, level 2
 // both PDU outlets.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { isAlive } from '../lib/proc.js';
 import { labAsset } from './assets.js';
-import { startIpmiSim, type IpmiSim } from './ipmi-sim.js';
+import { startBmcSim, type BmcSim, type PowerModel, type SimSensor, type SimUser } from './bmc/simulator.js';
 import { startPdu, type PduPeer } from './snmpd-pdu.js';
+
+const execFileAsync = promisify(execFile);
+
+/** A lab BMC's accounts (the lab's topology uses admin). */
+export const LAB_USERS: { readonly admin: SimUser; readonly operator: SimUser; readonly user: SimUser } = {
+  admin: { name: 'admin', password: 'secret', maxPrivilege: 4 },
+  operator: { name: 'oper', password: 'opsecret', maxPrivilege: 3 },
+  user: { name: 'viewer', password: 'usecret', maxPrivilege: 2 },
+};
+
+/** A node's BMC as the lab's users see it. */
+export interface LabBmc {
+  readonly host: string;
+  readonly port: number;
+  readonly users: typeof LAB_USERS;
+  readonly sim: BmcSim;
+  /** The BMC hangs: it answers nothing but keeps its port. */
+  freeze(): void;
+  thaw(): void;
+  stop(): Promise<void>;
+}
 
 export interface LabNode {
   readonly name: string;
   readonly dir: string;
-  readonly bmc: IpmiSim;
+  readonly bmc: LabBmc;
   readonly outlet: number;
   isRunning(): boolean;
   /** The node's process, while it runs. */
@@ -69,15 +93,59 @@ export function powerSupplySdr(sensor: number, instance: number, name: string): 
   return [0x00, 0x00, 0x51, 0x02, body.length, ...body];
 }
 
-function supplySensorCommands(nodeDir: string): string {
-  return LAB_SUPPLIES.map(({ sensor, instance, name, supply }) => {
-    const hex = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
-    return [
-      `sensor_add 0x20 0 ${hex(sensor)} 0x08 0x6f poll 200 file "${join(nodeDir, `${supply}.sensor`)}"`,
-      `sensor_set_event_support 0x20 0 ${hex(sensor)} enable scanning per-state 000000001011011 000000001011011 000000001011011 000000001011011`,
-      `main_sdr_add 0x20 ${powerSupplySdr(sensor, instance, name).map(hex).join(' ')}`,
-    ].join('\n');
-  }).join('\n') + '\n';
+/**
+ * A node's power-supply sensors: each reads the state bits node-power.sh writes for its supply (1 presence
+ * detected, 9 presence + input lost). A missing or unreadable file reads as no state at all, never as healthy.
+ */
+export function supplySensors(nodeDir: string): SimSensor[] {
+  return LAB_SUPPLIES.map(({ sensor, instance, name, supply }) => ({
+    record: powerSupplySdr(sensor, instance, name),
+    states: async () => {
+      try {
+        const n = Number(readFileSync(join(nodeDir, `${supply}.sensor`), 'utf8').trim());
+        return Number.isInteger(n) && n >= 0 && n <= 0x7fff ? n : 0;
+      } catch {
+        return 0;
+      }
+    },
+  }));
+}
+
+/**
+ * A node's chassis as its BMC drives it, through the power model it shares with the PDU outlets
+ * (node-power.sh). The chassis reads on exactly while the node's process runs: off only once it is dead.
+ * "On" is read from the pid file and /proc, as cheap as a status poll must be with many agents polling at
+ * once; "off" is asked of node-power.sh, under its lock, so a pid file being rewritten never reads as off.
+ */
+export function nodePowerModel(nodeDir: string, nodePower = labAsset('node-power.sh')): PowerModel {
+  const pid = () => {
+    try {
+      const n = Number(readFileSync(join(nodeDir, 'pid'), 'utf8').trim());
+      return n > 0 ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    isOn: async () => {
+      const p = pid();
+      if (p !== undefined && isAlive(p)) return true;
+      try {
+        await execFileAsync(nodePower, [nodeDir, 'running'], { timeout: 10_000 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    // node-power.sh kills the node and waits for it before it returns from "set chassis 0".
+    setOn: async (on) => {
+      await execFileAsync(nodePower, [nodeDir, 'set', 'chassis', on ? '1' : '0'], { timeout: 10_000 });
+    },
+    pid: () => {
+      const p = pid();
+      return p !== undefined && isAlive(p) ? p : undefined;
+    },
+  };
 }
 
 
@@ -113,14 +181,15 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const nodes: LabNode[] = [];
     for (const [i, name] of names.entries()) {
       const dir = nodeDirs[i]!;
-      const chassisScript = `#!/bin/bash\n# ipmi_sim chassis_control for lab ${name}\n[[ $1 == 0x* ]] && shift\ncase "$1 $2" in\n  "get power") exec ${nodePower} ${dir} get chassis ;;\n  "set power") exec ${nodePower} ${dir} set chassis "$3" ;;\n  "set reset") ${nodePower} ${dir} set chassis 0; exec ${nodePower} ${dir} set chassis 1 ;;\nesac\n`;
-      const bmc = await startIpmiSim({ hostOn: true, chassisScript, emulatorCommands: supplySensorCommands(dir) });
+      const sim = await startBmcSim({ users: Object.values(LAB_USERS), power: nodePowerModel(dir, nodePower), sensors: supplySensors(dir) });
+      const bmc: LabBmc = { host: sim.host, port: sim.port, users: LAB_USERS, sim, freeze: sim.freeze, thaw: sim.thaw, stop: sim.stop };
       started.push({
         stop: async () => {
           await bmc.stop();
           execFileSync(nodePower, [dir, 'stop']);
         },
       });
+      await sim.powerOnHost();
       const running = () => {
         try {
           execFileSync(nodePower, [dir, 'running']);
