@@ -24,4 +24,4 @@ export { manPage } from '../lib/options/docs.js';
 export { metadataXml } from '../lib/options/metadata.js';
 // The BMC address and credentials of an IPMI device from its options (fencekit verify-wiring reads the
 // node's power-supply sensors through the same BMC the agent fences with).
-export { bmcSettings } from './ipmi/agent.js';
+export { bmcSettingsOf } from './ipmi/agent.js';

@@ -15,7 +15,7 @@ import type { DeviceConfig, Topology } from '../lib/topology/file.js';
 import type { TopologyAction } from '../lib/topology/levels.js';
 import { planFence, protocolOf, type Plan, type PlanSources } from '../lib/topology/plan.js';
 import { deadlineIn } from '../lib/timing.js';
-import { agentByName, bmcSettings } from '../agents/registry.js';
+import { agentByName, bmcSettingsOf } from '../agents/registry.js';
 import { BIN_DIR, levelsOf } from './commands.js';
 import { Printer } from './output.js';
 
@@ -154,7 +154,7 @@ async function openBmc(device: DeviceConfig, deadline: number): Promise<IpmiClie
   const { options, errors } = readOptions(device.agent, raw, device.agent.name);
   if (errors.length > 0) throw new FenceError('bad-input', `device "${device.name}": ${errors[0]}`);
   const { IpmiClient } = await import('../lib/ipmi/client.js');
-  return IpmiClient.open(bmcSettings(options).target, { deadline });
+  return IpmiClient.open(bmcSettingsOf(device.agent, options).target, { deadline });
 }
 
 /** The node's BMC: the device of its levels that is its own IPMI controller. */

@@ -1,14 +1,13 @@
 // transport=ipmitool: each operation is one ipmitool run, the password in IPMI_PASSWORD (-E), never argv.
 import type { OperationContext } from '../../lib/agent/declaration.js';
-import type { Options } from '../../lib/options/values.js';
 import { IpmitoolRunner } from '../../lib/ipmi/ipmitool.js';
-import type { BmcSession, BmcSettings } from './agent.js';
+import type { BmcSession, BmcSettings, IpmiOptions } from './agent.js';
 
-export function openIpmitoolSession(s: BmcSettings, options: Options, ctx: OperationContext): BmcSession {
+export function openIpmitoolSession(s: BmcSettings, options: IpmiOptions, ctx: OperationContext): BmcSession {
   const tool = new IpmitoolRunner({
-    ipmitoolPath: options.string('ipmitool_path') ?? '/usr/bin/ipmitool',
-    sudoPath: options.flag('use_sudo') ? (options.string('sudo_path') ?? '/usr/bin/sudo') : undefined,
-    retransmitSeconds: Number(options.string('ipmitool_timeout') ?? '2') || 2,
+    ipmitoolPath: options.string('ipmitool_path'),
+    sudoPath: options.flag('use_sudo') ? options.string('sudo_path') : undefined,
+    retransmitSeconds: options.number('ipmitool_timeout'),
     bridgeTarget: s.bridgeTarget,
     target: s.target,
     logger: ctx.logger,

@@ -22,7 +22,7 @@ function parameterXml(spec: OptionSpec, name: string, defaults: Record<string, s
     for (const c of spec.choices ?? []) lines.push(`\t\t\t<option value="${xmlEscape(c)}" />`);
     lines.push('\t\t</content>');
   } else {
-    lines.push(`\t\t<content type="${spec.type}"${defAttr} />`);
+    lines.push(`\t\t<content type="${spec.metadataType ?? spec.type}"${defAttr} />`);
   }
   lines.push(`\t\t<shortdesc lang="en">${xmlEscape(spec.shortdesc)}</shortdesc>`);
   lines.push('\t</parameter>');

@@ -76,7 +76,8 @@ const agents = binaries
 describe.each(agents)('$name', ({ name, meta }) => {
   let cfg: Record<string, string>;
   const has = (n: string) => meta.params.some((p) => p.name === n);
-  const numericOptions = ['power_timeout', 'login_timeout', 'retry_on', 'delay'].filter(has);
+  // ipmitool_timeout is a number of seconds that metadata shows as a string, as fence_ipmilan's does.
+  const numericOptions = ['power_timeout', 'login_timeout', 'retry_on', 'delay', 'ipmitool_timeout', 'io_timeout'].filter(has);
 
   beforeAll(() => {
     cfg = validConfig(meta.params, device.port);
