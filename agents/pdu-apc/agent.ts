@@ -34,7 +34,9 @@ const APC_OPTIONS = [
         : o,
   ),
   ...SNMP_OPTIONS.map((o) =>
-    o.name === 'snmp_version'
+    o.name === 'community'
+      ? withOverrides(o, { helpNote: `${o.helpNote} Without it, SNMP v1/v2c use the factory community, as fence_apc_snmp does.` })
+      : o.name === 'snmp_version'
       ? withOverrides(o, {
           helpNote:
             "Default 1, as fence_apc_snmp. With 'username' or 'password' and neither ssh=1 nor 'community', it must be given (3 for SNMPv3): fence_kit_apc does not guess between SNMP and the card's command line.",

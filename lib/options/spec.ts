@@ -37,6 +37,14 @@ export interface OptionSpec {
   readonly order?: number;
 }
 
+/**
+ * The default metadata, --help and the man page show: none for a secret, whose value (even a factory one
+ * such as fence_apc_snmp's community "private") is never printed. The default still applies (resolveValues).
+ */
+export function shownDefault(spec: OptionSpec, defaults: Readonly<Record<string, string>>): string | undefined {
+  return spec.secret ? undefined : (defaults[spec.name] ?? spec.default);
+}
+
 export function longName(spec: OptionSpec): string {
   return spec.long ?? spec.name.replace(/_/g, '-');
 }
