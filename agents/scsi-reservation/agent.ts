@@ -9,6 +9,10 @@ import type { OptionSpec, OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 import { isValidKey } from '../../lib/scsi/sg-output.js';
 
+/** Where Debian and RHEL install sg3_utils' tools: the option defaults, and what fence_kit_scsi_check runs. */
+export const SG_PERSIST_PATH = '/usr/bin/sg_persist';
+export const SG_TURS_PATH = '/usr/bin/sg_turs';
+
 const SCSI_OPTIONS = [
   { name: 'devices', short: 'd', valueName: 'devices', type: 'string', order: 1,
     shortdesc: 'List of devices to use for current operation. Devices can be comma-separated list of raw devices (eg. /dev/sdc). Each device must support SCSI-3 persistent reservations.',
@@ -25,9 +29,9 @@ const SCSI_OPTIONS = [
     shortdesc: 'Method used to generate the SCSI key. "id" (default) uses the positional ID from "corosync-cmapctl nodelist" output which can get inconsistent when nodes are removed from cluster without full cluster restart. "hash" uses part of hash made out of node names which is not affected over time but there is theoretical chance that hashes can collide as size of SCSI key is quite limited.' },
   { name: 'corosync_cmap_path', valueName: 'path', type: 'string', default: '/usr/sbin/corosync-cmapctl', order: 300,
     shortdesc: 'Path to corosync-cmapctl binary' },
-  { name: 'sg_persist_path', valueName: 'path', type: 'string', default: '/usr/bin/sg_persist', order: 300,
+  { name: 'sg_persist_path', valueName: 'path', type: 'string', default: SG_PERSIST_PATH, order: 300,
     shortdesc: 'Path to sg_persist binary' },
-  { name: 'sg_turs_path', valueName: 'path', type: 'string', default: '/usr/bin/sg_turs', order: 300,
+  { name: 'sg_turs_path', valueName: 'path', type: 'string', default: SG_TURS_PATH, order: 300,
     shortdesc: 'Path to sg_turs binary' },
   { name: 'vgs_path', valueName: 'path', type: 'string', default: '/sbin/vgs', order: 300, shortdesc: 'Path to vgs binary' },
   ...CORE_OPTIONS,
