@@ -1,8 +1,10 @@
 // The one list of agents: the build (man pages, launchers), the fencekit CLI and the tests reach agent
 // declarations only through here. Importing it loads declarations only, never protocol code.
 import type { AgentDeclaration } from '../lib/agent/declaration.js';
+import type { SnmpOptionTypes } from '../lib/options/snmp.js';
+import type { Options } from '../lib/options/values.js';
 import { ipmiAgent } from './ipmi/agent.js';
-import { apcAgent } from './pdu-apc/agent.js';
+import { apcAgent, type ApcOptionTypes } from './pdu-apc/agent.js';
 import { sanlockAgent } from './sanlock-watchdog/agent.js';
 import { scsiAgent } from './scsi-reservation/agent.js';
 import { switchPortAgent } from './switch-port/agent.js';
@@ -24,4 +26,16 @@ export { manPage } from '../lib/options/docs.js';
 export { metadataXml } from '../lib/options/metadata.js';
 // The BMC address and credentials of an IPMI device from its options (fencekit verify-wiring reads the
 // node's power-supply sensors through the same BMC the agent fences with).
-export { bmcSettings } from './ipmi/agent.js';
+export { bmcSettingsOf } from './ipmi/agent.js';
+
+/**
+ * The SNMP view of a device's options (fencekit audit --live reads sysObjectID with the agent's own version and
+ * credentials): fence_kit_switch, and fence_kit_apc unless ssh=1; undefined for an agent that does not speak SNMP.
+ * The options must come from the same agent's declaration (readOptions / resolveValues with agent.options).
+ */
+export function snmpOptionsOf(agent: AgentDeclaration, options: Options): Options<SnmpOptionTypes> | undefined {
+  if (agent === switchPortAgent) return options as unknown as Options<SnmpOptionTypes>;
+  if (agent !== apcAgent) return undefined;
+  const apc = options as unknown as Options<ApcOptionTypes>;
+  return apc.flag('ssh') ? undefined : (options as unknown as Options<SnmpOptionTypes>);
+}

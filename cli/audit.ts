@@ -19,7 +19,7 @@ import type { DeviceConfig, Topology } from '../lib/topology/file.js';
 import type { TopologyAction } from '../lib/topology/levels.js';
 import { planFence, protocolOf, type Plan, type PlanSources } from '../lib/topology/plan.js';
 import { deadlineIn } from '../lib/timing.js';
-import { agentByName, bmcSettings } from '../agents/registry.js';
+import { agentByName, bmcSettingsOf, snmpOptionsOf } from '../agents/registry.js';
 import { BIN_DIR, levelsOf } from './commands.js';
 import { Printer } from './output.js';
 
@@ -194,7 +194,7 @@ function printPlan(p: Printer, plan: Plan, live: boolean): void {
 /** The IPMI session to a node's BMC, opened from its device's options exactly as the agent would read them. */
 async function openBmc(device: DeviceConfig, deadline: number): Promise<IpmiClient> {
   const { IpmiClient } = await import('../lib/ipmi/client.js');
-  return IpmiClient.open(bmcSettings(agentOptions(device, deadline)).target, { deadline });
+  return IpmiClient.open(bmcSettingsOf(device.agent, agentOptions(device, deadline)).target, { deadline });
 }
 
 /** The node's BMC: the device of its levels that is its own IPMI controller. */
@@ -322,7 +322,7 @@ interface DeviceIdentityRead {
 
 /** IPMI: Get Device ID in a session opened as the agent opens it; what the session negotiated. */
 async function readBmcIdentity(device: DeviceConfig, deadline: number): Promise<Required<DeviceIdentityRead>> {
-  const target = bmcSettings(agentOptions(device, deadline)).target;
+  const target = bmcSettingsOf(device.agent, agentOptions(device, deadline)).target;
   const { IpmiClient } = await import('../lib/ipmi/client.js');
   const client = await IpmiClient.open(target, { deadline });
   try {
@@ -343,7 +343,9 @@ async function readBmcIdentity(device: DeviceConfig, deadline: number): Promise<
 async function readSnmpIdentity(device: DeviceConfig, deadline: number): Promise<Required<DeviceIdentityRead>> {
   const { snmpTargetFrom } = await import('../lib/options/snmp.js');
   const { SnmpClient, SnmpNoSuchObjectError } = await import('../lib/snmp/index.js');
-  const target = await snmpTargetFrom(agentOptions(device, deadline), silentLogger, deadline);
+  const options = snmpOptionsOf(device.agent, agentOptions(device, deadline));
+  if (!options) throw new FenceError('internal', `device "${device.name}" does not speak SNMP`);
+  const target = await snmpTargetFrom(options, silentLogger, deadline);
   const client = await SnmpClient.open(target, { deadline });
   try {
     const identity: Record<string, string> = {};
@@ -369,8 +371,7 @@ async function readSnmpIdentity(device: DeviceConfig, deadline: number): Promise
 /** Which read applies to a device: IPMI agents, SNMP agents (not the APC agent over SSH); others have none. */
 function identityReader(device: DeviceConfig): ((device: DeviceConfig, deadline: number) => Promise<Required<DeviceIdentityRead>>) | undefined {
   if (device.agent.name === 'fence_kit_ipmi') return readBmcIdentity;
-  if (device.agent.name === 'fence_kit_switch') return readSnmpIdentity;
-  if (device.agent.name === 'fence_kit_apc' && !deviceOptions(device).flag('ssh')) return readSnmpIdentity;
+  if (snmpOptionsOf(device.agent, deviceOptions(device))) return readSnmpIdentity;
   return undefined;
 }
 

@@ -1,16 +1,17 @@
 // fence_kit_ipmi: a node's BMC over IPMI 2.0 (RMCP+) or 1.5, spoken natively; ipmitool as an optional
 // transport. Options and invoked-name aliases as fence_ipmilan's, so existing configurations carry over.
-import type { AgentDeclaration, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { declareAgent, type AgentDeclaration, type OperationContext, type PowerDevice, type PowerState } from '../../lib/agent/declaration.js';
 import { CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION } from '../../lib/options/common.js';
-import { withOverrides, type OptionSpec } from '../../lib/options/spec.js';
+import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 import type { IpmiTarget } from '../../lib/ipmi/index.js';
 import { kgForIpmitoolEnvironment } from '../../lib/ipmi/ipmitool-kg.js';
+import { FenceError } from '../../lib/errors.js';
 
 const SUPPORTED_CIPHERS = ['1', '2', '3', '17'];
 const PRIVILEGES = ['callback', 'user', 'operator', 'administrator'] as const;
 
-const IPMI_OPTIONS: readonly OptionSpec[] = [
+const IPMI_OPTIONS = [
   // fence_ipmilan: ip is optional because port_as_ip may supply it; validate() insists on one of them.
   ...CONNECTION_OPTIONS.map((o) => (o.name === 'ip' ? withOverrides(o, { required: false }) : o)),
   { name: 'plug', deprecatedName: 'port', short: 'n', valueName: 'ip', type: 'string', order: 1,
@@ -36,19 +37,28 @@ const IPMI_OPTIONS: readonly OptionSpec[] = [
   { name: 'allow_insecure', type: 'boolean', order: 2,
     shortdesc: 'Allow cipher suite 0 and IPMI 1.5 auth type none (many BMCs accept any password with them), cipher suite 1 (answers without integrity, forgeable) and IPMI 1.5 auth type password (the password in clear text)' },
   { name: 'ipmitool_path', valueName: 'path', type: 'string', default: '/usr/bin/ipmitool', order: 200, shortdesc: 'Path to ipmitool binary' },
-  { name: 'ipmitool_timeout', valueName: 'timeout', type: 'string', default: '2', order: 200, shortdesc: 'Timeout (sec) for IPMI operation' },
+  // A number of seconds, shown as fence_ipmilan shows it.
+  { name: 'ipmitool_timeout', valueName: 'timeout', type: 'second', metadataType: 'string', default: '2', order: 200,
+    shortdesc: 'Timeout (sec) for IPMI operation' },
   { name: 'use_sudo', deprecatedName: 'sudo', type: 'boolean', order: 200,
     shortdesc: 'Use sudo (without password) when calling 3rd party software' },
   { name: 'sudo_path', valueName: 'path', type: 'string', default: '/usr/bin/sudo', order: 200, shortdesc: 'Path to sudo binary' },
   ...CORE_OPTIONS,
-];
+] as const satisfies readonly OptionSpec[];
 
-function kgBytes(options: Options): Buffer | undefined {
+// Off is confirmed by polling the BMC, so no blind power_wait is needed (fence_ipmilan waits 2 s).
+const IPMI_DEFAULTS = { ipport: '623', power_wait: '0' } as const;
+
+/** fence_kit_ipmi's options, typed by their declarations. */
+type IpmiOptionTypes = OptionTypesOf<typeof IPMI_OPTIONS, keyof typeof IPMI_DEFAULTS>;
+export type IpmiOptions = Options<IpmiOptionTypes>;
+
+function kgBytes(options: IpmiOptions): Buffer | undefined {
   const hex = options.string('hexadecimal_kg');
   return hex === undefined || hex === '' ? undefined : Buffer.from(hex.replace(/^0x/i, ''), 'hex');
 }
 
-function validate(options: Options): string[] {
+function validate(options: IpmiOptions): string[] {
   const errors: string[] = [];
   if (!options.has('ip') && !(options.flag('port_as_ip') && options.has('plug'))) {
     errors.push("Failed: missing required option 'ip' (-a, --ip) (or 'plug' with 'port_as_ip')");
@@ -130,12 +140,12 @@ export interface BmcSettings {
   bridgeTarget: string | undefined;
 }
 
-export function bmcSettings(options: Options): BmcSettings {
+export function bmcSettings(options: IpmiOptions): BmcSettings {
   const host = options.flag('port_as_ip') && options.has('plug') ? options.string('plug')! : options.string('ip')!;
   return {
     target: {
       host,
-      port: options.number('ipport') ?? 623,
+      port: options.number('ipport'),
       username: options.string('username') ?? '',
       password: options.string('password') ?? '',
       kg: kgBytes(options),
@@ -143,15 +153,15 @@ export function bmcSettings(options: Options): BmcSettings {
       // validate() admitted only suites the chosen transport supports (0 only with allow_insecure). Unset
       // cipher and auth are negotiated with the BMC, as ipmitool does.
       cipherSuite: options.string('cipher') ? (Number(options.string('cipher')) as NonNullable<IpmiTarget['cipherSuite']>) : undefined,
-      privilege: (options.string('privlvl') ?? 'administrator') as NonNullable<IpmiTarget['privilege']>,
-      authType: options.string('auth') as IpmiTarget['authType'],
+      privilege: options.string('privlvl'),
+      authType: options.string('auth'),
       allowInsecure: options.flag('allow_insecure'),
     },
     bridgeTarget: options.string('target'),
   };
 }
 
-export const ipmiAgent: AgentDeclaration = {
+export const ipmiAgent = declareAgent<IpmiOptionTypes>({
   name: 'fence_kit_ipmi',
   shortdesc: 'Fence agent for IPMI',
   longdesc:
@@ -166,12 +176,17 @@ export const ipmiAgent: AgentDeclaration = {
     { name: 'fence_kit_idrac', shortdesc: 'Fence agent for Dell iDRAC' },
   ],
   options: IPMI_OPTIONS,
-  // Off is confirmed by polling the BMC, so no blind power_wait is needed (fence_ipmilan waits 2 s).
-  defaults: { ipport: '623', power_wait: '0' },
+  defaults: IPMI_DEFAULTS,
   target: 'device',
   cycle: true,
   diag: true,
   validate,
+  protocol(options) {
+    const via = options.string('transport') === 'ipmitool' ? ' via ipmitool' : '';
+    return options.flag('lanplus')
+      ? `IPMI 2.0 RMCP+ cipher suite ${options.string('cipher') || '17 if the BMC offers it, else 3'}, privilege ${options.string('privlvl')}${via}`
+      : `IPMI 1.5 auth ${options.string('auth') ?? 'chosen from what the BMC offers (MD5 first)'}, privilege ${options.string('privlvl')}${via}`;
+  },
   async connect(options, ctx) {
     const settings = bmcSettings(options);
     if (options.string('transport') === 'ipmitool') {
@@ -181,4 +196,11 @@ export const ipmiAgent: AgentDeclaration = {
     const { openNativeTransport } = await import('./native-transport.js');
     return new Bmc(await openNativeTransport(settings, ctx));
   },
-};
+});
+
+/** The BMC settings of fence_kit_ipmi options the library resolved (fencekit verify-wiring); refuses another agent's. */
+export function bmcSettingsOf(agent: AgentDeclaration, options: Options): BmcSettings {
+  if (agent !== ipmiAgent) throw new FenceError('internal', `${agent.name} is not an IPMI agent`);
+  // Resolved from ipmiAgent's own declaration (declareAgent), so they are fence_kit_ipmi's options.
+  return bmcSettings(options as unknown as IpmiOptions);
+}

@@ -8,11 +8,11 @@
 // is an error, never "off".
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentDeclaration } from '../../lib/agent/declaration.js';
+import { declareAgent, type OperationContext } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
 import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/options/common.js';
-import { SNMP_OPTIONS, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
-import { withOverrides, type OptionSpec } from '../../lib/options/spec.js';
+import { SNMP_OPTIONS, snmpProtocol, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
+import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 import { acceptNewWithoutFile, parseSshOptions, type SshClientOptions } from '../../lib/ssh/openssh-options.js';
 import type { HostKeyCheck } from '../../lib/ssh/session.js';
@@ -25,7 +25,7 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 const SSH_ONLY = ['identity_file', 'command_prompt', 'ssh_options', 'ssh_known_hosts', 'ssh_host_key_fingerprint', 'ssh_accept_new_host_key'];
 const SNMP_ONLY = SNMP_OPTIONS.map((o) => o.name);
 
-const APC_OPTIONS: readonly OptionSpec[] = [
+const APC_OPTIONS = [
   ...CONNECTION_OPTIONS.map((o) =>
     o.name === 'ipport'
       ? withOverrides(o, { helpNote: '161 (SNMP) unless given; 22 with ssh=1.' })
@@ -34,7 +34,9 @@ const APC_OPTIONS: readonly OptionSpec[] = [
         : o,
   ),
   ...SNMP_OPTIONS.map((o) =>
-    o.name === 'snmp_version'
+    o.name === 'community'
+      ? withOverrides(o, { helpNote: `${o.helpNote} Without it, SNMP v1/v2c use the factory community, as fence_apc_snmp does.` })
+      : o.name === 'snmp_version'
       ? withOverrides(o, {
           helpNote:
             "Default 1, as fence_apc_snmp. With 'username' or 'password' and neither ssh=1 nor 'community', it must be given (3 for SNMPv3): fence_kit_apc does not guess between SNMP and the card's command line.",
@@ -74,13 +76,17 @@ const APC_OPTIONS: readonly OptionSpec[] = [
     shortdesc: 'Accept and record an unknown host key',
     helpNote: 'OpenSSH accept-new: an unknown key is added to the known_hosts file and used; a changed key still fails. Refused when there is no file to keep the key in (/dev/null, none).' },
   ...CORE_OPTIONS,
-];
+] as const satisfies readonly OptionSpec[];
+
+const APC_DEFAULTS = { snmp_version: '1', community: 'private', ipport: '161' } as const;
+export type ApcOptionTypes = OptionTypesOf<typeof APC_OPTIONS, keyof typeof APC_DEFAULTS>;
+type ApcOptions = Options<ApcOptionTypes>;
 
 /** Credentials that fence_apc uses to log into the card's command line, and SNMPv3 as its user. */
 const CREDENTIALS = ['username', 'password', 'password_script'];
 
 /** The `switch` option's own check, on either transport. */
-function switchErrors(options: Options, ssh: boolean): string[] {
+function switchErrors(options: ApcOptions, ssh: boolean): string[] {
   let switchId: number | undefined;
   try {
     switchId = switchOption(options.string('switch'));
@@ -95,7 +101,7 @@ function switchErrors(options: Options, ssh: boolean): string[] {
 }
 
 /** Where the host key is checked and how, from the agent's options and ssh_options (the agent's win). */
-function hostKeyCheckOf(options: Options, parsed: SshClientOptions): HostKeyCheck {
+function hostKeyCheckOf(options: ApcOptions, parsed: SshClientOptions): HostKeyCheck {
   return {
     knownHostsFile:
       options.string('ssh_known_hosts') ?? (parsed.knownHostsFile !== undefined ? parsed.knownHostsFile : join(homedir(), '.ssh', 'known_hosts')),
@@ -104,7 +110,7 @@ function hostKeyCheckOf(options: Options, parsed: SshClientOptions): HostKeyChec
   };
 }
 
-function validateSsh(options: Options): string[] {
+function validateSsh(options: ApcOptions): string[] {
   const errors: string[] = switchErrors(options, true);
   if (!options.has('username')) errors.push("Failed: ssh=1 needs 'username' (-l, --username)");
   if (!options.has('password') && !options.has('password_script') && !options.has('identity_file')) {
@@ -134,7 +140,7 @@ function validateSsh(options: Options): string[] {
   return errors;
 }
 
-function validate(options: Options): string[] {
+function validate(options: ApcOptions): string[] {
   if (options.flag('ssh')) return validateSsh(options);
   // fence_apc logs into the card with these (telnet, or SSH with ssh=1); fence_apc_snmp ignores them and
   // sends SNMP v1 with community "private". Either guess can be the wrong protocol: the user says which.
@@ -150,7 +156,7 @@ function validate(options: Options): string[] {
   return errors;
 }
 
-async function connectSsh(options: Options, ctx: Parameters<AgentDeclaration['connect']>[1]) {
+async function connectSsh(options: ApcOptions, ctx: OperationContext) {
   const { readFile } = await import('node:fs/promises');
   const parsed = parseSshOptions(options.string('ssh_options'));
   const identity = options.string('identity_file') ?? parsed.identityFile;
@@ -179,20 +185,21 @@ async function connectSsh(options: Options, ctx: Parameters<AgentDeclaration['co
   });
 }
 
-export const apcAgent: AgentDeclaration = {
+export const apcAgent = declareAgent<ApcOptionTypes>({
   name: 'fence_kit_apc',
   shortdesc: 'Fence agent for APC switched PDUs over SNMP or SSH',
   longdesc:
     'fence_kit_apc switches outlets of APC switched rack PDUs and MasterSwitch units. By default it uses SNMP v1, v2c or v3 with fence_apc_snmp\'s options and defaults (version 1, community "private", port 161), choosing the outlet tables by sysObjectID as fence_apc_snmp does (rack PDU with the newer rPDU2 tables where present, MasterSwitch, MasterSwitch with firmware 6, MasterSwitch Plus with switch:outlet). With ssh=1 it logs into the card\'s command line (AOS 5 or later, olStatus / olOn / olOff) with a password, a key or keyboard-interactive authentication, and checks the host key against an OpenSSH known_hosts file or a pinned SHA256 fingerprint. Outlets are named by number or by name; when several are given, every one is switched and read back off before success is reported, and an outlet state that is neither on nor off is an error.',
   vendorUrl: 'http://www.apc.com',
   options: APC_OPTIONS,
-  defaults: { snmp_version: '1', community: 'private', ipport: '161' },
+  defaults: APC_DEFAULTS,
   target: 'plugs',
   validate,
+  protocol: (options) => (options.flag('ssh') ? 'SSH (APC command line)' : snmpProtocol(options, 'PowerNet-MIB')),
   async connect(options, ctx) {
     if (options.flag('ssh')) return connectSsh(options, ctx);
     const target = await snmpTargetFrom(options, ctx.logger, ctx.deadline);
     const { SnmpPdu } = await import('./snmp-pdu.js');
     return SnmpPdu.open({ target, switchId: options.string('switch') }, ctx);
   },
-};
+});

@@ -3,36 +3,43 @@
 // reset by its watchdog, and `off` succeeds only by acquiring the victim's lease, which sanlock grants
 // no earlier than 8 x io_timeout + 60 s after the victim's last renewal, when its watchdog must have fired.
 // Layout and options as fence_sanlock's (lockspace `fence`, lease h<N> at N MiB, path / host_id).
-import type { AgentDeclaration } from '../../lib/agent/declaration.js';
+import { declareAgent } from '../../lib/agent/declaration.js';
 import { CORE_OPTIONS } from '../../lib/options/common.js';
-import type { OptionSpec } from '../../lib/options/spec.js';
+import type { OptionSpec, OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 import { hostDeadSeconds, MAX_HOST_ID, renewalSeconds, usablePath } from '../../lib/sanlock/layout.js';
 
-const SANLOCK_OPTIONS: readonly OptionSpec[] = [
+/** sanlock's own default I/O timeout, and fence_sanlock's. */
+const DEFAULT_IO_TIMEOUT = 10;
+
+const SANLOCK_OPTIONS = [
   { name: 'path', short: 'p', valueName: 'path', type: 'string', required: true, order: 1,
     shortdesc: 'Path to the shared storage (block device or file) holding the sanlock leases' },
   { name: 'host_id', short: 'i', valueName: 'id', type: 'integer', required: true, order: 1,
     shortdesc: `sanlock host_id of the node to operate on (1-${MAX_HOST_ID})`,
     helpNote: 'Under Pacemaker, map node names to host ids with pcmk_host_map=node1:1;node2:2 and pcmk_host_argument=host_id.' },
-  { name: 'io_timeout', valueName: 'seconds', type: 'integer', default: '10', order: 2,
+  { name: 'io_timeout', valueName: 'seconds', type: 'integer', default: `${DEFAULT_IO_TIMEOUT}`, order: 2,
     shortdesc: 'sanlock I/O timeout of the lockspace, in seconds (a lease expires 8 x io_timeout + 60 s after its last renewal)' },
   { name: 'max_host_id', valueName: 'id', type: 'integer', default: '128', order: 2,
     shortdesc: 'sanlock_init formats the leases of host ids 1 to this' },
   { name: 'sanlock_path', valueName: 'path', type: 'string', default: '/usr/sbin/sanlock', order: 200,
     shortdesc: 'Path to the sanlock binary' },
   ...CORE_OPTIONS,
-];
+] as const satisfies readonly OptionSpec[];
 
-function validate(options: Options): string[] {
+type SanlockOptionTypes = OptionTypesOf<typeof SANLOCK_OPTIONS>;
+/** fence_kit_sanlock's options, typed by their declarations. */
+export type SanlockOptions = Options<SanlockOptionTypes>;
+
+function validate(options: SanlockOptions): string[] {
   const errors: string[] = [];
   const hostId = options.number('host_id');
   if (hostId !== undefined && (hostId < 1 || hostId > MAX_HOST_ID)) {
     errors.push(`Failed: option 'host_id' (-i, --host-id) must be 1-${MAX_HOST_ID}`);
   }
-  const max = options.number('max_host_id') ?? 128;
+  const max = options.number('max_host_id');
   if (max < 1 || max > MAX_HOST_ID) errors.push(`Failed: option 'max_host_id' (--max-host-id) must be 1-${MAX_HOST_ID}`);
-  const io = options.number('io_timeout') ?? 10;
+  const io = options.number('io_timeout');
   if (io < 1 || io > 300) errors.push("Failed: option 'io_timeout' (--io-timeout) must be 1-300 seconds");
   const path = options.string('path');
   if (path !== undefined && !usablePath(path)) {
@@ -46,17 +53,17 @@ export function offBudgetSeconds(ioTimeout: number): number {
   return hostDeadSeconds(ioTimeout) + renewalSeconds(ioTimeout) + 5;
 }
 
-function advise(options: Options, limits: { readonly powerTimeoutMs: number }): string[] {
-  const need = offBudgetSeconds(options.number('io_timeout') ?? 10);
+function advise(options: SanlockOptions, limits: { readonly powerTimeoutMs: number }): string[] {
+  const need = offBudgetSeconds(options.number('io_timeout'));
   if (!Number.isFinite(limits.powerTimeoutMs) || limits.powerTimeoutMs >= need * 1000) return [];
   return [
     `power_timeout ${limits.powerTimeoutMs / 1000} s cannot cover a sanlock fence: the victim's lease expires ` +
-      `${hostDeadSeconds(options.number('io_timeout') ?? 10)} s after its last renewal; allow at least ${need} s ` +
+      `${hostDeadSeconds(options.number('io_timeout'))} s after its last renewal; allow at least ${need} s ` +
       `(and pcmk_off_timeout likewise under Pacemaker)`,
   ];
 }
 
-export const sanlockAgent: AgentDeclaration = {
+export const sanlockAgent = declareAgent<SanlockOptionTypes>({
   name: 'fence_kit_sanlock',
   shortdesc: 'Fence agent for watchdog and shared storage (sanlock)',
   longdesc:
@@ -66,7 +73,7 @@ export const sanlockAgent: AgentDeclaration = {
     "Off is reported only when this node's sanlock reports the victim's host DEAD in the lockspace (its delta lease not renewed for 8 x io_timeout + 60 s, so its watchdog has fired) and the lease was acquired. A free lease, a victim that took its lease again in a newer generation, or a victim that left the lockspace (FREE) proves no reset: off fails. A fence takes at least 140 s with the default io_timeout of 10: set power_timeout and pcmk_off_timeout accordingly. Format the storage once with action sanlock_init.",
   vendorUrl: 'https://pagure.io/sanlock',
   options: SANLOCK_OPTIONS,
-  defaults: { power_timeout: String(offBudgetSeconds(10) + 15) },
+  defaults: { power_timeout: String(offBudgetSeconds(DEFAULT_IO_TIMEOUT) + 15) },
   target: 'device',
   // The lease is the fabric: a fenced node must be unfenced (take its lease again) before it rejoins,
   // and reboot is the watchdog's job, not the agent's.
@@ -74,7 +81,8 @@ export const sanlockAgent: AgentDeclaration = {
   onTarget: true,
   validate,
   advise,
-  offSecondsNeeded: (options) => offBudgetSeconds(options.number('io_timeout') ?? 10),
+  protocol: () => 'sanlock lease on shared storage, watchdog reset',
+  offSecondsNeeded: (options) => offBudgetSeconds(options.number('io_timeout')),
   extraActions: [
     {
       name: 'sanlock_init',
@@ -100,4 +108,4 @@ export const sanlockAgent: AgentDeclaration = {
     const { connectLeases } = await import('./device.js');
     return connectLeases(options, ctx);
   },
-};
+});

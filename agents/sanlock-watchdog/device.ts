@@ -8,7 +8,6 @@ import { existsSync, statSync, truncateSync, openSync, closeSync } from 'node:fs
 import type { ActionResult, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { holderOf } from '../../lib/host-claim.js';
 import { FenceError } from '../../lib/errors.js';
-import type { Options } from '../../lib/options/values.js';
 import { SANLK, SanlockClient, SanlockError } from '../../lib/sanlock/client.js';
 import {
   areaBytes,
@@ -24,6 +23,7 @@ import {
 } from '../../lib/sanlock/layout.js';
 import { PAXOS_DISK_MAGIC, type DaemonStatus, type LeaderRecord } from '../../lib/sanlock/output.js';
 import { remaining, sleep } from '../../lib/timing.js';
+import type { SanlockOptions } from './agent.js';
 import { countdown, type Countdown } from './countdown.js';
 
 export interface LeaseSettings {
@@ -33,13 +33,13 @@ export interface LeaseSettings {
   readonly client: SanlockClient;
 }
 
-export function leaseSettings(options: Options): LeaseSettings {
+export function leaseSettings(options: SanlockOptions): LeaseSettings {
   return {
     // The daemon opens the path itself, from its own working directory: hand it an absolute one.
     area: { path: resolve(options.string('path')!) },
     hostId: options.number('host_id') ?? 0,
-    ioTimeout: options.number('io_timeout') ?? 10,
-    client: new SanlockClient(options.string('sanlock_path') ?? '/usr/sbin/sanlock'),
+    ioTimeout: options.number('io_timeout'),
+    client: new SanlockClient(options.string('sanlock_path')),
   };
 }
 
@@ -57,7 +57,7 @@ export class LeaseFence implements PowerDevice {
 
   constructor(
     private readonly settings: LeaseSettings,
-    private readonly options: Options,
+    private readonly options: SanlockOptions,
     private readonly progress: Countdown,
   ) {}
 
@@ -262,7 +262,7 @@ export function holderClaimName(area: LeaseArea, hostId: number): string {
  * Not when a holder of this lease already runs here (an `on` retried while the first holder is still joining
  * the lockspace); the holder itself refuses to be the second, which closes the race between the two checks.
  */
-async function startHolder(options: Options, area: LeaseArea, hostId: number, ctx: OperationContext): Promise<void> {
+async function startHolder(options: SanlockOptions, area: LeaseArea, hostId: number, ctx: OperationContext): Promise<void> {
   const running = await holderOf(holderClaimName(area, hostId));
   if (running !== undefined) {
     ctx.logger.info(`a lease holder for host_id ${hostId} already runs here${running ? ` (PID ${running})` : ''}: not starting another`);
@@ -270,7 +270,7 @@ async function startHolder(options: Options, area: LeaseArea, hostId: number, ct
   }
   const script = process.argv[1]!;
   const args = [script, '-o', 'hold', `--path=${options.string('path')}`, `--host-id=${options.number('host_id')}`,
-    `--io-timeout=${options.number('io_timeout') ?? 10}`, `--sanlock-path=${options.string('sanlock_path') ?? '/usr/sbin/sanlock'}`];
+    `--io-timeout=${options.number('io_timeout')}`, `--sanlock-path=${options.string('sanlock_path')}`];
   const debugFile = options.string('debug_file');
   if (debugFile) args.push(`--debug-file=${debugFile}`, '-v');
   ctx.logger.debug(`Starting lease holder: ${process.execPath} ${args.join(' ')}`);
@@ -278,15 +278,15 @@ async function startHolder(options: Options, area: LeaseArea, hostId: number, ct
   child.unref();
 }
 
-export async function connectLeases(options: Options, _ctx: OperationContext): Promise<LeaseFence> {
+export async function connectLeases(options: SanlockOptions, _ctx: OperationContext): Promise<LeaseFence> {
   const interactive = !!process.stderr.isTTY && !process.env.PCMK_service && !options.flag('quiet');
   return new LeaseFence(leaseSettings(options), options, countdown(interactive ? process.stderr : undefined));
 }
 
 /** sanlock_init: the lockspace at 0, then host leases 1..max_host_id. A regular file is extended as needed. */
-export async function formatStorage(options: Options, ctx: OperationContext): Promise<ActionResult> {
+export async function formatStorage(options: SanlockOptions, ctx: OperationContext): Promise<ActionResult> {
   const s = leaseSettings(options);
-  const max = options.number('max_host_id') ?? 128;
+  const max = options.number('max_host_id');
   const path = s.area.path;
   if (!existsSync(path)) closeSync(openSync(path, 'a', 0o660));
   const st = statSync(path);

@@ -13,10 +13,10 @@ import type { ActionResult } from '../../lib/agent/declaration.js';
 import { claimName, holderOf, type Claim } from '../../lib/host-claim.js';
 import { asFenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import type { Options } from '../../lib/options/values.js';
 import { FENCE_LOCKSPACE, hostLeaseName, hostLeaseSpec, lockspaceSpec } from '../../lib/sanlock/layout.js';
 import { PAXOS_DISK_MAGIC } from '../../lib/sanlock/output.js';
 import { deadlineIn, sleep } from '../../lib/timing.js';
+import type { SanlockOptions } from './agent.js';
 import { holderClaimName, leaseSettings } from './device.js';
 
 const RUN_DIR = process.env.SANLOCK_RUN_DIR ?? '/run/sanlock';
@@ -24,7 +24,7 @@ const FOREVER = Number.POSITIVE_INFINITY;
 /** Held for the holder's whole life; the kernel frees it when the process ends. */
 let holderClaim: Claim | undefined;
 
-export async function holdLease(options: Options, logger: Logger): Promise<ActionResult> {
+export async function holdLease(options: SanlockOptions, logger: Logger): Promise<ActionResult> {
   const s = leaseSettings(options);
   // First of all, before sanlock is asked anything: be the only holder of this lease on this node.
   holderClaim = await claimName(holderClaimName(s.area, s.hostId));

@@ -3,13 +3,17 @@
 // a "write exclusive, registrants only" reservation; fencing (`off`, run on a survivor) preempts the victim's
 // key, after which the LUNs refuse the victim's writes. Keys, key files and options as fence_scsi's, so a
 // cluster can mix the two or move from one to the other.
-import type { AgentDeclaration } from '../../lib/agent/declaration.js';
+import { declareAgent } from '../../lib/agent/declaration.js';
 import { CORE_OPTIONS, NODENAME_OPTION } from '../../lib/options/common.js';
-import type { OptionSpec } from '../../lib/options/spec.js';
+import type { OptionSpec, OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 import { isValidKey } from '../../lib/scsi/sg-output.js';
 
-const SCSI_OPTIONS: readonly OptionSpec[] = [
+/** Where Debian and RHEL install sg3_utils' tools: the option defaults, and what fence_kit_scsi_check runs. */
+export const SG_PERSIST_PATH = '/usr/bin/sg_persist';
+export const SG_TURS_PATH = '/usr/bin/sg_turs';
+
+const SCSI_OPTIONS = [
   { name: 'devices', short: 'd', valueName: 'devices', type: 'string', order: 1,
     shortdesc: 'List of devices to use for current operation. Devices can be comma-separated list of raw devices (eg. /dev/sdc). Each device must support SCSI-3 persistent reservations.',
     helpNote: 'Without it, the physical volumes of clustered or shared LVM volume groups are used. A device-mapper multipath device has the key registered on every path.' },
@@ -25,15 +29,19 @@ const SCSI_OPTIONS: readonly OptionSpec[] = [
     shortdesc: 'Method used to generate the SCSI key. "id" (default) uses the positional ID from "corosync-cmapctl nodelist" output which can get inconsistent when nodes are removed from cluster without full cluster restart. "hash" uses part of hash made out of node names which is not affected over time but there is theoretical chance that hashes can collide as size of SCSI key is quite limited.' },
   { name: 'corosync_cmap_path', valueName: 'path', type: 'string', default: '/usr/sbin/corosync-cmapctl', order: 300,
     shortdesc: 'Path to corosync-cmapctl binary' },
-  { name: 'sg_persist_path', valueName: 'path', type: 'string', default: '/usr/bin/sg_persist', order: 300,
+  { name: 'sg_persist_path', valueName: 'path', type: 'string', default: SG_PERSIST_PATH, order: 300,
     shortdesc: 'Path to sg_persist binary' },
-  { name: 'sg_turs_path', valueName: 'path', type: 'string', default: '/usr/bin/sg_turs', order: 300,
+  { name: 'sg_turs_path', valueName: 'path', type: 'string', default: SG_TURS_PATH, order: 300,
     shortdesc: 'Path to sg_turs binary' },
   { name: 'vgs_path', valueName: 'path', type: 'string', default: '/sbin/vgs', order: 300, shortdesc: 'Path to vgs binary' },
   ...CORE_OPTIONS,
-];
+] as const satisfies readonly OptionSpec[];
 
-function validate(options: Options): string[] {
+type ScsiOptionTypes = OptionTypesOf<typeof SCSI_OPTIONS>;
+/** fence_kit_scsi's options, typed by their declarations. */
+export type ScsiOptions = Options<ScsiOptionTypes>;
+
+function validate(options: ScsiOptions): string[] {
   const errors: string[] = [];
   const key = options.string('key');
   if (key !== undefined && key !== '' && !isValidKey(key)) {
@@ -45,7 +53,7 @@ function validate(options: Options): string[] {
   return errors;
 }
 
-export const scsiAgent: AgentDeclaration = {
+export const scsiAgent = declareAgent<ScsiOptionTypes>({
   name: 'fence_kit_scsi',
   shortdesc: 'Fence agent for SCSI persistent reservation',
   longdesc:
@@ -61,8 +69,9 @@ export const scsiAgent: AgentDeclaration = {
   // `on` always re-registers: a key left by an earlier I_T nexus (another iSCSI session) must be refreshed.
   forceOn: true,
   validate,
+  protocol: () => 'SCSI-3 persistent reservations (sg_persist)',
   async connect(options, ctx) {
     const { openReservationFabric } = await import('./fabric.js');
     return openReservationFabric(options, ctx);
   },
-};
+});

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { SgClient } from '../../lib/scsi/sg-persist.js';
 import { deadlineIn, sleep } from '../../lib/timing.js';
+import { SG_PERSIST_PATH, SG_TURS_PATH } from './agent.js';
 import { KeyStore } from './store.js';
 
 export const EXIT_REGISTERED = 0;
@@ -68,7 +69,7 @@ export async function scsiCheck(io: CheckIo): Promise<number> {
     log.error('Key not found');
     return EXIT_REGISTERED;
   }
-  const client = new SgClient({ sgPersistPath: '/usr/bin/sg_persist', sgTursPath: '/usr/bin/sg_turs', readonly: false, logger: log });
+  const client = new SgClient({ sgPersistPath: SG_PERSIST_PATH, sgTursPath: SG_TURS_PATH, readonly: false, logger: log });
   for (const device of devices) {
     for (let n = 0; n <= settings.retry; n++) {
       if (n > 0) log.debug(`retry: ${n} of ${settings.retry}`);

@@ -5,12 +5,12 @@ import { hostname } from 'node:os';
 import type { OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
-import type { Options } from '../../lib/options/values.js';
 import { parseDeviceList, parseSharedVolumeGroupPvs, scsiPaths, VGS_ARGS } from '../../lib/scsi/devices.js';
 import type { NodelistNode } from '../../lib/scsi/keys.js';
 import { SgClient, SgCommandError } from '../../lib/scsi/sg-persist.js';
 import { normaliseKey, type PrState, type ReservationKey } from '../../lib/scsi/sg-output.js';
 import { remaining } from '../../lib/timing.js';
+import type { ScsiOptions } from './agent.js';
 import { KeyStore } from './store.js';
 
 type Action = 'on' | 'off' | 'status' | 'monitor';
@@ -18,8 +18,8 @@ type Action = 'on' | 'off' | 'status' | 'monitor';
 /** What corosync answered in this invocation, by program and key: the key derivation and the on-target check ask the same. */
 const cmapAnswers = new Map<string, string>();
 
-async function cmap(options: Options, key: string, ctx: OperationContext): Promise<string> {
-  const path = options.string('corosync_cmap_path') ?? '/usr/sbin/corosync-cmapctl';
+async function cmap(options: ScsiOptions, key: string, ctx: OperationContext): Promise<string> {
+  const path = options.string('corosync_cmap_path');
   const known = cmapAnswers.get(`${path}\0${key}`);
   if (known !== undefined) return known;
   const r = await run(path, [key], { timeoutMs: Math.max(1, Math.min(remaining(ctx.deadline), 60_000)), logger: ctx.logger });
@@ -29,7 +29,7 @@ async function cmap(options: Options, key: string, ctx: OperationContext): Promi
 }
 
 /** The key of the node named by nodename/plug, derived as fence_scsi derives it, or the key given. */
-export async function targetKey(options: Options, ctx: OperationContext): Promise<ReservationKey> {
+export async function targetKey(options: ScsiOptions, ctx: OperationContext): Promise<ReservationKey> {
   const given = options.string('key');
   if (given) return normaliseKey(given);
   const node = options.string('nodename') || options.string('plug');
@@ -45,7 +45,7 @@ export async function targetKey(options: Options, ctx: OperationContext): Promis
 }
 
 /** `corosync-cmapctl KEY`, or undefined where corosync does not answer (not installed, not running). */
-async function cmapIfRunning(options: Options, key: string, ctx: OperationContext): Promise<string | undefined> {
+async function cmapIfRunning(options: ScsiOptions, key: string, ctx: OperationContext): Promise<string | undefined> {
   try {
     return await cmap(options, key, ctx);
   } catch (err) {
@@ -68,7 +68,7 @@ async function cmapIfRunning(options: Options, key: string, ctx: OperationContex
  * - where corosync cannot tell (not running), only the key this node's key file records passes: writing it
  *   there first is how an administrator declares a hand-chosen key to be this node's.
  */
-async function assertOwnKey(options: Options, key: ReservationKey, store: KeyStore, ctx: OperationContext): Promise<void> {
+async function assertOwnKey(options: ScsiOptions, key: ReservationKey, store: KeyStore, ctx: OperationContext): Promise<void> {
   const { keysOfNode, localNodePosition, nodelistNodes, parseClusterName } = await import('../../lib/scsi/keys.js');
   const recorded = store.readKey();
   const nodelist = await cmapIfRunning(options, 'nodelist', ctx);
@@ -93,10 +93,10 @@ async function assertOwnKey(options: Options, key: ReservationKey, store: KeySto
   throw new FenceError('bad-input', `cannot tell whether key ${key} is this node's: corosync does not name this node and this node's key file (${store.keyFiles[0]}) records ${recorded ?? 'no key'}; on (unfencing) must run on the node it unfences`);
 }
 
-async function discoverDevices(options: Options, ctx: OperationContext): Promise<string[]> {
+async function discoverDevices(options: ScsiOptions, ctx: OperationContext): Promise<string[]> {
   const listed = parseDeviceList(options.string('devices'));
   if (listed.length > 0) return listed;
-  const vgs = options.string('vgs_path') ?? '/sbin/vgs';
+  const vgs = options.string('vgs_path');
   const r = await run(vgs, VGS_ARGS, { timeoutMs: Math.max(1, Math.min(remaining(ctx.deadline), 60_000)), logger: ctx.logger });
   if (r.code !== 0) throw new FenceError('bad-input', `cannot get the devices of shared volume groups (${vgs} exited ${r.code ?? r.signal})`);
   return parseSharedVolumeGroupPvs(r.stdout);
@@ -236,13 +236,13 @@ export class ReservationFabric implements PowerDevice {
   async close(): Promise<void> {}
 }
 
-export async function openReservationFabric(options: Options, ctx: OperationContext): Promise<ReservationFabric> {
+export async function openReservationFabric(options: ScsiOptions, ctx: OperationContext): Promise<ReservationFabric> {
   // The runner has already turned a fabric's enable/disable into on/off.
   const action = (options.string('action') ?? 'status') as Action;
   const store = new KeyStore();
   const client = new SgClient({
-    sgPersistPath: options.string('sg_persist_path') ?? '/usr/bin/sg_persist',
-    sgTursPath: options.string('sg_turs_path') ?? '/usr/bin/sg_turs',
+    sgPersistPath: options.string('sg_persist_path'),
+    sgTursPath: options.string('sg_turs_path'),
     readonly: options.flag('readonly'),
     logger: ctx.logger,
   });

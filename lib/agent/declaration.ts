@@ -3,6 +3,7 @@
 // the power state, how to change it and how to list its plugs.
 import type { Logger } from '../log.js';
 import type { OptionSpec } from '../options/spec.js';
+import type { LibraryOptionTypes } from '../options/common.js';
 import type { Options } from '../options/values.js';
 
 export type PowerState = 'on' | 'off';
@@ -74,7 +75,7 @@ export interface ActionResult {
  * An agent-specific action beyond the fence-agents set (fence_sanlock's `sanlock_init`, a lease holder).
  * It runs after the same parsing and validation as every action, but outside the power engine.
  */
-export interface ExtraAction {
+export interface ExtraAction<T extends LibraryOptionTypes = LibraryOptionTypes> {
   readonly name: string;
   /** For --help and the man page. */
   readonly shortdesc: string;
@@ -82,10 +83,14 @@ export interface ExtraAction {
   readonly advertised: boolean;
   /** Required options this action does without (formatting storage needs no host). */
   readonly notRequired?: readonly string[];
-  run(options: Options, ctx: OperationContext): Promise<ActionResult>;
+  run(options: Options<T>, ctx: OperationContext): Promise<ActionResult>;
 }
 
-export interface AgentDeclaration {
+/**
+ * T is the name → value type map of `options` (OptionTypesOf): validate, connect and the actions get options
+ * typed by the agent's own declaration. The library sees every agent as AgentDeclaration<LibraryOptionTypes>.
+ */
+export interface AgentDeclaration<T extends LibraryOptionTypes = LibraryOptionTypes> {
   readonly name: string;
   readonly shortdesc: string;
   readonly longdesc: string;
@@ -93,8 +98,8 @@ export interface AgentDeclaration {
   readonly symlinks?: readonly SymlinkDeclaration[];
   /** Every option the agent accepts, common groups included, each declared once. */
   readonly options: readonly OptionSpec[];
-  /** Agent-wide default overrides of common options (e.g. ipport 623). */
-  readonly defaults?: Readonly<Record<string, string>>;
+  /** Agent-wide default overrides of common options (e.g. ipport 623), as the string a user would write. */
+  readonly defaults?: { readonly [K in keyof T]?: string };
   /** 'plugs': addressed by plug (outlets, ports), so list / list-status exist and several plugs can be given. */
   readonly target: 'device' | 'plugs';
   /** Fabric fencing (switch port, SCSI): no reboot, `on` is automatic unfencing, enable/disable accepted. */
@@ -108,22 +113,34 @@ export interface AgentDeclaration {
   /** The device supports the diag action (NMI). */
   readonly diag?: boolean;
   /** Cross-option checks beyond types and required (e.g. a hex key's format). Returns error lines. */
-  validate?(options: Options): string[];
+  validate?(options: Options<T>): string[];
   /**
    * A configuration that is valid but likely to fail at run time (a power_timeout shorter than the
    * device's minimum fence time). validate-all prints these lines on stdout as its report and still
    * exits 0; every other action logs them as warnings.
    */
-  advise?(options: Options, limits: { readonly powerTimeoutMs: number }): string[];
+  advise?(options: Options<T>, limits: { readonly powerTimeoutMs: number }): string[];
   /**
    * Seconds a successful off can need beyond what power_timeout suggests (sanlock: the victim's lease expires
    * on a schedule), so that exported Pacemaker timeouts cover it. Undefined: power_timeout is the bound.
    */
-  offSecondsNeeded?(options: Options): number;
+  offSecondsNeeded?(options: Options<T>): number;
+  /** How the agent speaks to its device with these options, in a phrase (fencekit plan and audit print it). */
+  protocol?(options: Options<T>): string;
   /** Agent-specific actions, dispatched by name after validation. */
-  readonly extraActions?: readonly ExtraAction[];
+  readonly extraActions?: readonly ExtraAction<T>[];
   /** Open the device. Protocol code is imported here, lazily, so metadata never loads it. */
-  connect(options: Options, ctx: OperationContext): Promise<PowerDevice>;
+  connect(options: Options<T>, ctx: OperationContext): Promise<PowerDevice>;
+}
+
+/**
+ * An agent typed by its own option list. The library holds every agent as an AgentDeclaration (of the
+ * shared options): the Options it hands an agent are resolved from that agent's own `options` and `defaults`
+ * (resolveValues), the list T is computed from, so the agent's typed view of them holds. T must agree with
+ * the shared options on every shared name it declares.
+ */
+export function declareAgent<T extends LibraryOptionTypes>(agent: AgentDeclaration<T>): AgentDeclaration<T> {
+  return agent;
 }
 
 export interface ActionDeclaration {
@@ -150,5 +167,5 @@ export function advertisedActions(agent: AgentDeclaration): ActionDeclaration[] 
 /** Defaults in force for the invoked name: the library's, then the agent's, then the symlink's. */
 export function effectiveDefaults(agent: AgentDeclaration, invokedName: string): Record<string, string> {
   const link = agent.symlinks?.find((l) => l.name === invokedName);
-  return { ...(agent.defaults ?? {}), ...(link?.defaults ?? {}) };
+  return { ...(agent.defaults as Record<string, string> | undefined), ...link?.defaults };
 }

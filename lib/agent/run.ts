@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../log.js';
 import { helpText } from '../options/docs.js';
 import { metadataXml } from '../options/metadata.js';
 import { parseArgv, parseStdin, repeatedActionError, type RawInput } from '../options/parse.js';
+import type { LibraryOptionTypes } from '../options/common.js';
 import { missingRequired, resolveValues, type Options } from '../options/values.js';
 import { describeOption } from '../options/values.js';
 import { deadlineIn, retryUntil, sleep } from '../timing.js';
@@ -64,11 +65,11 @@ export function engineSettings(options: Options, env: NodeJS.ProcessEnv, forceOn
   return {
     powerTimeoutMs: limitMs(options.number('power_timeout'), disabled),
     shellTimeoutMs: limitMs(options.number('shell_timeout'), disabled),
-    powerWaitMs: (options.number('power_wait') ?? 0) * 1000,
+    powerWaitMs: options.number('power_wait') * 1000,
     // fence-agents polls without a pause at 0; against a device that answers at once that is a busy
     // loop of requests for the whole power_timeout, so 0 (or any tiny value) means "as often as is sane".
-    statusSleepMs: Math.max(MIN_STATUS_SLEEP_MS, (options.number('stonith_status_sleep') ?? 1) * 1000),
-    retryOn: Math.max(0, options.number('retry_on') ?? 1),
+    statusSleepMs: Math.max(MIN_STATUS_SLEEP_MS, options.number('stonith_status_sleep') * 1000),
+    retryOn: Math.max(0, options.number('retry_on')),
     method: options.string('method') === 'cycle' ? 'cycle' : 'onoff',
     forceOn,
   };
@@ -82,8 +83,20 @@ function splitPlugs(agent: AgentDeclaration, options: Options): (string | undefi
   return plug.split(sep).map((p) => p.trim()).filter((p) => p !== '');
 }
 
-/** Parse and validate. Returns the options or the error lines; never contacts anything. */
-export function readOptions(
+/**
+ * Parse and validate. Returns the options or the error lines; never contacts anything. The options are
+ * typed by the agent's declaration: they are resolved from its own list and defaults (declareAgent).
+ */
+export function readOptions<T extends LibraryOptionTypes>(
+  agent: AgentDeclaration<T>,
+  raw: RawInput,
+  invokedName: string,
+): { action?: string; options: Options<T>; errors: string[]; docOnly: boolean } {
+  const read = readAgentOptions(agent as AgentDeclaration, raw, invokedName);
+  return { ...read, options: read.options as unknown as Options<T> };
+}
+
+function readAgentOptions(
   agent: AgentDeclaration,
   raw: RawInput,
   invokedName: string,
@@ -136,7 +149,7 @@ function silenceWatch(agent: AgentDeclaration, options: Options): SilenceWatch {
 async function execute(agent: AgentDeclaration, action: string, options: Options, io: AgentIo, log: Logger): Promise<ActionResult> {
   const settings = engineSettings(options, io.env, !!agent.forceOn);
   if (FENCING_ACTIONS.has(action)) {
-    const delay = options.number('delay') ?? 0;
+    const delay = options.number('delay');
     if (delay > 0) {
       log.debug(`Delay ${delay} second(s) before fencing`);
       await sleep(delay * 1000);
@@ -209,7 +222,7 @@ export async function runAgentWith(agent: AgentDeclaration, io: AgentIo): Promis
 
   const verbosity = Math.max(options.count('verbose'), options.number('verbose_level') ?? 0);
   const log = createLogger({ verbosity, quiet, debugFile: options.string('debug_file'), write: io.err });
-  for (const spec of agent.options) if (spec.secret) log.addSecret(options.string(spec.name));
+  for (const spec of agent.options) if (spec.secret) log.addSecret(options.valueOf(spec)?.toString());
   for (const line of advice) log.warn(line);
 
   try {

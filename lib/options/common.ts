@@ -1,9 +1,9 @@
 // Options shared by agents, declared once with fence-agents' names, letters and defaults so that a
 // Pacemaker configuration written for fence-agents works unchanged. Agents pick the groups they need.
-import type { OptionSpec } from './spec.js';
+import type { OptionSpec, OptionTypesOf } from './spec.js';
 
 /** Present in every agent. */
-export const CORE_OPTIONS: readonly OptionSpec[] = [
+export const CORE_OPTIONS = [
   // No default: an agent run without an action fails with a clear error instead of rebooting a node.
   { name: 'action', short: 'o', valueName: 'action', type: 'string', required: true, shortdesc: 'Fencing action', order: 1 },
   { name: 'verbose', short: 'v', type: 'boolean', stackable: true, order: 51,
@@ -33,10 +33,10 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     helpNote: 'At least 0.1 s: 0 does not poll the device in a busy loop.' },
   { name: 'retry_on', valueName: 'attempts', type: 'integer', default: '1', order: 201,
     shortdesc: 'Count of attempts to retry power on' },
-];
+] as const satisfies readonly OptionSpec[];
 
 /** A device reached over the network with a login. */
-export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
+export const CONNECTION_OPTIONS = [
   { name: 'ip', deprecatedName: 'ipaddr', short: 'a', valueName: 'ip', type: 'string', required: true, order: 1,
     shortdesc: 'IP address or hostname of fencing device' },
   { name: 'ipport', short: 'u', valueName: 'port', type: 'integer', order: 1,
@@ -48,24 +48,31 @@ export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
   { name: 'password_script', deprecatedName: 'passwd_script', short: 'S', valueName: 'script', type: 'string', order: 1,
     shortdesc: 'Script to run to retrieve password',
     helpNote: 'Run without a shell (the value is split on spaces); its standard output, trailing whitespace removed, is the password.' },
-];
+] as const satisfies readonly OptionSpec[];
 
 /** Devices with outlets / ports / targets addressed by `plug`. */
-export const PLUG_OPTIONS: readonly OptionSpec[] = [
+export const PLUG_OPTIONS = [
   { name: 'plug', deprecatedName: 'port', short: 'n', valueName: 'id', type: 'string', required: true, order: 1,
     shortdesc: 'Physical plug number on device, UUID or identification of machine' },
   { name: 'plug_separator', valueName: 'char', type: 'string', default: ',', order: 100,
     shortdesc: 'Separator for plug parameter when specifying more than 1 plug' },
   { name: 'separator', short: 'C', valueName: 'char', type: 'string', default: ',', order: 100,
     shortdesc: "Separator for CSV created by 'list' operation" },
-];
+] as const satisfies readonly OptionSpec[];
 
 /** Pacemaker always sends `nodename`; agents that use it declare it. */
-export const NODENAME_OPTION: OptionSpec = {
+export const NODENAME_OPTION = {
   name: 'nodename', valueName: 'nodename', type: 'string', order: 1, shortdesc: 'Name of the node to be fenced',
-};
+} as const satisfies OptionSpec;
 
-export const METHOD_OPTION: OptionSpec = {
+export const METHOD_OPTION = {
   name: 'method', short: 'm', valueName: 'method', type: 'select', choices: ['onoff', 'cycle'], default: 'onoff', order: 1,
   shortdesc: 'Method to fence',
-};
+} as const satisfies OptionSpec;
+
+/**
+ * What library code (the runner, the topology tools) may read from any agent's options: the core options,
+ * which every agent has, and the shared ones an agent may not declare, which may then be absent.
+ */
+export type LibraryOptionTypes = OptionTypesOf<typeof CORE_OPTIONS> &
+  Partial<OptionTypesOf<[...typeof CONNECTION_OPTIONS, ...typeof PLUG_OPTIONS, typeof NODENAME_OPTION, typeof METHOD_OPTION]>>;

@@ -1,12 +1,12 @@
 // --help text and the troff man page, from the same declarations as the metadata.
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from '../agent/declaration.js';
 import { sortedOptions } from './metadata.js';
-import { getoptMixed, type OptionSpec } from './spec.js';
+import { getoptMixed, shownDefault, type OptionSpec } from './spec.js';
 
 function describe(spec: OptionSpec, defaults: Record<string, string>): string {
   let text = spec.shortdesc;
   if (spec.type === 'select' && spec.choices) text += ` (${spec.choices.join('|')})`;
-  const def = defaults[spec.name] ?? spec.default;
+  const def = shownDefault(spec, defaults);
   if (def !== undefined) text += ` (Default: ${def})`;
   if (spec.required) text += ' [required]';
   if (spec.helpNote) text += ` ${spec.helpNote}`;

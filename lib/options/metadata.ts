@@ -1,7 +1,7 @@
 // Metadata XML in the exact shape of fence-agents' metadata.rng (strict element order), which is what
 // Pacemaker, pcs and crm_resource read. Built from the option declarations: nothing here is agent-specific.
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from '../agent/declaration.js';
-import { getoptMixed, type OptionSpec } from './spec.js';
+import { getoptMixed, shownDefault, type OptionSpec } from './spec.js';
 
 export function xmlEscape(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
@@ -13,7 +13,7 @@ export function sortedOptions(specs: readonly OptionSpec[]): OptionSpec[] {
 }
 
 function parameterXml(spec: OptionSpec, name: string, defaults: Record<string, string>, extra: string): string {
-  const def = defaults[spec.name] ?? spec.default;
+  const def = shownDefault(spec, defaults);
   const defAttr = def !== undefined ? ` default="${xmlEscape(def)}"` : '';
   const lines = [`\t<parameter name="${xmlEscape(name)}" unique="0" required="${spec.required ? 1 : 0}"${extra}>`];
   lines.push(`\t\t<getopt mixed="${xmlEscape(getoptMixed(spec))}" />`);
@@ -22,7 +22,7 @@ function parameterXml(spec: OptionSpec, name: string, defaults: Record<string, s
     for (const c of spec.choices ?? []) lines.push(`\t\t\t<option value="${xmlEscape(c)}" />`);
     lines.push('\t\t</content>');
   } else {
-    lines.push(`\t\t<content type="${spec.type}"${defAttr} />`);
+    lines.push(`\t\t<content type="${spec.metadataType ?? spec.type}"${defAttr} />`);
   }
   lines.push(`\t\t<shortdesc lang="en">${xmlEscape(spec.shortdesc)}</shortdesc>`);
   lines.push('\t</parameter>');
@@ -40,7 +40,6 @@ export function metadataXml(agent: AgentDeclaration, name: string): string {
   out.push(`<vendor-url>${xmlEscape(agent.vendorUrl)}</vendor-url>`);
   out.push('<parameters>');
   for (const spec of sortedOptions(agent.options)) {
-    // Secrets have no default to show, and a default could only ever be a placeholder.
     out.push(parameterXml(spec, spec.name, defaults, spec.deprecatedName ? ` obsoletes="${xmlEscape(spec.deprecatedName)}"` : ''));
     if (spec.deprecatedName) out.push(parameterXml(spec, spec.deprecatedName, defaults, ' deprecated="1"'));
   }

@@ -7,15 +7,16 @@ import type { SnmpAuth, SnmpAuthProtocol, SnmpPrivProtocol, SnmpSecurityLevel, S
 import { FenceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runSecretScript } from '../secrets.js';
-import type { OptionSpec } from './spec.js';
+import type { CONNECTION_OPTIONS } from './common.js';
+import type { OptionSpec, OptionTypesOf } from './spec.js';
 import type { Options } from './values.js';
 
-const AUTH_PROTOCOLS: readonly SnmpAuthProtocol[] = ['MD5', 'SHA', 'SHA256', 'SHA384', 'SHA512'];
-const PRIV_PROTOCOLS: readonly SnmpPrivProtocol[] = ['DES', 'AES', 'AES256B', 'AES256R'];
-const SECURITY_LEVELS: readonly SnmpSecurityLevel[] = ['noAuthNoPriv', 'authNoPriv', 'authPriv'];
+const AUTH_PROTOCOLS = ['MD5', 'SHA', 'SHA256', 'SHA384', 'SHA512'] as const satisfies readonly SnmpAuthProtocol[];
+const PRIV_PROTOCOLS = ['DES', 'AES', 'AES256B', 'AES256R'] as const satisfies readonly SnmpPrivProtocol[];
+const SECURITY_LEVELS = ['noAuthNoPriv', 'authNoPriv', 'authPriv'] as const satisfies readonly SnmpSecurityLevel[];
 
 /** v1/v2c community, v3 USM. `username` / `password` (the v3 auth passphrase) come from CONNECTION_OPTIONS. */
-export const SNMP_OPTIONS: readonly OptionSpec[] = [
+export const SNMP_OPTIONS = [
   { name: 'snmp_version', short: 'd', valueName: 'version', type: 'select', choices: ['1', '2c', '3'], order: 1,
     shortdesc: 'Specifies SNMP version to use',
     helpNote: "When not given and 'username' is set without 'community', SNMPv3." },
@@ -36,7 +37,11 @@ export const SNMP_OPTIONS: readonly OptionSpec[] = [
   { name: 'snmp_priv_passwd_script', short: 'R', valueName: 'script', type: 'string', order: 1,
     shortdesc: 'Script to run to retrieve privacy password',
     helpNote: 'Run without a shell (the value is split on spaces); its standard output, trailing whitespace removed, is the privacy password.' },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The options an SNMP agent has. Each sets its own default snmp_version (see above) and ipport (161 or its own). */
+export type SnmpOptionTypes = OptionTypesOf<[...typeof CONNECTION_OPTIONS, ...typeof SNMP_OPTIONS], 'snmp_version' | 'ipport'>;
+type SnmpOptions = Options<SnmpOptionTypes>;
 
 /**
  * The version in force. An agent's default (fence_ifmib: 2c) holds unless the user named a v3 user and gave
@@ -44,14 +49,14 @@ export const SNMP_OPTIONS: readonly OptionSpec[] = [
  * no community at all and fail at the device. A community the agent supplies as its default (fence_apc_snmp's
  * "private") is no community the user gave: a v3 user must never end up in a v1 request.
  */
-export function snmpVersion(options: Options): '1' | '2c' | '3' {
-  const version = (options.string('snmp_version') ?? '1') as '1' | '2c' | '3';
+export function snmpVersion(options: SnmpOptions): '1' | '2c' | '3' {
+  const version = options.string('snmp_version');
   if (!options.given.has('snmp_version') && !options.given.has('community') && options.has('username')) return '3';
   return version;
 }
 
-function securityLevel(options: Options, hasPrivPassword: boolean): SnmpSecurityLevel {
-  const given = options.string('snmp_sec_level') as SnmpSecurityLevel | undefined;
+function securityLevel(options: SnmpOptions, hasPrivPassword: boolean): SnmpSecurityLevel {
+  const given = options.string('snmp_sec_level');
   if (given) return given;
   // fencing_snmp.complete_missed_params: a privacy password with a password means authPriv.
   if (hasPrivPassword && options.has('password')) return 'authPriv';
@@ -59,7 +64,7 @@ function securityLevel(options: Options, hasPrivPassword: boolean): SnmpSecurity
 }
 
 /** Checks that need no device: what fence-agents would only learn from snmpget's complaint. */
-export function validateSnmpOptions(options: Options): string[] {
+export function validateSnmpOptions(options: SnmpOptions): string[] {
   const errors: string[] = [];
   const version = snmpVersion(options);
   if (version === '3') {
@@ -75,7 +80,7 @@ export function validateSnmpOptions(options: Options): string[] {
     errors.push(`Failed: SNMP v${version} needs 'community' (-c, --community), or 'username' for SNMPv3`);
   }
   const port = options.number('ipport');
-  if (port !== undefined && (port < 1 || port > 65535)) errors.push("Failed: option 'ipport' (-u, --ipport) must be 1-65535");
+  if (port < 1 || port > 65535) errors.push("Failed: option 'ipport' (-u, --ipport) must be 1-65535");
   return errors;
 }
 
@@ -86,7 +91,15 @@ export function validateSnmpOptions(options: Options): string[] {
 /** snmp_priv_passwd_script's answer, by script: run once per agent run, not again on every login retry. */
 const privPasswords = new Map<string, string>();
 
-export async function snmpTargetFrom(options: Options, logger: Logger, deadline: number, defaultPort = 161): Promise<SnmpTarget> {
+/** The SNMP protocol in a phrase, for fencekit plan: version, and the USM levels and protocols for v3. */
+export function snmpProtocol(options: SnmpOptions, mib: string): string {
+  const v = options.string('snmp_version');
+  return v === '3'
+    ? `SNMPv3 ${options.string('snmp_sec_level') ?? 'noAuthNoPriv'} (${options.string('snmp_auth_prot') ?? 'MD5'}/${options.string('snmp_priv_prot') ?? 'DES'}), ${mib}`
+    : `SNMP v${v}, ${mib}`;
+}
+
+export async function snmpTargetFrom(options: SnmpOptions, logger: Logger, deadline: number): Promise<SnmpTarget> {
   const host = options.string('ip');
   if (!host) throw new FenceError('bad-input', "missing required option 'ip'");
   const version = snmpVersion(options);
@@ -105,16 +118,16 @@ export async function snmpTargetFrom(options: Options, logger: Logger, deadline:
       username: options.string('username') ?? '',
       securityLevel: level,
       ...(level !== 'noAuthNoPriv'
-        ? { authProtocol: (options.string('snmp_auth_prot') ?? 'MD5') as SnmpAuthProtocol, authPassword: options.string('password') }
+        ? { authProtocol: options.string('snmp_auth_prot') ?? 'MD5', authPassword: options.string('password') }
         : {}),
-      ...(level === 'authPriv' ? { privProtocol: (options.string('snmp_priv_prot') ?? 'DES') as SnmpPrivProtocol, privPassword } : {}),
+      ...(level === 'authPriv' ? { privProtocol: options.string('snmp_priv_prot') ?? 'DES', privPassword } : {}),
     };
   } else {
     auth = { version, community: options.string('community') ?? '' };
   }
   return {
     host,
-    port: options.number('ipport') ?? defaultPort,
+    port: options.number('ipport'),
     auth,
     transport: host.includes(':') ? 'udp6' : 'udp4',
   };

@@ -15,6 +15,11 @@ export interface OptionSpec {
   /** What the value is called in help and metadata, e.g. `ip` in `--ip=[ip]`. */
   readonly valueName?: string;
   readonly type: OptionType;
+  /**
+   * The type metadata shows, where fence-agents declares a looser one than the value has (fence_ipmilan's
+   * `ipmitool_timeout` is a `string` there, but a number of seconds): pcs reads the metadata type.
+   */
+  readonly metadataType?: 'string';
   readonly choices?: readonly string[];
   /** Default as the string a user would write; typed by the same rules as user input. */
   readonly default?: string;
@@ -32,6 +37,14 @@ export interface OptionSpec {
   readonly order?: number;
 }
 
+/**
+ * The default metadata, --help and the man page show: none for a secret, whose value (even a factory one
+ * such as fence_apc_snmp's community "private") is never printed. The default still applies (resolveValues).
+ */
+export function shownDefault(spec: OptionSpec, defaults: Readonly<Record<string, string>>): string | undefined {
+  return spec.secret ? undefined : (defaults[spec.name] ?? spec.default);
+}
+
 export function longName(spec: OptionSpec): string {
   return spec.long ?? spec.name.replace(/_/g, '-');
 }
@@ -43,6 +56,38 @@ export function getoptMixed(spec: OptionSpec): string {
   return spec.short ? `-${spec.short}, ${long}` : long;
 }
 
-export function withOverrides(spec: OptionSpec, over: Partial<OptionSpec>): OptionSpec {
+/** Only words about an option change per agent: its name, kind, choices and default are the shared ones. */
+export type OptionOverrides = Partial<Omit<OptionSpec, 'name' | 'type' | 'choices' | 'default' | 'metadataType'>>;
+
+export function withOverrides<S extends OptionSpec>(spec: S, over: OptionOverrides): S {
   return { ...spec, ...over };
 }
+
+// ---- The value types an option list declares ------------------------------------------------------
+// Declarations are written `as const satisfies readonly OptionSpec[]`, so that each option's name, type
+// and choices are literal types and the map below can be computed from them: an agent's Options then
+// accept only its own names, and give each value the type of its kind.
+
+/** The type of one option's value: boolean, number (integer, second), the union of its choices (select), or string. */
+export type OptionValueOf<S extends OptionSpec> = S['type'] extends 'boolean'
+  ? boolean
+  : S['type'] extends 'integer' | 'second'
+    ? number
+    : S extends { readonly type: 'select'; readonly choices: readonly (infer C extends string)[] }
+      ? C
+      : string;
+
+/**
+ * name → value type for an option list. `Defaulted` names the options the agent gives a default of its own
+ * (AgentDeclaration.defaults); with the options that declare one, they always have a value. Booleans are
+ * always a boolean (absent is false).
+ */
+export type OptionTypesOf<L extends readonly OptionSpec[], Defaulted extends string = never> = {
+  -readonly [S in L[number] as S['name']]: S['type'] extends 'boolean'
+    ? boolean
+    : S extends { readonly default: string }
+      ? OptionValueOf<S>
+      : S['name'] extends Defaulted
+        ? OptionValueOf<S>
+        : OptionValueOf<S> | undefined;
+};

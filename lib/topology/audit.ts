@@ -232,7 +232,7 @@ export function auditTopology(input: AuditInput): Finding[] {
     const options = deviceOptions(device);
     if (options.string('method') === 'cycle') add('method-cycle', subject, `${device.agent.name} is set to method=cycle`);
     const powerTimeout = options.number('power_timeout');
-    for (const advice of device.agent.advise?.(options, { powerTimeoutMs: powerTimeout === undefined ? Infinity : powerTimeout * 1000 }) ?? []) {
+    for (const advice of device.agent.advise?.(options, { powerTimeoutMs: powerTimeout * 1000 }) ?? []) {
       add('device-timeout-floor', subject, advice);
     }
     // fencekit's fabric agents advertise an automatic on (lib/agent/declaration.ts), so fabric-unfencing
@@ -297,7 +297,7 @@ function delaysFor(topology: Topology, node: NodeConfig, cib: Cib | undefined): 
   let random = false;
   for (const level of node.levels) {
     for (const d of level.devices) {
-      fixed = Math.max(fixed, deviceOptions(topology.devices.get(d.device)!).number('delay') ?? 0);
+      fixed = Math.max(fixed, deviceOptions(topology.devices.get(d.device)!).number('delay'));
       const p = cib?.primitives.get(d.device);
       if (p) {
         fixed = Math.max(fixed, delayBaseFor(p.params.pcmk_delay_base, node.name));

@@ -69,19 +69,19 @@ export function deviceBound(device: DeviceConfig): DeviceBound {
   if (disabled !== undefined && ['1', 'yes', 'on', 'true'].includes(disabled.toLowerCase())) {
     throw new FenceError('bad-input', `device "${device.name}": disable_timeout lifts the agent's own bounds, so no Pacemaker timeout can be derived for it; remove it`);
   }
-  const seconds = (name: string, fallback: number): number => {
-    const v = options.number(name) ?? fallback;
+  const seconds = (name: 'delay' | 'login_timeout' | 'power_timeout' | 'power_wait' | 'shell_timeout'): number => {
+    const v = options.number(name);
     if (v === 0 && ['login_timeout', 'power_timeout', 'shell_timeout'].includes(name)) {
       throw new FenceError('bad-input', `device "${device.name}": ${name} 0 means no limit, so no Pacemaker timeout can be derived for it; give it a limit`);
     }
     return v;
   };
-  const delay = seconds('delay', 0);
-  const login = seconds('login_timeout', 5);
-  const power = seconds('power_timeout', 20);
-  const powerWait = seconds('power_wait', 0);
-  const shell = seconds('shell_timeout', 3);
-  const retryOn = Math.max(0, options.number('retry_on') ?? 1);
+  const delay = seconds('delay');
+  const login = seconds('login_timeout');
+  const power = seconds('power_timeout');
+  const powerWait = seconds('power_wait');
+  const shell = seconds('shell_timeout');
+  const retryOn = Math.max(0, options.number('retry_on'));
   const needed = device.agent.offSecondsNeeded?.(options);
   const offPower: Term = needed !== undefined && needed > power ? { name: `${device.agent.name} off needs`, seconds: needed } : { name: 'power_timeout', seconds: power };
   const off = sum([{ name: 'delay', seconds: delay }, { name: 'login_timeout', seconds: login }, offPower, { name: 'power_wait', seconds: powerWait }]);

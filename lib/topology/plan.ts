@@ -57,27 +57,7 @@ const TIMEOUT_OPTIONS = ['delay', 'login_timeout', 'power_timeout', 'power_wait'
 
 /** How each agent speaks to its device, from its options. */
 export function protocolOf(device: DeviceConfig, o: Options = deviceOptions(device)): string {
-  switch (device.agent.name) {
-    case 'fence_kit_ipmi': {
-      const via = o.string('transport') === 'ipmitool' ? ' via ipmitool' : '';
-      return o.flag('lanplus')
-        ? `IPMI 2.0 RMCP+ cipher suite ${o.string('cipher') || '3'}, privilege ${o.string('privlvl')}${via}`
-        : `IPMI 1.5 auth ${o.string('auth') ?? 'md5'}, privilege ${o.string('privlvl')}${via}`;
-    }
-    case 'fence_kit_apc':
-    case 'fence_kit_switch': {
-      if (o.flag('ssh')) return 'SSH (APC command line)';
-      const v = o.string('snmp_version') ?? '1';
-      const mib = device.agent.name === 'fence_kit_apc' ? 'PowerNet-MIB' : 'IF-MIB ifAdminStatus';
-      return v === '3' ? `SNMPv3 ${o.string('snmp_sec_level') ?? 'noAuthNoPriv'} (${o.string('snmp_auth_prot') ?? 'MD5'}/${o.string('snmp_priv_prot') ?? 'DES'}), ${mib}` : `SNMP v${v}, ${mib}`;
-    }
-    case 'fence_kit_scsi':
-      return 'SCSI-3 persistent reservations (sg_persist)';
-    case 'fence_kit_sanlock':
-      return 'sanlock lease on shared storage, watchdog reset';
-    default:
-      return device.agent.name;
-  }
+  return device.agent.protocol?.(o) ?? device.agent.name;
 }
 
 export interface PlanSources {
@@ -114,8 +94,9 @@ export async function planFence(node: string, levels: readonly Level[], action: 
       const o = deviceOptions(config);
       const timeouts: Record<string, number> = {};
       for (const name of TIMEOUT_OPTIONS) {
-        const v = o.number(name);
-        if (v !== undefined && config.agent.options.some((s) => s.name === name)) timeouts[name] = v;
+        const spec = config.agent.options.find((s) => s.name === name);
+        const v = spec && o.valueOf(spec);
+        if (typeof v === 'number') timeouts[name] = v;
       }
       let plugs: PlugResolution[] = d.plugs.map((plug) => ({ plug }));
       if (sources.listPlugs && d.plugs.length > 0) {

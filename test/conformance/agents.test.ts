@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentByName } from '../../agents/registry.js';
 import { agentBinaries, BIN, runAgentBinary } from '../support/run-agent.js';
 import { startSilentDevice, type SilentDevice } from '../support/silent-device.js';
 
 const RNG = '/usr/share/cluster/relaxng/metadata.rng';
 const SECRET = 'S3cr3t-Pa55w0rd-for-conformance';
 
-interface Param { name: string; required: boolean; deprecated: boolean; type: string; secret: boolean }
+interface Param { name: string; required: boolean; deprecated: boolean; type: string; default?: string; secret: boolean }
 
 function parseMetadata(xml: string) {
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => ['parameter', 'action', 'symlink', 'option'].includes(n) }).parse(xml);
@@ -24,6 +25,8 @@ function parseMetadata(xml: string) {
     required: p.required === '1',
     deprecated: p.deprecated === '1',
     type: p.content.type,
+    default: p.content.default,
+    // By name, independently of the declarations: what an admin reading the metadata would take for a secret.
     secret: /password|passwd|kg|community/.test(p.name),
   }));
   return { name: ra.name as string, params, actions: (ra.actions.action as { name: string }[]).map((a) => a.name), symlinks: (ra.symlink ?? []) as { name: string }[] };
@@ -73,10 +76,16 @@ const agents = binaries
     meta: parseMetadata(execFileSync(join(BIN, name), ['-o', 'metadata'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } }).toString()),
   }));
 
+it('has secret parameters to check for defaults (fence_kit_apc: password, community)', () => {
+  const apc = agents.find((a) => a.name === 'fence_kit_apc')!;
+  expect(apc.meta.params.filter((p) => p.secret).map((p) => p.name)).toEqual(expect.arrayContaining(['password', 'community', 'snmp_priv_passwd']));
+});
+
 describe.each(agents)('$name', ({ name, meta }) => {
   let cfg: Record<string, string>;
   const has = (n: string) => meta.params.some((p) => p.name === n);
-  const numericOptions = ['power_timeout', 'login_timeout', 'retry_on', 'delay'].filter(has);
+  // ipmitool_timeout is a number of seconds that metadata shows as a string, as fence_ipmilan's does.
+  const numericOptions = ['power_timeout', 'login_timeout', 'retry_on', 'delay', 'ipmitool_timeout', 'io_timeout'].filter(has);
 
   beforeAll(() => {
     cfg = validConfig(meta.params, device.port);
@@ -109,7 +118,14 @@ describe.each(agents)('$name', ({ name, meta }) => {
     expect((await runUntouched({ stdin: 'action=meta-data\n' })).stdout).toBe(base);
   });
 
-  it('advertises no secret value and no default for secret parameters', async () => {
+  it('shows no default for a secret parameter (declared secret, or named like one)', () => {
+    const declared = agentByName(name)!.options.filter((o) => o.secret).flatMap((o) => [o.name, ...(o.deprecatedName ? [o.deprecatedName] : [])]);
+    const secret = meta.params.filter((p) => p.secret || declared.includes(p.name));
+    expect(secret.map((p) => p.name)).toEqual(expect.arrayContaining(declared));
+    expect(secret.filter((p) => p.default !== undefined).map((p) => `${p.name}=${p.default}`)).toEqual([]);
+  });
+
+  it('does not echo a secret given on stdin with the metadata action', async () => {
     const r = await runUntouched({ stdin: `action=metadata\npassword=${SECRET}\n` });
     expect(r.stdout).not.toContain(SECRET);
   });

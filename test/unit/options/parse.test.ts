@@ -4,8 +4,8 @@ import { resolveValues, missingRequired } from '../../../lib/options/values.js';
 import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS, METHOD_OPTION } from '../../../lib/options/common.js';
 import type { OptionSpec } from '../../../lib/options/spec.js';
 
-const SPECS: OptionSpec[] = [...CORE_OPTIONS, ...CONNECTION_OPTIONS, ...PLUG_OPTIONS, METHOD_OPTION,
-  { name: 'lanplus', short: 'P', type: 'boolean', shortdesc: 'lanplus' }];
+const SPECS = [...CORE_OPTIONS, ...CONNECTION_OPTIONS, ...PLUG_OPTIONS, METHOD_OPTION,
+  { name: 'lanplus', short: 'P', type: 'boolean', shortdesc: 'lanplus' }] as const satisfies readonly OptionSpec[];
 
 describe('stdin parser (FenceAgentAPI rules)', () => {
   it('skips comments and blank lines, trims lines, splits at the first =', () => {

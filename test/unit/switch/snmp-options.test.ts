@@ -1,14 +1,14 @@
 // The shared SNMP options (lib/options/snmp.ts) as fence_kit_switch declares them: from stdin text to the
 // SnmpTarget the client gets, with fence_ifmib's defaults and fencing_snmp's inference of the v3 level.
 import { describe, expect, it } from 'vitest';
-import { switchPortAgent } from '../../../agents/switch-port/agent.js';
+import { SWITCH_DEFAULTS, SWITCH_OPTIONS } from '../../../agents/switch-port/agent.js';
 import { silentLogger } from '../../../lib/log.js';
 import { snmpTargetFrom, snmpVersion, validateSnmpOptions } from '../../../lib/options/snmp.js';
 import { parseStdin } from '../../../lib/options/parse.js';
 import { resolveValues } from '../../../lib/options/values.js';
 
 function optionsOf(stdin: string) {
-  const { options, errors } = resolveValues(parseStdin(stdin, switchPortAgent.options), switchPortAgent.options, switchPortAgent.defaults ?? {});
+  const { options, errors } = resolveValues(parseStdin(stdin, SWITCH_OPTIONS), SWITCH_OPTIONS, SWITCH_DEFAULTS);
   expect(errors).toEqual([]);
   return options;
 }
@@ -38,11 +38,11 @@ describe('SNMP options of fence_kit_switch', () => {
   });
 
   it('a community that is only an agent default never turns a v3 user into a v1/v2c request', () => {
-    const specs = switchPortAgent.options;
-    const { options } = resolveValues(parseStdin('ip=s1\nusername=u\npassword=authpass1\n', specs), specs, { ...switchPortAgent.defaults, community: 'private' });
+    const specs = SWITCH_OPTIONS;
+    const { options } = resolveValues(parseStdin('ip=s1\nusername=u\npassword=authpass1\n', specs), specs, { ...SWITCH_DEFAULTS, community: 'private' });
     expect(options.string('community')).toBe('private');
     expect(snmpVersion(options)).toBe('3');
-    const given = resolveValues(parseStdin('ip=s1\nusername=u\ncommunity=c1\n', specs), specs, switchPortAgent.defaults ?? {}).options;
+    const given = resolveValues(parseStdin('ip=s1\nusername=u\ncommunity=c1\n', specs), specs, SWITCH_DEFAULTS).options;
     expect(snmpVersion(given)).toBe('2c');
   });
 
