@@ -131,9 +131,27 @@ describe('fence_kit_ipmi against ipmi_sim (real BMC, real powered process)', () 
   });
 
   it('cipher suite 0 is refused before any packet is sent unless allow_insecure is set', async () => {
-    const r = await agent(cfg({ cipher: '0', action: 'status' }));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/'cipher'.*allow_insecure/);
+    // A UDP/TCP listener stands in for the BMC and counts what reaches it.
+    const silent = await startSilentDevice();
+    try {
+      const at = { ip: '127.0.0.1', ipport: String(silent.port), login_timeout: '1', power_timeout: '1' };
+      for (const transport of ['native', 'ipmitool']) {
+        for (const action of ['status', 'off', 'validate-all']) {
+          const r = await agent(cfg({ ...at, cipher: '0', transport, action }));
+          expect(r.code, `${transport} ${action}`).toBe(1);
+          expect(r.stderr).toMatch(/'cipher'.*allow_insecure/);
+        }
+      }
+      expect(silent.contacts()).toBe(0);
+      // The counter sees an agent that does send: with allow_insecure the same status goes out (and, with
+      // nothing answering, fails).
+      const allowed = await agent(cfg({ ...at, cipher: '0', allow_insecure: '1', action: 'status' }));
+      expect(allowed.code).toBe(1);
+      expect(allowed.stderr).not.toMatch(/'cipher'.*allow_insecure/);
+      expect(silent.contacts()).toBeGreaterThan(0);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('cipher suite 1 (no integrity) and IPMI 1.5 auth=password (clear text) are refused before any packet unless allow_insecure is set, on both transports', async () => {
