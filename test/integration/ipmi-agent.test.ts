@@ -25,6 +25,16 @@ function ipmitoolPower(): string {
   return /Chassis Power is (on|off)/.exec(out)?.[1] ?? `unparsed: ${out}`;
 }
 
+/** No such process, or only its zombie (its parent has not reaped it yet). */
+function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 beforeAll(async () => {
   bmc = await startIpmiSim({ hostOn: true });
   work = mkdtempSync(join(tmpdir(), 'fk-ipmi-agent-'));
@@ -52,7 +62,9 @@ describe('fence_kit_ipmi against ipmi_sim (real BMC, real powered process)', () 
     expect(r.stderr).toBe('');
     expect(r).toMatchObject({ code: 0, stdout: 'Success: Powered OFF\n' });
     expect(bmc.isHostRunning()).toBe(false);
+    // The process that ran before the off is itself gone (or a zombie), not merely forgotten by the pid file.
     expect(pid).toBeDefined();
+    expect(processGone(pid!), `host process ${pid} still runs`).toBe(true);
     expect(ipmitoolPower()).toBe('off');
     expect(await agent(cfg({ action: 'status' }))).toMatchObject({ code: 2, stdout: 'Status: OFF\n' });
     expect(await agent(cfg({ action: 'off' }))).toMatchObject({ code: 0, stdout: 'Success: Already OFF\n' });
