@@ -1,11 +1,13 @@
 // fence_kit_apc over SNMP against a real peer: net-snmp's snmpd with the PowerNet-MIB pass_persist
 // emulator (test/peers/snmpd-pdu.ts), whose outlets power real processes, so "off" is checked through
 // /proc and never through the agent's own reading. Debian's fence_apc_snmp runs against the same snmpd
-// where the comparison is the point (its two-plug defect, its list-status).
+// where the comparison is the point (its two-plug defect, its list-status): what it does is recorded
+// (test/support/peer-report.ts), never asserted, so these tests do not go red the day Debian fixes it.
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { APC_SYS_OBJECT_ID, startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { injectLoss } from '../support/net-faults.js';
+import { recordPeer } from '../support/peer-report.js';
 import { runAgentBinary } from '../support/run-agent.js';
 
 const PEER = '/usr/sbin/fence_apc_snmp';
@@ -88,7 +90,7 @@ describe('fence_kit_apc against snmpd + PowerNet emulator (rack PDU, rPDU tables
     });
   });
 
-  it('two-plug off: both outlets\' processes are dead before success; fence_apc_snmp on the same PDU switches only the first and reports success', async () => {
+  it('two-plug off: both outlets\' processes are dead before success (fence_apc_snmp\'s run on the same PDU recorded beside it)', async () => {
     const ours = await agent({ ...v1(pdu), plug: '2,3', action: 'off' });
     expect(ours.code, ours.stderr).toBe(0);
     expect(pdu.isOutletPowered(2)).toBe(false);
@@ -96,14 +98,11 @@ describe('fence_kit_apc against snmpd + PowerNet emulator (rack PDU, rPDU tables
     const s = await agent({ ...v1(pdu), plug: '2,3', action: 'status' });
     expect(s.stdout.trim()).toBe('Status: OFF');
 
-    // The peer, recorded on the same snmpd: node2's two supplies are outlets 4 and 5.
+    // The peer, on the same snmpd: node2's two supplies are outlets 4 and 5. Debian's fence_apc_snmp switched
+    // only the first and reported success when this was written; recorded, not asserted (it is Debian's to fix).
     expect(existsSync(PEER), `${PEER} (Debian fence-agents) is needed`).toBe(true);
     const peer = await peerAgent({ ...v1(pdu), plug: '4,5', action: 'off' });
-    const peerSaidSuccess = peer.code === 0;
-    const fifthStillPowered = pdu.isOutletPowered(5);
-    console.log(`fence_apc_snmp plug=4,5 off: exit ${peer.code}, outlet 4 powered=${pdu.isOutletPowered(4)}, outlet 5 powered=${fifthStillPowered}`);
-    expect(pdu.isOutletPowered(4)).toBe(false);
-    expect(peerSaidSuccess && fifthStillPowered, 'the peer reports success while outlet 5 still powers node2').toBe(true);
+    recordPeer('fence_apc_snmp plug=4,5 off', { exit: peer.code, stdout: peer.stdout.trim(), outlet4Powered: pdu.isOutletPowered(4), outlet5Powered: pdu.isOutletPowered(5) });
   });
 
   it('two-plug off by name (a node whose two supplies are on two outlets)', async () => {
@@ -273,12 +272,16 @@ describe('fence_kit_apc against snmpd + PowerNet emulator (rack PDU, rPDU tables
     expect(ok / runs).toBeGreaterThanOrEqual(0.9);
   }, 600_000);
 
-  it('list-status of fence_apc_snmp on the same PDU prints UNKNOWN for every outlet (ours: real states, above)', async () => {
-    const r = await peerAgent({ ...v1(pdu), action: 'list-status' });
-    expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n');
-    expect(lines).toHaveLength(8);
-    for (const line of lines) expect(line).toMatch(/,UNKNOWN$/);
+  it('list-status reports each outlet\'s real state, read from its process (fence_apc_snmp\'s list-status recorded beside it)', async () => {
+    pdu.setOutletState(7, false);
+    const ours = await agent({ ...v1(pdu), action: 'list-status' });
+    expect(ours.code, ours.stderr).toBe(0);
+    const truth = NAMES.map((n, i) => `${i + 1},${n},${pdu.isOutletPowered(i + 1) ? 'ON' : 'OFF'}`);
+    expect(truth[6]).toBe('7,spare,OFF');
+    expect(ours.stdout.trim().split('\n')).toEqual(truth);
+    // When this was written the peer printed UNKNOWN for every outlet.
+    const peer = await peerAgent({ ...v1(pdu), action: 'list-status' });
+    recordPeer('fence_apc_snmp list-status', { exit: peer.code, lines: peer.stdout.trim().split('\n'), truth });
   });
 });
 

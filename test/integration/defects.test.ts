@@ -2,12 +2,12 @@
 // not have it. Where another test already proves it against the same peer, it is named here precisely
 // and not repeated:
 //  (a) two plugs on a PDU: only the first switched, success reported
-//      -> test/integration/apc-snmp.test.ts "two-plug off: both outlets' processes are dead before success;
-//         fence_apc_snmp on the same PDU switches only the first and reports success" (snmpd + PowerNet
-//         emulator), and for ssh=1 test/integration/apc-ssh.test.ts (the card fixture over the same outlets)
+//      -> test/integration/apc-snmp.test.ts "two-plug off: both outlets' processes are dead before success
+//         (fence_apc_snmp's run on the same PDU recorded beside it)" (snmpd + PowerNet emulator), and for
+//         ssh=1 test/integration/apc-ssh.test.ts (the card fixture over the same outlets)
 //  (b) a non-existent switch port reported as already off
-//      -> test/integration/switch.test.ts "a port the switch does not have is an error for status and off,
-//         where fence_ifmib says "Already OFF", rc 0" (snmpd managing veths in namespaces); the fault
+//      -> test/integration/switch.test.ts "a port the switch does not have is an error for status and off
+//         (fence_ifmib's answer recorded beside it)" (snmpd managing veths in namespaces); the fault
 //         matrix's no-such-plug row measures it again (RELIABILITY.md)
 //  (c) insufficient privilege ignored and the timeout waited out                      -> below (ipmi_sim)
 //  (d) no action given -> a default reboot                                           -> below (ipmi_sim)

@@ -77,40 +77,6 @@ describe('fencekit over the lab (real ipmi_sim and snmpd peers)', () => {
     expect(node.isRunning()).toBe(true);
   });
 
-  it('a dead BMC: level 1 fails fast, level 2 cuts both supplies, confirms both, then restores them', async () => {
-    const node = lab.nodes[0]!;
-    const pid = node.pid();
-    const mark = node.events().trim().split('\n').length;
-    await lab.killBmc(node.name);
-    const r = await fencekit(['-t', lab.topologyPath, 'fence', node.name]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/level 1 failed/);
-    expect(r.stdout).toMatch(/reboot succeeded at level 2/);
-    expect(node.pid()).toBeDefined();
-    expect(node.pid()).not.toBe(pid);
-    // Observed from the PDU side: both outlets off (node dead) before either comes back on.
-    expect(eventsSince(node, mark)).toEqual([
-      'chassis=1 psu-a=0 psu-b=1 running=1',
-      'chassis=1 psu-a=0 psu-b=0 running=0',
-      'chassis=1 psu-a=1 psu-b=0 running=1',
-      'chassis=1 psu-a=1 psu-b=1 running=1',
-    ]);
-  });
-
-  it('a PDU that refuses one outlet fails the level, and the fence fails while the node still runs', async () => {
-    const node = lab.nodes[0]!; // its BMC is dead since the previous test
-    lab.pdus[1].setFault(node.outlet, { kind: 'refuse' });
-    try {
-      const r = await fencekit(['-t', lab.topologyPath, '--json', 'fence', node.name, '--action', 'off']);
-      expect(r.code).toBe(1);
-      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false });
-      expect(node.isRunning()).toBe(true);
-    } finally {
-      lab.pdus[1].setFault(node.outlet, null);
-      lab.pdus[0].setOutletState(node.outlet, true);
-    }
-  });
-
   it('respects the total deadline: a frozen BMC and a frozen PDU cannot hold the fence past --timeout', async () => {
     const node = lab.nodes[1]!;
     node.bmc.freeze();
@@ -169,6 +135,47 @@ describe('fencekit over the lab (real ipmi_sim and snmpd peers)', () => {
     const s = await fencekit(['-t', open, 'fence', 'n1', '--action', 'off', '--timeout', '5']);
     expect(s.code).toBe(1);
     expect(s.stdout + s.stderr).toMatch(/readable by others/);
+  });
+
+  // The last tests of this lab: node1's BMC stays dead from here on. Each test kills nothing itself, so each
+  // passes alone (`vitest -t NAME` runs this beforeAll) and none depends on another having run first.
+  describe('with node1\'s BMC dead', () => {
+    beforeAll(async () => {
+      await lab.killBmc(lab.nodes[0]!.name);
+    });
+
+    it('a dead BMC: level 1 fails fast, level 2 cuts both supplies, confirms both, then restores them', async () => {
+      const node = lab.nodes[0]!;
+      const pid = node.pid();
+      const mark = node.events().trim().split('\n').length;
+      const r = await fencekit(['-t', lab.topologyPath, 'fence', node.name]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/level 1 failed/);
+      expect(r.stdout).toMatch(/reboot succeeded at level 2/);
+      expect(node.pid()).toBeDefined();
+      expect(node.pid()).not.toBe(pid);
+      // Observed from the PDU side: both outlets off (node dead) before either comes back on.
+      expect(eventsSince(node, mark)).toEqual([
+        'chassis=1 psu-a=0 psu-b=1 running=1',
+        'chassis=1 psu-a=0 psu-b=0 running=0',
+        'chassis=1 psu-a=1 psu-b=0 running=1',
+        'chassis=1 psu-a=1 psu-b=1 running=1',
+      ]);
+    });
+
+    it('a PDU that refuses one outlet fails the level, and the fence fails while the node still runs', async () => {
+      const node = lab.nodes[0]!;
+      lab.pdus[1].setFault(node.outlet, { kind: 'refuse' });
+      try {
+        const r = await fencekit(['-t', lab.topologyPath, '--json', 'fence', node.name, '--action', 'off']);
+        expect(r.code).toBe(1);
+        expect(JSON.parse(r.stdout)).toMatchObject({ ok: false });
+        expect(node.isRunning()).toBe(true);
+      } finally {
+        lab.pdus[1].setFault(node.outlet, null);
+        lab.pdus[0].setOutletState(node.outlet, true);
+      }
+    });
   });
 });
 

@@ -25,6 +25,16 @@ function ipmitoolPower(): string {
   return /Chassis Power is (on|off)/.exec(out)?.[1] ?? `unparsed: ${out}`;
 }
 
+/** No such process, or only its zombie (its parent has not reaped it yet). */
+function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 beforeAll(async () => {
   bmc = await startIpmiSim({ hostOn: true });
   work = mkdtempSync(join(tmpdir(), 'fk-ipmi-agent-'));
@@ -52,7 +62,9 @@ describe('fence_kit_ipmi against ipmi_sim (real BMC, real powered process)', () 
     expect(r.stderr).toBe('');
     expect(r).toMatchObject({ code: 0, stdout: 'Success: Powered OFF\n' });
     expect(bmc.isHostRunning()).toBe(false);
+    // The process that ran before the off is itself gone (or a zombie), not merely forgotten by the pid file.
     expect(pid).toBeDefined();
+    expect(processGone(pid!), `host process ${pid} still runs`).toBe(true);
     expect(ipmitoolPower()).toBe('off');
     expect(await agent(cfg({ action: 'status' }))).toMatchObject({ code: 2, stdout: 'Status: OFF\n' });
     expect(await agent(cfg({ action: 'off' }))).toMatchObject({ code: 0, stdout: 'Success: Already OFF\n' });
@@ -131,9 +143,27 @@ describe('fence_kit_ipmi against ipmi_sim (real BMC, real powered process)', () 
   });
 
   it('cipher suite 0 is refused before any packet is sent unless allow_insecure is set', async () => {
-    const r = await agent(cfg({ cipher: '0', action: 'status' }));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/'cipher'.*allow_insecure/);
+    // A UDP/TCP listener stands in for the BMC and counts what reaches it.
+    const silent = await startSilentDevice();
+    try {
+      const at = { ip: '127.0.0.1', ipport: String(silent.port), login_timeout: '1', power_timeout: '1' };
+      for (const transport of ['native', 'ipmitool']) {
+        for (const action of ['status', 'off', 'validate-all']) {
+          const r = await agent(cfg({ ...at, cipher: '0', transport, action }));
+          expect(r.code, `${transport} ${action}`).toBe(1);
+          expect(r.stderr).toMatch(/'cipher'.*allow_insecure/);
+        }
+      }
+      expect(silent.contacts()).toBe(0);
+      // The counter sees an agent that does send: with allow_insecure the same status goes out (and, with
+      // nothing answering, fails).
+      const allowed = await agent(cfg({ ...at, cipher: '0', allow_insecure: '1', action: 'status' }));
+      expect(allowed.code).toBe(1);
+      expect(allowed.stderr).not.toMatch(/'cipher'.*allow_insecure/);
+      expect(silent.contacts()).toBeGreaterThan(0);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('cipher suite 1 (no integrity) and IPMI 1.5 auth=password (clear text) are refused before any packet unless allow_insecure is set, on both transports', async () => {

@@ -27,6 +27,25 @@ const leaderOf = (node: SanlockNode, hostId: number) => {
   return { ownerId: field('owner_id'), generation: field('owner_generation'), timestamp: field('timestamp'), lver: field('lver') };
 };
 
+/** The daemon's line for `node`'s own fence lease: held by a live process, or left as an orphan. */
+const ownLease = (node: SanlockNode) => new RegExp(`^r fence:h${node.hostId}:.* p \\d+( ORPHAN)?$`, 'm').exec(node.sanlock(['client', 'status']))?.[0];
+
+/**
+ * Both nodes joined and owning their fence lease, as the first test leaves them: each later test calls this,
+ * so it passes alone (`vitest -t NAME`) and none depends on the first having run. A node whose daemon already
+ * has its lease is left alone, orphaned or not: a failed off of a renewing victim (the fifth test) leaves the
+ * victim's lease an orphan, which is the state the takeover test has always started from in a full run.
+ */
+async function bothJoined(): Promise<void> {
+  for (const node of [node1, node2]) {
+    if (ownLease(node)) continue;
+    const r = await node.agent(['-o', 'on', ...lab.argv(node.hostId)], { timeoutMs: 60_000 });
+    if (r.code !== 0 || !ownLease(node)) {
+      throw new Error(`host ${node.hostId} could not join the lockspace: exit ${r.code}, ${r.stderr.trim()}; client status: ${node.sanlock(['client', 'status'])}`);
+    }
+  }
+}
+
 describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_timeout 1)', () => {
   it('on (unfencing, run on each node) joins the lockspace and holds the node\'s own lease', async () => {
     for (const node of [node1, node2]) {
@@ -34,7 +53,7 @@ describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_ti
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('Success: Powered ON\n');
       expect(r.code).toBe(0);
-      expect(node.sanlock(['client', 'status'])).toMatch(new RegExp(`^r fence:h${node.hostId}:.* p \\d+$`, 'm'));
+      expect(ownLease(node), 'held by a live holder, not an orphan').toMatch(/ p \d+$/);
       expect(leaderOf(node, node.hostId).ownerId).toBe(node.hostId);
     }
     const again = await node1.agent(['-o', 'on', ...lab.argv(1)]);
@@ -42,6 +61,7 @@ describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_ti
   }, 90_000);
 
   it('status reports a node renewing its lease ON (exit 0) and an unused host id OFF (exit 2)', async () => {
+    await bothJoined();
     const on = await node1.agent(['-o', 'status', ...lab.argv(2)]);
     expect([on.code, on.stdout]).toEqual([0, 'Status: ON\n']);
     const off = await node1.agent(['-o', 'status', ...lab.argv(3)]);
@@ -49,6 +69,7 @@ describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_ti
   });
 
   it('monitor passes where the daemon runs and the lockspace is joined, and fails where it is not', async () => {
+    await bothJoined();
     const r = await node1.agent(['-o', 'monitor', ...lab.argv(1)]);
     expect([r.code, r.stderr]).toEqual([0, '']);
     const outside = await node1.agent(['-o', 'monitor', `--path=${lab.leases}x`, '--host-id=1']);
@@ -56,6 +77,7 @@ describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_ti
   });
 
   it('refuses to fence the node it runs on, at once', async () => {
+    await bothJoined();
     const r = await node1.agent(['-o', 'off', ...lab.argv(1)]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
@@ -64,6 +86,7 @@ describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_ti
   });
 
   it('off of a victim still renewing fails at power_timeout, and the victim still owns its lease', async () => {
+    await bothJoined();
     const before = leaderOf(node1, 2);
     const r = await node1.agent(['-o', 'off', ...lab.argv(2), '--power-timeout=12'], { timeoutMs: 40_000 });
     expect(r.code).toBe(1);
@@ -78,9 +101,10 @@ describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_ti
     expect(after.timestamp).not.toBe(0);
     const status = await node1.agent(['-o', 'status', ...lab.argv(2)]);
     expect(status.stdout).toBe('Status: ON\n');
-  }, 60_000);
+  }, 150_000);
 
   it(`off of a victim whose daemon died succeeds only at the lease expiry floor (${FLOOR_S} s after its last renewal)`, async () => {
+    await bothJoined();
     // Let the victim renew a couple of times, then kill everything of it: its lease stays owned on disk.
     await new Promise((r) => setTimeout(r, 3_000));
     node2.kill();
@@ -108,5 +132,5 @@ describe('fence_kit_sanlock with two sanlock daemons sharing a lease file (io_ti
     expect(leader.timestamp).toBe(0);
     const status = await node1.agent(['-o', 'status', ...lab.argv(2)]);
     expect([status.code, status.stdout]).toEqual([2, 'Status: OFF\n']);
-  }, 130_000);
+  }, 200_000);
 });

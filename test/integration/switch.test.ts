@@ -1,11 +1,14 @@
 // fence_kit_switch against a real switch: net-snmp's snmpd managing a Linux bridge's veth ports in network
 // namespaces (test/peers/netns-switch.ts). A fence is proven by traffic between the two node namespaces and
-// by the kernel's own link flags, and Debian's fence_ifmib is run against the same switch for comparison.
+// by the kernel's own link flags, and Debian's fence_ifmib is run against the same switch for comparison:
+// what it does is recorded (test/support/peer-report.ts), never asserted.
 // The agent runs inside the manager namespace, reaching the switch through its management port, as
 // Pacemaker would run it on a cluster node.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { recordPeer } from '../support/peer-report.js';
 import { ROOT } from '../support/run-agent.js';
 import { startSwitchLab, type RunResult, type SwitchLab } from '../peers/netns-switch.js';
 
@@ -114,7 +117,7 @@ describe('fence_kit_switch against snmpd managing a namespace bridge', () => {
     }
   });
 
-  it('two ports of one node (plug=a,b) are both down before Success and both up after on; fence_ifmib downs only the first', async () => {
+  it('two ports of one node (plug=a,b) are both down before Success and both up after on (fence_ifmib\'s run recorded beside it)', async () => {
     const plug = `${lab.ports.node1.name},${lab.ports.node2.ifIndex}`;
     const off = await run(AGENT, v2c({ action: 'off', plug }));
     expect([off.code, off.stdout]).toEqual([0, 'Success: Powered OFF\n']);
@@ -127,10 +130,10 @@ describe('fence_kit_switch against snmpd managing a namespace bridge', () => {
     expect([on.code, on.stdout]).toEqual([0, 'Success: Powered ON\n']);
     expect([lab.kernelAdminUp(lab.ports.node1), lab.kernelAdminUp(lab.ports.node2)]).toEqual([true, true]);
 
-    // fence_ifmib caches the first plug's ifIndex in a global: it reports the node fenced, second port still up.
+    // fence_ifmib cached the first plug's ifIndex in a global when this was written: it reported the node
+    // fenced with the second port still up. Recorded, not asserted: that is Debian's to fix.
     const peer = await run(FENCE_IFMIB, v2c({ action: 'off', plug: '11,12' }));
-    expect([peer.code, peer.stdout]).toEqual([0, 'Success: Powered OFF\n']);
-    expect([lab.kernelAdminUp(lab.ports.node1), lab.kernelAdminUp(lab.ports.node2)]).toEqual([false, true]);
+    recordPeer('fence_ifmib plug=11,12 off', { exit: peer.code, stdout: peer.stdout.trim(), port11Up: lab.kernelAdminUp(lab.ports.node1), port12Up: lab.kernelAdminUp(lab.ports.node2) });
   });
 
   it('list and list-status show ifDescr, ifAlias and the real admin state', async () => {
@@ -141,9 +144,9 @@ describe('fence_kit_switch against snmpd managing a namespace bridge', () => {
     const status = await run(AGENT, { ip: lab.mgmtAddress, community: lab.community.ro, action: 'list-status' });
     expect(status.code).toBe(0);
     expect(status.stdout.split('\n')).toEqual(expect.arrayContaining(['sw-p1,node1-storage,ON', 'sw-p2,node2-storage,OFF', 'sw-mgmt,,ON']));
-    // fence_ifmib lists the same ports, but never a state.
+    // fence_ifmib listed the same ports but never a state when this was written (recorded, not asserted).
     const peer = await run(FENCE_IFMIB, { ip: lab.mgmtAddress, community: lab.community.ro, action: 'list-status' });
-    expect(peer.stdout.split('\n')).toEqual(expect.arrayContaining(['sw-p2,node2-storage,UNKNOWN']));
+    recordPeer('fence_ifmib list-status', { exit: peer.code, lines: peer.stdout.trim().split('\n') });
     const monitor = await run(AGENT, { ip: lab.mgmtAddress, community: lab.community.ro, action: 'monitor' });
     expect([monitor.code, monitor.stdout]).toEqual([0, '']);
   });
@@ -188,7 +191,7 @@ describe('fence_kit_switch against snmpd managing a namespace bridge', () => {
     expect(lab.kernelAdminUp(lab.ports.node1)).toBe(true);
   });
 
-  it('a port the switch does not have is an error for status and off, where fence_ifmib says "Already OFF", rc 0', async () => {
+  it('a port the switch does not have is an error for status and off (fence_ifmib\'s answer recorded beside it)', async () => {
     for (const action of ['status', 'off']) {
       const r = await run(AGENT, v2c({ action, plug: '99' }));
       expect(r.code, action).toBe(1);
@@ -199,14 +202,14 @@ describe('fence_kit_switch against snmpd managing a namespace bridge', () => {
     expect(byName.code).toBe(1);
     expect(byName.stderr).toMatch(/no port named "sw-p9"/);
 
-    // The peer, same switch, same port: a fence of nothing reported as done.
+    // The peer, same switch, same port: when this was written, a fence of nothing reported as done
+    // ("Already OFF", exit 0) and status OFF (exit 2). Recorded, not asserted.
     const peerOff = await run(FENCE_IFMIB, v2c({ action: 'off', plug: '99' }));
-    expect([peerOff.code, peerOff.stdout]).toEqual([0, 'Success: Already OFF\n']);
     const peerStatus = await run(FENCE_IFMIB, v2c({ action: 'status', plug: '99' }));
-    expect([peerStatus.code, peerStatus.stdout]).toEqual([2, 'Status: OFF\n']);
+    recordPeer('fence_ifmib plug=99 (no such port)', { off: { exit: peerOff.code, stdout: peerOff.stdout.trim() }, status: { exit: peerStatus.code, stdout: peerStatus.stdout.trim() } });
   });
 
-  it('refuses to shut its own management port (ipAdEntIfIndex) and says why; fence_ifmib shuts it and loses the switch', async () => {
+  it('refuses to shut its own management port (ipAdEntIfIndex) and says why; with that port down, a status fails with no answer (fence_ifmib\'s off of it recorded)', async () => {
     for (const plug of [lab.ports.mgmt.name, String(lab.ports.mgmt.ifIndex), `${lab.ports.node1.name},${lab.ports.mgmt.name}`]) {
       const r = await run(AGENT, v2c({ action: 'off', plug }));
       expect(r.code, plug).toBe(1);
@@ -219,9 +222,11 @@ describe('fence_kit_switch against snmpd managing a namespace bridge', () => {
     const status = await run(AGENT, v2c({ action: 'status', plug: lab.ports.mgmt.name }));
     expect(status.code).toBe(0);
 
+    // When this was written fence_ifmib shut the port and lost the switch (its SET's reply went with it).
     const peer = await run(FENCE_IFMIB, v2c({ action: 'off', plug: lab.ports.mgmt.name }));
-    expect(peer.code).toBe(1); // the SET's reply is lost with the port it shut
-    expect(peer.stderr).toMatch(/Timeout: No Response/);
+    recordPeer('fence_ifmib off of the management port', { exit: peer.code, stderr: peer.stderr.trim().split('\n').slice(-1)[0], mgmtPortUp: lab.kernelAdminUp(lab.ports.mgmt) });
+    // What that does to the next fence, whatever the peer did: the port down in the kernel (afterEach restores it).
+    execFileSync('ip', ['-n', lab.ns.switch, 'link', 'set', lab.ports.mgmt.name, 'down']);
     expect(lab.kernelAdminUp(lab.ports.mgmt)).toBe(false);
     const after = await run(AGENT, v2c({ action: 'status', plug: '11', shell_timeout: '1' }));
     expect(after.code).toBe(1);

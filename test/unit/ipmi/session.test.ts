@@ -1,28 +1,28 @@
-// The session state machine driven by a fake in-memory BMC (a pure unit test: no sockets). Proves the order
+// The session state machine driven by an in-memory BMC (a pure unit test: no sockets). Proves the order
 // of states, the privilege and auth verdicts, retransmission with fresh sequence numbers, and that replayed
 // or foreign replies are ignored. The real BMC is exercised in test/integration/ipmi-client.test.ts.
+//
+// The BMC speaks through reference-wire.ts, the spec tables written out with node:crypto and checked there
+// against captured ipmi_sim sessions: none of the console's own codec, crypto or framing builds its answers.
 import { describe, expect, it } from 'vitest';
 import { FenceError } from '../../../lib/errors.js';
 import { createLogger } from '../../../lib/log.js';
-import {
-  AUTH_ALGORITHM_NUMBER,
-  CIPHER_SUITES,
-  CONFIDENTIALITY_ALGORITHM_NUMBER,
-  INTEGRITY_ALGORITHM_NUMBER,
-  type CipherSuite,
-} from '../../../lib/ipmi/cipher-suites.js';
+import { CIPHER_SUITES } from '../../../lib/ipmi/cipher-suites.js';
 import { checkCompletion } from '../../../lib/ipmi/client.js';
-import * as consoleCodec from '../../../lib/ipmi/codec.js';
-import * as bmcCodec from '../../../lab/bmc/codec.js';
-import { additionalKeys, rakp2AuthCode, rakp3AuthCode, rakp4IntegrityCheck, sameBytes, sessionIntegrityKey, type RakpExchange } from '../../../lib/ipmi/crypto.js';
-import { Ipmi15Framing, ReplayWindow, RmcpPlusFraming, authCode15 } from '../../../lib/ipmi/framing.js';
+import * as codec from '../../../lib/ipmi/codec.js';
+import { ReplayWindow } from '../../../lib/ipmi/framing.js';
 import { IpmiSession, type SessionParams } from '../../../lib/ipmi/session.js';
 import type { DatagramExchange } from '../../../lib/ipmi/transport.js';
-
-// Both halves of the wire: the console's (lib/) and the BMC's (lab/bmc/).
-const codec = { ...consoleCodec, ...bmcCodec };
+import * as wire from './reference-wire.js';
 
 const GUID = Buffer.from('a123456789abcdefa123456789abcdef', 'hex');
+/** Command numbers (IPMI v2.0 Appendix G): netFn App 06h and Chassis 00h. */
+const APP = 0x06;
+const CHASSIS = 0x00;
+const CMD = { getChannelAuthCapabilities: 0x38, getSessionChallenge: 0x39, activateSession: 0x3a, setSessionPrivilegeLevel: 0x3b, closeSession: 0x3c, getChassisStatus: 0x01 };
+const TEMPORARY_SESSION_ID = 0x77; // IPMI 1.5: from Get Session Challenge
+const SESSION_ID_15 = 0x99; // IPMI 1.5: from Activate Session
+const BMC_SESSION_ID = 0x1234; // RMCP+: SIDc
 
 interface FakeBmcConfig {
   password: string;
@@ -38,16 +38,20 @@ interface FakeBmcConfig {
   chassisCompletionCode?: number;
 }
 
+type ActiveSession =
+  | { kind: '1.5'; authType: number; nextOutbound: number }
+  | { kind: '2.0'; suite: wire.Suite; k1: Buffer; k2: Buffer; consoleSessionId: number; nextOutbound: number };
+
 /** Just enough of a BMC for the state machine: both session kinds, Get Chassis Status, Close Session. */
 class FakeBmc implements DatagramExchange {
   everReceived = false;
   readonly seen: string[] = [];
   readonly commandSequences: number[] = [];
   private pendingReplies: Buffer[] = [];
-  private framing: RmcpPlusFraming | Ipmi15Framing | undefined;
-  private suite: CipherSuite | undefined;
+  private session: ActiveSession | undefined;
+  private suite: wire.Suite | undefined;
   private consoleSessionId = 0;
-  private x: Partial<RakpExchange> = {};
+  private x: wire.Exchange | undefined;
   private dropsLeft: number;
   private challenge = Buffer.alloc(16, 0x3c);
   private lastReply: Buffer | undefined;
@@ -79,109 +83,138 @@ class FakeBmc implements DatagramExchange {
 
   close(): void {}
 
-  private respond15(req: consoleCodec.IpmiRequest, completionCode: number, data: Buffer, sessionId = 0, authType = 0): Buffer {
-    const message = codec.encodeIpmiResponse({ netFn: req.netFn + 1, cmd: req.cmd, rqSeq: req.rqSeq, completionCode, data });
-    const authCode = authCode15(authType, Buffer.from(this.cfg.password), sessionId, message, 0);
-    return codec.encodeSession15(authCode ? { authType, sequence: 0, sessionId, authCode, message } : { authType, sequence: 0, sessionId, message });
+  private get kuid(): Buffer {
+    return Buffer.from(this.cfg.password);
   }
 
   private handle(d: Buffer): Buffer[] {
-    const authType = codec.peekAuthType(d);
-    if (authType !== codec.AUTH_TYPE.rmcpPlus) {
-      const s = codec.decodeSession15(d);
-      if (s.sessionId === 0) {
-        const req = codec.decodeIpmiRequest(s.message);
-        if (req.cmd === codec.CMD.getChannelAuthCapabilities) {
-          this.seen.push('get-channel-auth-capabilities');
-          return [this.respond15(req, 0, Buffer.from('0197040300000000', 'hex'))];
-        }
-        if (req.cmd === codec.CMD.getSessionChallenge) {
-          this.seen.push('get-session-challenge');
-          return [this.respond15(req, 0, Buffer.concat([Buffer.from([0x77, 0, 0, 0]), this.challenge]))];
-        }
-      }
-      if (!this.framing && s.sessionId === 0x77) {
-        const req = codec.decodeIpmiRequest(s.message);
-        this.seen.push('activate-session');
-        if (!sameBytes(authCode15(s.authType, Buffer.from(this.cfg.password), 0x77, s.message, 0)!, s.authCode!)) return [];
-        const initialOutbound = req.data.readUInt32LE(18);
-        this.framing = new Ipmi15Framing({ authType: s.authType, password: Buffer.from(this.cfg.password), sessionId: 0x99, initialOutboundSequence: initialOutbound });
-        return [this.respond15(req, 0, Buffer.from([s.authType, 0x99, 0, 0, 0, 0x10, 0, 0, 0, 4]), 0x77, s.authType)];
-      }
-      return this.inSession(d);
-    }
-    if (d.readUInt32LE(6) !== 0) return this.inSession(d);
-    const p = codec.decodeRmcpPlus(d, 0);
-    switch (p.header.payloadType) {
-      case codec.PAYLOAD.openSessionRequest: {
+    if (d[4] !== wire.AUTH_RMCP_PLUS) return this.handle15(d);
+    const p = wire.parsePlus(d, 0);
+    if (!p || p.sessionId !== 0) return this.inSession(d);
+    switch (p.payloadType) {
+      case wire.PT.openSessionRequest: {
+        // Table 13-9: tag, privilege, reserved (2), SIDm (4), then three 8-byte algorithm records (algorithm at byte 4).
         this.seen.push('open-session');
-        const r = codec.decodeOpenSessionRequest(p.payload);
-        this.suite = Object.values(CIPHER_SUITES).find(
-          (c) =>
-            AUTH_ALGORITHM_NUMBER[c.auth] === r.authAlgorithm &&
-            INTEGRITY_ALGORITHM_NUMBER[c.integrity] === r.integrityAlgorithm &&
-            CONFIDENTIALITY_ALGORITHM_NUMBER[c.confidentiality] === r.confidentialityAlgorithm,
-        );
-        this.consoleSessionId = r.consoleSessionId;
-        return [this.pre(codec.PAYLOAD.openSessionResponse, codec.encodeOpenSessionResponse({ ...r, statusCode: 0, bmcSessionId: 0x1234, maxPrivilege: 4 }))];
+        const q = p.payload;
+        const [auth, integrity, confidentiality] = [q[12]!, q[20]!, q[28]!];
+        this.suite = wire.suiteOf(auth, integrity, confidentiality);
+        this.consoleSessionId = q.readUInt32LE(4);
+        const status = this.suite ? 0x00 : 0x11; // 11h: no cipher suite match with proposed security algorithms
+        const record = (type: number, alg: number) => Buffer.from([type, 0, 0, 8, alg, 0, 0, 0]);
+        const response = Buffer.concat([Buffer.from([q[0]!, status, 0x04, 0]), le32(this.consoleSessionId), le32(BMC_SESSION_ID), record(0, auth), record(1, integrity), record(2, confidentiality)]);
+        return [this.preSession(wire.PT.openSessionResponse, status === 0 ? response : response.subarray(0, 8))];
       }
-      case codec.PAYLOAD.rakp1: {
+      case wire.PT.rakp1: {
+        // Table 13-11: tag, reserved (3), SIDc (4), Rm (16), role, reserved (2), name length, name.
         this.seen.push('rakp-1');
-        const r = codec.decodeRakp1(p.payload);
-        if (this.cfg.rakp2Status) return [this.pre(codec.PAYLOAD.rakp2, codec.encodeRakp2({ messageTag: r.messageTag, statusCode: this.cfg.rakp2Status, consoleSessionId: this.consoleSessionId }))];
-        this.x = { consoleSessionId: this.consoleSessionId, bmcSessionId: 0x1234, consoleRandom: r.consoleRandom, bmcRandom: Buffer.alloc(16, 0xbb), bmcGuid: GUID, role: r.role, username: r.username };
-        const authCode = rakp2AuthCode(this.suite!.auth, Buffer.from(this.cfg.password), this.x as RakpExchange);
-        return [this.pre(codec.PAYLOAD.rakp2, codec.encodeRakp2({ messageTag: r.messageTag, statusCode: 0, consoleSessionId: this.consoleSessionId, bmcRandom: this.x.bmcRandom!, bmcGuid: GUID, authCode }))];
+        const q = p.payload;
+        const head = Buffer.concat([Buffer.from([q[0]!, this.cfg.rakp2Status ?? 0, 0, 0]), le32(this.consoleSessionId)]);
+        if (this.cfg.rakp2Status) return [this.preSession(wire.PT.rakp2, head)];
+        this.x = { sidM: this.consoleSessionId, sidC: BMC_SESSION_ID, rM: Buffer.from(q.subarray(8, 24)), rC: Buffer.alloc(16, 0xbb), guidC: GUID, roleM: q[24]!, nameM: Buffer.from(q.subarray(28, 28 + q[27]!)) };
+        const authCode = this.suite!.hash ? wire.rakp2Code(this.suite!.hash, this.kuid, this.x) : Buffer.alloc(0);
+        return [this.preSession(wire.PT.rakp2, Buffer.concat([head, this.x.rC, GUID, authCode]))];
       }
-      case codec.PAYLOAD.rakp3: {
+      case wire.PT.rakp3: {
+        // Table 13-13: tag, status, reserved (2), SIDc (4), auth code.
         this.seen.push('rakp-3');
-        const r = codec.decodeRakp3(p.payload);
-        const x = this.x as RakpExchange;
-        const kuid = Buffer.from(this.cfg.password);
-        if (!sameBytes(rakp3AuthCode(this.suite!.auth, kuid, x), r.authCode)) {
-          return [this.pre(codec.PAYLOAD.rakp4, codec.encodeRakp4({ messageTag: r.messageTag, statusCode: 0x0f, consoleSessionId: x.consoleSessionId, integrityCheck: Buffer.alloc(0) }))];
-        }
-        const sik = sessionIntegrityKey(this.suite!.auth, this.cfg.kg ?? kuid, x);
-        const { k1, k2 } = additionalKeys(this.suite!.auth, sik);
-        this.framing = new RmcpPlusFraming({ suite: this.suite!, k1, k2, bmcSessionId: this.cfg.foreignSessionId ?? x.consoleSessionId, consoleSessionId: 0x1234 });
-        return [this.pre(codec.PAYLOAD.rakp4, codec.encodeRakp4({ messageTag: r.messageTag, statusCode: 0, consoleSessionId: x.consoleSessionId, integrityCheck: rakp4IntegrityCheck(this.suite!.auth, sik, x) }))];
+        const q = p.payload;
+        const x = this.x!;
+        const hash = this.suite!.hash!;
+        const head = (status: number) => Buffer.concat([Buffer.from([q[0]!, status, 0, 0]), le32(x.sidM)]);
+        // 0Fh: invalid integrity check value.
+        if (!wire.rakp3Code(hash, this.kuid, x).equals(q.subarray(8))) return [this.preSession(wire.PT.rakp4, head(0x0f))];
+        const key = wire.sik(hash, this.cfg.kg ?? this.kuid, x);
+        const { k1, k2 } = wire.k1k2(hash, key);
+        this.session = { kind: '2.0', suite: this.suite!, k1, k2, consoleSessionId: this.cfg.foreignSessionId ?? x.sidM, nextOutbound: 1 };
+        return [this.preSession(wire.PT.rakp4, Buffer.concat([head(0), wire.rakp4Icv(hash, key, x)]))];
       }
     }
     return [];
   }
 
-  private pre(payloadType: number, payload: Buffer): Buffer {
-    return codec.encodeRmcpPlus({ payloadType, encrypted: false, authenticated: false, sessionId: 0, sequence: 0 }, payload);
+  private preSession(payloadType: number, payload: Buffer): Buffer {
+    return wire.buildPlus({ payloadType, sessionId: 0, sequence: 0 }, payload);
+  }
+
+  private handle15(d: Buffer): Buffer[] {
+    const s = wire.parse15(d);
+    if (!s) return [];
+    const req = wire.parseRequest(s.message);
+    if (s.sessionId === 0 && req?.netFn === APP && req.cmd === CMD.getChannelAuthCapabilities) {
+      this.seen.push('get-channel-auth-capabilities');
+      // §22.13: channel 1; none, MD2, MD5, password and extended data; IPMI 1.5 and 2.0.
+      return [wire.build15(wire.AUTH_NONE, 0, 0, wire.responseTo(req, 0, Buffer.from('0197040300000000', 'hex')), this.cfg.password)];
+    }
+    if (s.sessionId === 0 && req?.netFn === APP && req.cmd === CMD.getSessionChallenge) {
+      this.seen.push('get-session-challenge');
+      return [wire.build15(wire.AUTH_NONE, 0, 0, wire.responseTo(req, 0, Buffer.concat([le32(TEMPORARY_SESSION_ID), this.challenge])), this.cfg.password)];
+    }
+    if (!this.session && s.sessionId === TEMPORARY_SESSION_ID && req) {
+      // §22.17: auth type, privilege, challenge (16), initial outbound sequence (4), signed with sequence 0.
+      this.seen.push('activate-session');
+      if (s.authType !== wire.AUTH_MD5 || !wire.md5Code(this.cfg.password, TEMPORARY_SESSION_ID, s.message, 0).equals(s.authCode!)) return [];
+      this.session = { kind: '1.5', authType: s.authType, nextOutbound: req.data.readUInt32LE(18) };
+      const data = Buffer.concat([Buffer.from([s.authType]), le32(SESSION_ID_15), le32(0x10), Buffer.from([4])]);
+      return [wire.build15(s.authType, 0, TEMPORARY_SESSION_ID, wire.responseTo(req, 0, data), this.cfg.password)];
+    }
+    return this.inSession(d);
+  }
+
+  /** The request inside an in-session datagram, after checking its signature; undefined if it fails. */
+  private open(d: Buffer): { sequence: number; req: wire.Request } | undefined {
+    const session = this.session;
+    if (!session) return undefined;
+    if (session.kind === '1.5') {
+      const s = wire.parse15(d);
+      if (!s || s.sessionId !== SESSION_ID_15 || !wire.md5Code(this.cfg.password, SESSION_ID_15, s.message, s.sequence).equals(s.authCode ?? Buffer.alloc(0))) return undefined;
+      const req = wire.parseRequest(s.message);
+      return req && { sequence: s.sequence, req };
+    }
+    const p = wire.parsePlus(d, session.suite.integrityLength);
+    if (!p || p.payloadType !== wire.PT.ipmi || p.sessionId !== BMC_SESSION_ID) return undefined;
+    if (session.suite.integrityLength > 0 && !wire.integrityCode(session.suite, session.k1, p.covered!).equals(p.authCode!)) return undefined;
+    const message = session.suite.aes ? wire.aesDecrypt(session.k2, p.payload) : p.payload;
+    const req = message && wire.parseRequest(message);
+    return req && { sequence: p.sequence, req };
+  }
+
+  private seal(message: Buffer): Buffer {
+    const session = this.session!;
+    const sequence = session.nextOutbound++;
+    if (session.kind === '1.5') return wire.build15(session.authType, sequence, SESSION_ID_15, message, this.cfg.password);
+    const payload = session.suite.aes ? wire.aesEncrypt(session.k2, message) : message;
+    return wire.buildPlus({ payloadType: wire.PT.ipmi, sessionId: session.consoleSessionId, sequence }, payload, { suite: session.suite, k1: session.k1 });
   }
 
   private inSession(d: Buffer): Buffer[] {
-    if (!this.framing) return [];
-    const seq = codec.peekAuthType(d) === codec.AUTH_TYPE.rmcpPlus ? d.readUInt32LE(10) : d.readUInt32LE(5);
-    let req: consoleCodec.IpmiRequest;
-    try {
-      req = codec.decodeIpmiRequest(this.framing.unwrap(d));
-    } catch {
-      return [];
-    }
-    this.commandSequences.push(seq);
+    const opened = this.open(d);
+    if (!opened) return [];
+    const { sequence, req } = opened;
+    this.commandSequences.push(sequence);
     this.seen.push(`cmd-${req.netFn.toString(16)}-${req.cmd.toString(16)}`);
-    if (req.cmd !== codec.CMD.setSessionPrivilegeLevel && this.dropsLeft > 0) {
+    if (req.cmd !== CMD.setSessionPrivilegeLevel && this.dropsLeft > 0) {
       this.dropsLeft--;
       return [];
     }
     let cc = 0;
     let data = Buffer.alloc(0);
-    if (req.netFn === codec.NETFN.app && req.cmd === codec.CMD.setSessionPrivilegeLevel) data = Buffer.from([Math.min(req.data[0]!, this.cfg.grantPrivilege ?? 4)]);
-    if (req.netFn === codec.NETFN.chassis && req.cmd === codec.CMD.getChassisStatus) {
+    if (req.netFn === APP && req.cmd === CMD.setSessionPrivilegeLevel) data = Buffer.from([Math.min(req.data[0]! & 0x0f, this.cfg.grantPrivilege ?? 4)]);
+    if (req.netFn === CHASSIS && req.cmd === CMD.getChassisStatus) {
       cc = this.cfg.chassisCompletionCode ?? 0;
-      data = Buffer.from([0x01, 0, 0, 0]);
+      data = Buffer.from([0x01, 0, 0, 0]); // §28.2: system power is on
     }
-    const reply = this.framing.wrap(codec.encodeIpmiResponse({ netFn: req.netFn + 1, cmd: req.cmd, rqSeq: req.rqSeq, completionCode: cc, data }));
+    const reply = this.seal(wire.responseTo(req, cc, data));
     // A stale copy of the previous reply arrives before the real one (replay / late duplicate).
     if (this.cfg.duplicateReplies && this.lastReply) this.pendingReplies.push(this.lastReply);
     this.lastReply = reply;
     return this.cfg.duplicateReplies ? [reply, reply] : [reply];
   }
+}
+
+function le32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
 }
 
 function params(over: Partial<SessionParams> = {}): SessionParams {

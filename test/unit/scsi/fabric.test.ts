@@ -19,6 +19,7 @@ class FakeLuns {
   readonly log: string[] = [];
   readonly luns = new Map<string, { keys: Set<string>; holder?: string }>();
   notReady = new Set<string>(); // devices whose PR OUT answers NOT READY after doing the work (LIO without /etc/target/pr)
+  offline = new Set<string>(); // devices that answer TEST UNIT READY with NOT READY (a LUN gone from the target)
   constructor(devices: string[], keys: string[], holder?: string) {
     for (const d of devices) this.luns.set(d, { keys: new Set(keys), ...(holder ? { holder } : {}) });
   }
@@ -27,7 +28,22 @@ class FakeLuns {
   }
   client(): SgClient {
     const self = this;
-    return {
+    // Every public method of SgClient, type-checked against its real signature; only the class's private
+    // members are missing, hence the one cast at the end.
+    const commands: { [K in keyof SgClient]: SgClient[K] } = {
+      async testUnitReady(device: string) {
+        self.log.push(`tur ${device}`);
+        if (self.offline.has(device)) throw new SgCommandError(device, 'TEST UNIT READY', 'not-ready', 2, 'Device not ready');
+      },
+      async readKeys(device: string) {
+        self.log.push(`read-keys ${device}`);
+        return { generation: 0, keys: [...self.luns.get(device)!.keys] };
+      },
+      async readReservation(device: string) {
+        self.log.push(`read-reservation ${device}`);
+        const l = self.luns.get(device)!;
+        return { generation: 0, ...(l.holder ? { reservation: { key: l.holder, type: 'Write Exclusive, registrants only', scope: 'LU_SCOPE' } } : {}) };
+      },
       async readState(device: string): Promise<PrState> {
         self.log.push(`read ${device}`);
         const l = self.luns.get(device)!;
@@ -58,7 +74,8 @@ class FakeLuns {
         if (l.holder === victim) l.holder = own;
         self.out(device, 'PREEMPT AND ABORT');
       },
-    } as unknown as SgClient;
+    };
+    return commands as unknown as SgClient;
   }
 }
 
@@ -172,5 +189,15 @@ describe('the confirmation contract with the engine (PowerDevice.confirmedBySet)
     const r = await new PowerEngine(fabric(luns, 'b2', 'off', 'a1'), [undefined], settings, silentLogger).off();
     expect(r.stdout).toEqual(['Success: Powered OFF']);
     expect(luns.log.filter((l) => l.includes('/dev/sdb'))).toEqual(['preempt-abort /dev/sdb a1 b2', 'read /dev/sdb']);
+  });
+});
+
+describe('monitor', () => {
+  it('asks every device TEST UNIT READY and READ KEYS, and fails when one is not ready', async () => {
+    const luns = new FakeLuns(DEVICES, ['b2']);
+    await fabric(luns, 'b2', 'status').monitor(ctx);
+    expect(luns.log.filter((l) => /^(tur|read-keys) /.test(l)).sort()).toEqual(DEVICES.flatMap((d) => [`read-keys ${d}`, `tur ${d}`]).sort());
+    luns.offline.add('/dev/sdc');
+    await expect(fabric(luns, 'b2', 'status').monitor(ctx)).rejects.toThrow(/\/dev\/sdc.*Device not ready/);
   });
 });
