@@ -35,7 +35,7 @@ export const SNMP_OPTIONS: readonly OptionSpec[] = [
     conflictsWith: ['snmp_priv_passwd_script'], order: 1, shortdesc: 'Set privacy protocol password' },
   { name: 'snmp_priv_passwd_script', short: 'R', valueName: 'script', type: 'string', order: 1,
     shortdesc: 'Script to run to retrieve privacy password',
-    helpNote: 'Run without a shell (the value is split on spaces); its standard output, trailing whitespace removed, is the privacy password.' },
+    helpNote: 'A plain command (a path and words) runs by itself; one with shell syntax (a pipe, $VAR, quotes, a redirection) runs with /bin/sh -c, as in fence-agents. Its standard output, trailing whitespace removed, is the privacy password; it is never logged.' },
 ];
 
 /**
