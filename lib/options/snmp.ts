@@ -30,7 +30,7 @@ export const SNMP_OPTIONS: readonly OptionSpec[] = [
     helpNote: 'SNMPv3 only. When not given: authPriv with a privacy password, authNoPriv with a password, noAuthNoPriv otherwise.' },
   { name: 'snmp_priv_prot', short: 'B', valueName: 'prot', type: 'select', choices: PRIV_PROTOCOLS, order: 1,
     shortdesc: 'Set privacy protocol',
-    helpNote: 'SNMPv3 only. Default DES, as the net-snmp tools; DES needs node --openssl-legacy-provider under OpenSSL 3.' },
+    helpNote: 'SNMPv3 only. Default DES, as the net-snmp tools.' },
   { name: 'snmp_priv_passwd', short: 'P', valueName: 'pass', type: 'string', secret: true,
     conflictsWith: ['snmp_priv_passwd_script'], order: 1, shortdesc: 'Set privacy protocol password' },
   { name: 'snmp_priv_passwd_script', short: 'R', valueName: 'script', type: 'string', order: 1,
