@@ -282,10 +282,14 @@ export class CliSession {
       if (parsed instanceof Error && options.password !== undefined) parsed = ssh2.utils.parseKey(options.privateKey, options.password);
       if (parsed instanceof Error) throw new FenceError('bad-input', `cannot use the identity file: ${parsed.message}`);
       key = Array.isArray(parsed) ? parsed[0] : parsed;
-      // PubkeyAcceptedAlgorithms as OpenSSH applies it: a key none of whose signature algorithms is listed is not offered.
+      // PubkeyAcceptedAlgorithms as OpenSSH applies it: a key none of whose signature algorithms is listed is
+      // not offered, and the login goes on with the password if there is one.
       const accepted = options.algorithms?.pubkey;
       if (key && accepted !== undefined && !pubkeyAlgorithmAccepted(accepted, key.type)) {
-        throw new FenceError('bad-input', `ssh_options: PubkeyAcceptedAlgorithms leaves out the identity key's type (${key.type}): OpenSSH would not offer it either`);
+        const why = `ssh_options: PubkeyAcceptedAlgorithms leaves out the identity key's type (${key.type})`;
+        if (options.password === undefined) throw new FenceError('bad-input', `${why}, and there is no password to log in with instead`);
+        logger.warn(`${why}: the key is not offered, as OpenSSH would not offer it; logging in with the password`);
+        key = undefined;
       }
     }
     const socket = await openSocket(options.host, options.port, options.family, options.deadline, logger);

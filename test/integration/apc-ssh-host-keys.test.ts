@@ -141,15 +141,20 @@ describe('OpenSSH options in ssh_options', () => {
     expect(keyTypes.stdout.trim(), keyTypes.stderr).toBe('Status: ON');
   });
 
-  it('PubkeyAcceptedAlgorithms that leaves out the identity key\'s type is honoured: the key is not offered, the run refused before any login', async () => {
+  it('PubkeyAcceptedAlgorithms that leaves out the identity key\'s type is honoured: the key is not offered: with no password the run is refused before any login', async () => {
     const known = join(work, 'known_hosts_card');
     writeFileSync(known, `${card.hostKey.knownHostsLine}\n`);
     const logins = card.logins.length;
     const { password: _none, ...cfg } = base({ ssh_known_hosts: known, username: 'keyuser', identity_file: keyFile, ssh_options: '-o PubkeyAcceptedAlgorithms=rsa-sha2-512,rsa-sha2-256' });
     const r = await agent(cfg);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/PubkeyAcceptedAlgorithms leaves out the identity key's type \(ssh-ed25519\)/);
+    expect(r.stderr).toMatch(/PubkeyAcceptedAlgorithms leaves out the identity key's type \(ssh-ed25519\), and there is no password/);
     expect(card.logins.length).toBe(logins);
+    // With a password as well, OpenSSH logs in with the password: so does fencekit.
+    const withPassword = await agent(base({ ssh_known_hosts: known, identity_file: keyFile, ssh_options: '-o PubkeyAcceptedAlgorithms=rsa-sha2-512' }));
+    expect(withPassword.stdout.trim(), withPassword.stderr).toBe('Status: ON');
+    expect(withPassword.stderr).toMatch(/the key is not offered/);
+    expect(card.logins.at(-1)).toEqual({ username: 'apc', method: 'password' });
   });
 
   it('StrictHostKeyChecking=no stays refused, with its explanation', async () => {
