@@ -63,7 +63,7 @@ const APC_OPTIONS: readonly OptionSpec[] = [
     helpNote: "A regular expression matched at the end of the card's output. Default: \\n> or \\napc> (fence_apc's). No -c letter here: -c is the SNMP community." },
   { name: 'ssh_options', valueName: 'options', type: 'string', order: 1,
     shortdesc: 'SSH options to use',
-    helpNote: 'OpenSSH client arguments, as far as the built-in client can honour them: -o StrictHostKeyChecking=yes|accept-new, -o UserKnownHostsFile=FILE, -o GlobalKnownHostsFile=FILE, -c / -o Ciphers, -o KexAlgorithms, -o HostKeyAlgorithms, -o MACs, -o PubkeyAcceptedAlgorithms, -i, -4, -6; CheckHostIP, ConnectionAttempts, IdentitiesOnly and GSSAPIAuthentication are accepted and change nothing. Anything else (fence_apc\'s old "-1 -c blowfish") is refused by name.' },
+    helpNote: 'OpenSSH client arguments, as far as the built-in client can honour them: -o StrictHostKeyChecking=yes|accept-new, -o UserKnownHostsFile=FILE, -o GlobalKnownHostsFile=FILE, -c / -o Ciphers, -o KexAlgorithms, -o HostKeyAlgorithms, -o MACs, -o PubkeyAcceptedAlgorithms, -i, -4, -6; CheckHostIP, ConnectionAttempts, IdentitiesOnly, GSSAPIAuthentication and ControlMaster are accepted and change nothing. Anything else (fence_apc\'s old "-1 -c blowfish") is refused by name.' },
   { name: 'ssh_known_hosts', valueName: 'file', type: 'string', order: 1,
     shortdesc: 'OpenSSH known_hosts file to check the host key against',
     helpNote: 'Default ~/.ssh/known_hosts of the user running the agent; /etc/ssh/ssh_known_hosts is read too, as OpenSSH does. An unknown or changed host key fails the login. Key types it holds for the device are asked for first, as OpenSSH does.' },

@@ -31,11 +31,13 @@ export interface SshClientOptions {
 const IGNORED_FLAGS = new Set(['-2', '-q', '-t', '-T', '-x', '-a', '-C', '-n', '-N']);
 // Harmless here: timeouts and retries are the agent's own (login_timeout, retry_on), the client has no agent,
 // X11, tty choice or GSSAPI to turn off, and it checks the host key against the address it connects to
-// (CheckHostIP's second check has nothing to add), offering only the identity file it is given (IdentitiesOnly).
+// (CheckHostIP's second check has nothing to add), offering only the identity file it is given (IdentitiesOnly),
+// and each run opens a connection of its own (no ControlMaster sharing).
 const IGNORED_KEYWORDS = new Set([
   'connecttimeout', 'serveraliveinterval', 'serveralivecountmax', 'loglevel', 'batchmode', 'forwardagent', 'forwardx11', 'compression',
   'requesttty', 'passwordauthentication', 'pubkeyauthentication', 'preferredauthentications', 'numberofpasswordprompts',
   'checkhostip', 'connectionattempts', 'identitiesonly', 'gssapiauthentication', 'gssapidelegatecredentials', 'hashknownhosts',
+  'controlmaster', 'controlpath', 'controlpersist',
 ]);
 
 /** The files of UserKnownHostsFile / GlobalKnownHostsFile: blank-separated, ~ for the home; none or /dev/null alone for none. */

@@ -151,6 +151,7 @@ describe('ssh_options', () => {
     const o = parseSshOptions('-o CheckHostIP=no -o ConnectionAttempts=3 -o IdentitiesOnly=yes -o GSSAPIAuthentication=no -o PubkeyAcceptedKeyTypes=+ssh-rsa');
     expect(o.ignored).toEqual(['-o CheckHostIP=no', '-o ConnectionAttempts=3', '-o IdentitiesOnly=yes', '-o GSSAPIAuthentication=no']);
     expect(o.algorithms).toEqual({ pubkey: { append: ['ssh-rsa'] } });
+    expect(parseSshOptions('-o ControlMaster=no -o ControlPath=none').ignored).toHaveLength(2);
     expect(pubkeyAlgorithmAccepted({ append: ['ssh-rsa'] }, 'ssh-ed25519')).toBe(true);
     expect(pubkeyAlgorithmAccepted(['rsa-sha2-512'], 'ssh-rsa')).toBe(true);
     expect(pubkeyAlgorithmAccepted(['rsa-sha2-512'], 'ssh-ed25519')).toBe(false);
