@@ -78,7 +78,7 @@ export interface PduV3User {
   securityLevel: 'authPriv';
   authProtocol: 'SHA' | 'SHA256';
   authPassword: string;
-  privProtocol: 'AES';
+  privProtocol: 'AES' | 'DES';
   privPassword: string;
 }
 
@@ -98,7 +98,8 @@ export interface PduPeer {
   host: string;
   port: number;
   communities: { ro: string; rw: string };
-  v3: { rw: PduV3User; ro: PduV3User; rwSha256: PduV3User };
+  /** rwDes: DES privacy, net-snmp's default for authPriv and the other choice fence_apc_snmp offers. */
+  v3: { rw: PduV3User; ro: PduV3User; rwSha256: PduV3User; rwDes: PduV3User };
   sysObjectID: string;
   outletCount: number;
   snmpdPid: number;
@@ -130,10 +131,11 @@ const V3_USERS = {
   rw: { username: 'fkadmin', authProtocol: 'SHA', authPassword: 'fk-auth-admin', privPassword: 'fk-priv-admin' },
   ro: { username: 'fkreader', authProtocol: 'SHA', authPassword: 'fk-auth-reader', privPassword: 'fk-priv-reader' },
   rwSha256: { username: 'fkadmin256', authProtocol: 'SHA256', authPassword: 'fk-auth-256', privPassword: 'fk-priv-256' },
+  rwDes: { username: 'fkadmindes', authProtocol: 'SHA', authPassword: 'fk-auth-des', privPassword: 'fk-priv-des', privProtocol: 'DES' },
 } as const;
 
 function v3User(u: (typeof V3_USERS)[keyof typeof V3_USERS]): PduV3User {
-  return { ...u, securityLevel: 'authPriv', privProtocol: 'AES' };
+  return { securityLevel: 'authPriv', privProtocol: 'AES', ...u };
 }
 
 const LOG_LIMIT = 64 * 1024;
@@ -227,7 +229,7 @@ function signalIfSame(pid: number, startTime: number | null, signal: NodeJS.Sign
 function snmpdConf(port: number, sysObjectID: string, stateFile: string): string {
   const u = V3_USERS;
   const createUser = (x: (typeof V3_USERS)[keyof typeof V3_USERS]) =>
-    `createUser ${x.username} ${x.authProtocol === 'SHA256' ? 'SHA-256' : 'SHA'} "${x.authPassword}" AES "${x.privPassword}"`;
+    `createUser ${x.username} ${x.authProtocol === 'SHA256' ? 'SHA-256' : 'SHA'} "${x.authPassword}" ${v3User(x).privProtocol} "${x.privPassword}"`;
   return [
     `agentaddress udp:127.0.0.1:${port}`,
     'rocommunity public 127.0.0.1',
@@ -235,9 +237,11 @@ function snmpdConf(port: number, sysObjectID: string, stateFile: string): string
     createUser(u.rw),
     createUser(u.ro),
     createUser(u.rwSha256),
+    createUser(u.rwDes),
     `rwuser ${u.rw.username} priv`,
     `rouser ${u.ro.username} priv`,
     `rwuser ${u.rwSha256.username} priv`,
+    `rwuser ${u.rwDes.username} priv`,
     `sysObjectID ${sysObjectID}`,
     'sysDescr fencekit test PDU (net-snmp snmpd + powernet-emulator.py)',
     'dontLogTCPWrappersConnects yes',
@@ -336,7 +340,7 @@ export async function startPdu(options: PduOptions = {}): Promise<PduPeer> {
         host: '127.0.0.1',
         port,
         communities: { ro: 'public', rw: 'private' },
-        v3: { rw: v3User(V3_USERS.rw), ro: v3User(V3_USERS.ro), rwSha256: v3User(V3_USERS.rwSha256) },
+        v3: { rw: v3User(V3_USERS.rw), ro: v3User(V3_USERS.ro), rwSha256: v3User(V3_USERS.rwSha256), rwDes: v3User(V3_USERS.rwDes) },
         sysObjectID,
         outletCount,
         snmpdPid: pid,

@@ -1,4 +1,6 @@
-// password_script and friends: run without a shell, output never logged, errors never echo the output.
+// password_script and friends: output never logged, errors never echo the output. fence-agents runs them
+// with os.popen, that is through /bin/sh -c, so a configuration may use pipes, $VAR or redirections; a
+// plain command (a path and words that mean nothing to a shell) runs without one, with the same argv.
 import { FenceError } from './errors.js';
 import { run } from './exec.js';
 import type { Logger } from './log.js';
@@ -13,6 +15,22 @@ export function splitCommand(command: string): string[] {
   return args;
 }
 
+/**
+ * A command no shell would change: words of characters that mean nothing to sh, separated by blanks, and
+ * no assignment before the program (`VAR=x prog` sets VAR for prog). Splitting it at blanks gives the argv
+ * /bin/sh -c would; any other character (quotes, $, |, <, ;, *, ~, a backslash, a newline...) needs the shell.
+ */
+export function isPlainCommand(command: string): boolean {
+  const words = command.trim().split(/[ \t]+/);
+  return words[0] !== '' && words.every((w) => /^[A-Za-z0-9_\-./,:@+%=]+$/.test(w)) && !words[0]!.includes('=');
+}
+
+/** How a secret script runs: a plain command by itself, anything else as fence-agents does, by /bin/sh -c. */
+export function scriptArgv(command: string): string[] {
+  if (command.trim() === '') return [];
+  return isPlainCommand(command) ? command.trim().split(/[ \t]+/) : ['/bin/sh', '-c', command];
+}
+
 /** How long a secret script may run when its caller gives no deadline. */
 const DEFAULT_SCRIPT_MS = 30_000;
 
@@ -22,7 +40,7 @@ const DEFAULT_SCRIPT_MS = 30_000;
  * with everything it started, and the login fails at that deadline instead of 30 s later.
  */
 export async function runSecretScript(command: string, logger: Logger, optionName: string, deadline = deadlineIn(DEFAULT_SCRIPT_MS)): Promise<string> {
-  const [file, ...args] = splitCommand(command);
+  const [file, ...args] = scriptArgv(command);
   if (!file) throw new FenceError('bad-input', `option '${optionName}' is empty`);
   if (remaining(deadline) <= 0) throw new FenceError('timeout', `no time left to run ${optionName}`);
   const timeoutMs = Number.isFinite(deadline) ? remaining(deadline) : undefined;

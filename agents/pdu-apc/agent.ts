@@ -14,7 +14,7 @@ import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/option
 import { SNMP_OPTIONS, snmpProtocol, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
 import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
-import { acceptNewWithoutFile, parseSshOptions, type SshClientOptions } from '../../lib/ssh/openssh-options.js';
+import { acceptNewWithoutFile, parseSshOptions, readOnlyKnownHostsFiles, type SshClientOptions } from '../../lib/ssh/openssh-options.js';
 import type { HostKeyCheck } from '../../lib/ssh/session.js';
 import { switchOption } from './powernet.js';
 
@@ -65,10 +65,10 @@ const APC_OPTIONS = [
     helpNote: "A regular expression matched at the end of the card's output. Default: \\n> or \\napc> (fence_apc's). No -c letter here: -c is the SNMP community." },
   { name: 'ssh_options', valueName: 'options', type: 'string', order: 1,
     shortdesc: 'SSH options to use',
-    helpNote: 'OpenSSH client arguments, as far as the built-in client can honour them: -o StrictHostKeyChecking=yes|accept-new, -o UserKnownHostsFile=FILE, -c / -o Ciphers, -o KexAlgorithms, -o HostKeyAlgorithms, -o MACs, -i, -4, -6. Anything else (fence_apc\'s old "-1 -c blowfish") is refused by name.' },
+    helpNote: 'OpenSSH client arguments, as far as the built-in client can honour them: -o StrictHostKeyChecking=yes|accept-new, -o UserKnownHostsFile=FILE, -o GlobalKnownHostsFile=FILE, -c / -o Ciphers, -o KexAlgorithms, -o HostKeyAlgorithms, -o MACs, -o PubkeyAcceptedAlgorithms, -i, -4, -6; CheckHostIP, ConnectionAttempts, IdentitiesOnly, GSSAPIAuthentication and ControlMaster are accepted and change nothing. Anything else (fence_apc\'s old "-1 -c blowfish") is refused by name.' },
   { name: 'ssh_known_hosts', valueName: 'file', type: 'string', order: 1,
     shortdesc: 'OpenSSH known_hosts file to check the host key against',
-    helpNote: 'Default ~/.ssh/known_hosts of the user running the agent. An unknown or changed host key fails the login. Key types it holds for the device are asked for first, as OpenSSH does.' },
+    helpNote: 'Default ~/.ssh/known_hosts of the user running the agent; /etc/ssh/ssh_known_hosts is read too, as OpenSSH does. An unknown or changed host key fails the login. Key types it holds for the device are asked for first, as OpenSSH does.' },
   { name: 'ssh_host_key_fingerprint', valueName: 'SHA256:...', type: 'string', order: 1,
     shortdesc: 'Pinned SHA256 fingerprint of the host key',
     helpNote: 'As ssh-keygen -lf prints it. When set, the key must have this fingerprint and known_hosts is not read.' },
@@ -105,6 +105,7 @@ function hostKeyCheckOf(options: ApcOptions, parsed: SshClientOptions): HostKeyC
   return {
     knownHostsFile:
       options.string('ssh_known_hosts') ?? (parsed.knownHostsFile !== undefined ? parsed.knownHostsFile : join(homedir(), '.ssh', 'known_hosts')),
+    readOnlyFiles: readOnlyKnownHostsFiles(parsed),
     fingerprint: options.string('ssh_host_key_fingerprint'),
     policy: options.flag('ssh_accept_new_host_key') ? 'accept-new' : (parsed.hostKeyPolicy ?? 'strict'),
   };

@@ -48,9 +48,20 @@ function validate(options: ScsiOptions): string[] {
     errors.push("Failed: option 'key' (-k, --key) must be 1 to 16 hexadecimal digits and not 0");
   }
   const action = options.string('action');
-  const named = [options.string('nodename'), options.string('plug'), key].some((v) => v !== undefined && v !== '');
-  if (action !== 'monitor' && !named) errors.push("Failed: nodename or key is required: set 'plug' (-n, --plug), 'nodename' or 'key' (-k, --key)");
+  // validate-all checks a stonith device, which names no node: Pacemaker passes the victim at fence time.
+  if (action !== 'monitor' && action !== 'validate-all' && !named(options)) errors.push(`Failed: ${UNNAMED}`);
   return errors;
+}
+
+const UNNAMED = "nodename or key is required: set 'plug' (-n, --plug), 'nodename' or 'key' (-k, --key)";
+
+function named(options: ScsiOptions): boolean {
+  return [options.string('nodename'), options.string('plug'), options.string('key')].some((v) => v !== undefined && v !== '');
+}
+
+/** validate-all without a node (`pcs stonith create ... devices=...`) passes, as fence_scsi's does, with this warning. */
+function advise(options: ScsiOptions): string[] {
+  return options.string('action') === 'validate-all' && !named(options) ? [`${UNNAMED} at fence time (Pacemaker sets plug)`] : [];
 }
 
 export const scsiAgent = declareAgent<ScsiOptionTypes>({
@@ -70,6 +81,7 @@ export const scsiAgent = declareAgent<ScsiOptionTypes>({
   forceOn: true,
   validate,
   protocol: () => 'SCSI-3 persistent reservations (sg_persist)',
+  advise,
   async connect(options, ctx) {
     const { openReservationFabric } = await import('./fabric.js');
     return openReservationFabric(options, ctx);

@@ -47,7 +47,7 @@ export const CONNECTION_OPTIONS = [
     conflictsWith: ['password_script'], order: 1, shortdesc: 'Login password or passphrase' },
   { name: 'password_script', deprecatedName: 'passwd_script', short: 'S', valueName: 'script', type: 'string', order: 1,
     shortdesc: 'Script to run to retrieve password',
-    helpNote: 'Run without a shell (the value is split on spaces); its standard output, trailing whitespace removed, is the password.' },
+    helpNote: 'A plain command (a path and words) runs by itself; one with shell syntax (a pipe, $VAR, quotes, a redirection) runs with /bin/sh -c, as in fence-agents. Its standard output, trailing whitespace removed, is the password; it is never logged.' },
 ] as const satisfies readonly OptionSpec[];
 
 /** Devices with outlets / ports / targets addressed by `plug`. */

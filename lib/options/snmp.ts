@@ -31,12 +31,12 @@ export const SNMP_OPTIONS = [
     helpNote: 'SNMPv3 only. When not given: authPriv with a privacy password, authNoPriv with a password, noAuthNoPriv otherwise.' },
   { name: 'snmp_priv_prot', short: 'B', valueName: 'prot', type: 'select', choices: PRIV_PROTOCOLS, order: 1,
     shortdesc: 'Set privacy protocol',
-    helpNote: 'SNMPv3 only. Default DES, as the net-snmp tools; DES needs node --openssl-legacy-provider under OpenSSL 3.' },
+    helpNote: 'SNMPv3 only. Default DES, as the net-snmp tools.' },
   { name: 'snmp_priv_passwd', short: 'P', valueName: 'pass', type: 'string', secret: true,
     conflictsWith: ['snmp_priv_passwd_script'], order: 1, shortdesc: 'Set privacy protocol password' },
   { name: 'snmp_priv_passwd_script', short: 'R', valueName: 'script', type: 'string', order: 1,
     shortdesc: 'Script to run to retrieve privacy password',
-    helpNote: 'Run without a shell (the value is split on spaces); its standard output, trailing whitespace removed, is the privacy password.' },
+    helpNote: 'A plain command (a path and words) runs by itself; one with shell syntax (a pipe, $VAR, quotes, a redirection) runs with /bin/sh -c, as in fence-agents. Its standard output, trailing whitespace removed, is the privacy password; it is never logged.' },
 ] as const satisfies readonly OptionSpec[];
 
 /** The options an SNMP agent has. Each sets its own default snmp_version (see above) and ipport (161 or its own). */

@@ -4,13 +4,13 @@
 //
 // net-snmp is loaded inside SnmpClient.open() and nowhere else, so an agent's metadata / validate-all path
 // never pays for it (tens of milliseconds to load: docs/dependencies.md).
-import { createCipheriv } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import type NetSnmp from 'net-snmp';
 import { FenceError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { planAttempts, type AttemptPlan } from './attempts.js';
+import { installDesPrivacy } from './des.js';
 import { classifySnmpFailure, SnmpNoSuchObjectError, type RequestContext, type SnmpOperation } from './failures.js';
 import { normalizeOid } from './oid.js';
 import {
@@ -116,16 +116,6 @@ function loadNetSnmp(): Promise<Api> {
   return netSnmpLoading;
 }
 
-/** OpenSSL 3 moved DES to the legacy provider, which Node loads only with --openssl-legacy-provider. */
-function desCipherAvailable(): boolean {
-  try {
-    createCipheriv('des-cbc', Buffer.alloc(8), Buffer.alloc(8));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function badInput(message: string): FenceError {
   return new FenceError('bad-input', message);
 }
@@ -154,11 +144,9 @@ function usmUser(api: Api, auth: Extract<SnmpAuth, { version: '3' }>): NetSnmp.U
 
   const privProtocol = auth.privProtocol && PRIV_PROTOCOL[auth.privProtocol];
   if (!privProtocol) throw badInput('SNMPv3 authPriv needs a privacy protocol (DES, AES, AES256B, AES256R)');
-  if (privProtocol === 'des' && !desCipherAvailable()) {
-    throw badInput(
-      'SNMPv3 DES privacy is not available: OpenSSL 3 only has DES in its legacy provider; run node with ' +
-        '--openssl-legacy-provider, or use AES if the device supports it',
-    );
+  // OpenSSL 3 keeps single DES in its legacy provider: des.ts runs it as DES-EDE3 with the key K|K|K.
+  if (privProtocol === 'des' && !installDesPrivacy(api)) {
+    throw badInput('SNMPv3 DES privacy is not available: this Node.js has no DES-EDE3 cipher; use AES if the device supports it');
   }
   user.privProtocol = api.PrivProtocols[privProtocol];
   user.privKey = requireUsmPassword('privacy password', auth.privPassword);

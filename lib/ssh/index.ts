@@ -13,8 +13,10 @@ export {
   appendKnownHost,
   knownKeyTypes,
   preferredHostKeyAlgorithms,
-  keyscanType,
+  recordKeyCommand,
+  plainKnownHostsLine,
+  GLOBAL_KNOWN_HOSTS_FILES,
   type KnownHostEntry,
   type HostKeyVerdict,
 } from './known-hosts.js';
-export { parseSshOptions, acceptNewWithoutFile, keepsNoHostKeys, type SshClientOptions, type HostKeyPolicy, type AlgorithmList } from './openssh-options.js';
+export { parseSshOptions, readOnlyKnownHostsFiles, pubkeyAlgorithmAccepted, acceptNewWithoutFile, keepsNoHostKeys, type SshClientOptions, type HostKeyPolicy, type AlgorithmList } from './openssh-options.js';

@@ -1,6 +1,8 @@
 // Host key checking as OpenSSH does it, over the same known_hosts file: plain and hashed (|1|salt|hmac)
 // host patterns, [host]:port for other ports than 22, * and ? wildcards, !negation, @revoked. Pure except
-// for the file read and the append, so the matching rules are unit-tested on their own.
+// for the file reads and the append, so the matching rules are unit-tested on their own. Read as OpenSSH
+// reads them: the user's file(s), then the global ones (/etc/ssh/ssh_known_hosts unless GlobalKnownHostsFile
+// says otherwise); a key recorded in any of them is known.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,6 +25,8 @@ export function hostKeyName(host: string, port: number): string {
 }
 
 export interface KnownHostEntry {
+  /** The file it was read from (readKnownHosts), for messages. */
+  readonly file?: string;
   readonly marker?: 'revoked' | 'cert-authority';
   readonly patterns: string;
   readonly keyType: string;
@@ -45,7 +49,7 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
   return entries;
 }
 
-function wildcard(pattern: string, name: string): boolean {
+export function wildcard(pattern: string, name: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
   return re.test(name);
 }
@@ -70,10 +74,15 @@ export function patternsMatch(patterns: string, name: string): boolean {
   return matched;
 }
 
+/** "file:line", or "line N" for entries parsed from text. */
+export function entryPlace(e: KnownHostEntry): string {
+  return e.file === undefined ? `line ${e.line}` : `${e.file}:${e.line}`;
+}
+
 export type HostKeyVerdict =
-  | { readonly result: 'match'; readonly line: number }
-  | { readonly result: 'mismatch'; readonly lines: readonly number[] }
-  | { readonly result: 'revoked'; readonly line: number }
+  | { readonly result: 'match'; readonly line: number; readonly place: string }
+  | { readonly result: 'mismatch'; readonly lines: readonly number[]; readonly places: readonly string[] }
+  | { readonly result: 'revoked'; readonly line: number; readonly place: string }
   /** The host is listed, but only with keys of other types: this type was never recorded for it. */
   | { readonly result: 'unknown-type'; readonly knownTypes: readonly string[] }
   | { readonly result: 'unknown' };
@@ -90,13 +99,13 @@ function entriesForHost(entries: readonly KnownHostEntry[], host: string, port: 
  */
 export function checkKnownHosts(entries: readonly KnownHostEntry[], host: string, port: number, keyBlob: Buffer): HostKeyVerdict {
   const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(keyBlob));
-  if (revoked) return { result: 'revoked', line: revoked.line };
+  if (revoked) return { result: 'revoked', line: revoked.line, place: entryPlace(revoked) };
   const forHost = entriesForHost(entries, host, port);
   const match = forHost.find((e) => e.key.equals(keyBlob));
-  if (match) return { result: 'match', line: match.line };
+  if (match) return { result: 'match', line: match.line, place: entryPlace(match) };
   const type = keyTypeOf(keyBlob);
   const sameType = forHost.filter((e) => e.keyType === type);
-  if (sameType.length > 0) return { result: 'mismatch', lines: sameType.map((e) => e.line) };
+  if (sameType.length > 0) return { result: 'mismatch', lines: sameType.map((e) => e.line), places: sameType.map(entryPlace) };
   return forHost.length > 0 ? { result: 'unknown-type', knownTypes: [...new Set(forHost.map((e) => e.keyType))] } : { result: 'unknown' };
 }
 
@@ -114,6 +123,11 @@ const ALGORITHMS_OF_TYPE: Readonly<Record<string, readonly string[]>> = {
   'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
 };
 
+/** The signature algorithms a key of this type can sign with (an RSA key: SHA-2 first, then SHA-1). */
+export function signatureAlgorithmsOf(keyType: string): readonly string[] {
+  return ALGORITHMS_OF_TYPE[keyType] ?? [keyType];
+}
+
 /**
  * The host key algorithms to ask for first, as OpenSSH orders HostKeyAlgorithms by the types known_hosts
  * holds for the host: a server with several keys then shows the one that was recorded, instead of the one
@@ -123,14 +137,29 @@ export function preferredHostKeyAlgorithms(knownTypes: readonly string[]): strin
   return [...new Set(knownTypes.flatMap((t) => ALGORITHMS_OF_TYPE[t] ?? []))];
 }
 
-/** ssh-keyscan's -t name of a key type: ssh-ed25519 → ed25519, ecdsa-sha2-* → ecdsa, ssh-rsa → rsa. */
-export function keyscanType(keyType: string): string {
-  if (keyType.startsWith('ecdsa-')) return 'ecdsa';
-  return keyType.replace(/^ssh-/, '');
+export function readKnownHosts(file: string): KnownHostEntry[] {
+  return existsSync(file) ? parseKnownHosts(readFileSync(file, 'utf8')).map((e) => ({ ...e, file })) : [];
 }
 
-export function readKnownHosts(file: string): KnownHostEntry[] {
-  return existsSync(file) ? parseKnownHosts(readFileSync(file, 'utf8')) : [];
+/** OpenSSH's GlobalKnownHostsFile default (ssh_config(5)): read by every user's ssh, written by none. */
+export const GLOBAL_KNOWN_HOSTS_FILES: readonly string[] = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+
+/** The plain known_hosts line of a key, as ssh-keyscan prints it: the name as known_hosts spells it, type, key. */
+export function plainKnownHostsLine(host: string, port: number, keyBlob: Buffer): string {
+  return `${hostKeyName(host, port)} ${keyTypeOf(keyBlob)} ${keyBlob.toString('base64')}`;
+}
+
+/** A word for sh: as is when it is plain, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_\-./,:@+%=]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that records exactly the key the device offered in `file`: the key checked by its fingerprint
+ * is the key kept (ssh-keyscan would fetch it again, and could get another).
+ */
+export function recordKeyCommand(file: string, host: string, port: number, keyBlob: Buffer): string {
+  return `echo ${shellWord(plainKnownHostsLine(host, port, keyBlob))} >> ${shellWord(file)}`;
 }
 
 /** A hashed line, as OpenSSH writes with HashKnownHosts: the file does not list the PDUs it knows. */

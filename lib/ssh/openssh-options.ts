@@ -1,8 +1,11 @@
 // fence-agents' `ssh_options` is a string of OpenSSH client arguments. fencekit has no ssh child process,
 // so only the arguments that mean something to its own client are taken, and every other one is refused
 // by name: an option silently ignored (a cipher, a host key policy) would be a surprise on the day of a fence.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { FenceError } from '../errors.js';
 import { splitCommand } from '../secrets.js';
+import { GLOBAL_KNOWN_HOSTS_FILES, signatureAlgorithmsOf, wildcard } from './known-hosts.js';
 
 export type HostKeyPolicy = 'strict' | 'accept-new';
 
@@ -13,15 +16,38 @@ export interface SshClientOptions {
   hostKeyPolicy?: HostKeyPolicy;
   /** undefined: not given; null: `none` / `/dev/null` (no file, so every key is unknown). */
   knownHostsFile?: string | null;
+  /** UserKnownHostsFile's further files: read, never written (OpenSSH records new keys in the first). */
+  moreKnownHostsFiles: string[];
+  /** GlobalKnownHostsFile; undefined: OpenSSH's default, /etc/ssh/ssh_known_hosts and ssh_known_hosts2. */
+  globalKnownHostsFiles?: string[];
   identityFile?: string;
   family?: 4 | 6;
-  algorithms?: { cipher?: AlgorithmList; kex?: AlgorithmList; serverHostKey?: AlgorithmList; hmac?: AlgorithmList };
+  /** pubkey: PubkeyAcceptedAlgorithms, checked against the identity key's type (session.ts), never sent to ssh2. */
+  algorithms?: { cipher?: AlgorithmList; kex?: AlgorithmList; serverHostKey?: AlgorithmList; hmac?: AlgorithmList; pubkey?: AlgorithmList };
   /** Options taken but meaningless here (kept for the debug log). */
   ignored: string[];
 }
 
 const IGNORED_FLAGS = new Set(['-2', '-q', '-t', '-T', '-x', '-a', '-C', '-n', '-N']);
-const IGNORED_KEYWORDS = new Set(['connecttimeout', 'serveraliveinterval', 'serveralivecountmax', 'loglevel', 'batchmode', 'forwardagent', 'forwardx11', 'compression', 'requesttty', 'passwordauthentication', 'pubkeyauthentication', 'preferredauthentications', 'numberofpasswordprompts']);
+// Harmless here: timeouts and retries are the agent's own (login_timeout, retry_on), the client has no agent,
+// X11, tty choice or GSSAPI to turn off, and it checks the host key against the address it connects to
+// (CheckHostIP's second check has nothing to add), offering only the identity file it is given (IdentitiesOnly),
+// and each run opens a connection of its own (no ControlMaster sharing).
+const IGNORED_KEYWORDS = new Set([
+  'connecttimeout', 'serveraliveinterval', 'serveralivecountmax', 'loglevel', 'batchmode', 'forwardagent', 'forwardx11', 'compression',
+  'requesttty', 'passwordauthentication', 'pubkeyauthentication', 'preferredauthentications', 'numberofpasswordprompts',
+  'checkhostip', 'connectionattempts', 'identitiesonly', 'gssapiauthentication', 'gssapidelegatecredentials', 'hashknownhosts',
+  'controlmaster', 'controlpath', 'controlpersist',
+]);
+
+/** The files of UserKnownHostsFile / GlobalKnownHostsFile: blank-separated, ~ for the home; none or /dev/null alone for none. */
+function knownHostsFiles(keyword: string, value: string): string[] {
+  const files = value.split(/\s+/).filter(Boolean);
+  if (files.length === 0) refuse(keyword, 'needs a file');
+  if (files.some((f) => f.includes('%'))) refuse(`${keyword}=${value}`, 'uses %-tokens, which fencekit does not expand: write the path');
+  if (files.length === 1 && (files[0] === 'none' || files[0] === '/dev/null')) return [];
+  return files.map((f) => (f === '~' ? homedir() : f.startsWith('~/') ? join(homedir(), f.slice(2)) : f));
+}
 
 function algorithmList(value: string): AlgorithmList {
   const names = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -49,10 +75,18 @@ function keyword(options: SshClientOptions, raw: string): void {
       return;
     }
     case 'userknownhostsfile': {
-      const file = value.split(/\s+/)[0]!;
-      options.knownHostsFile = file === 'none' || file === '/dev/null' ? null : file;
+      const [first, ...more] = knownHostsFiles('UserKnownHostsFile', value);
+      options.knownHostsFile = first ?? null;
+      options.moreKnownHostsFiles = more;
       return;
     }
+    case 'globalknownhostsfile':
+      options.globalKnownHostsFiles = knownHostsFiles('GlobalKnownHostsFile', value);
+      return;
+    case 'pubkeyacceptedalgorithms':
+    case 'pubkeyacceptedkeytypes':
+      (options.algorithms ??= {}).pubkey = algorithmList(value);
+      return;
     case 'identityfile':
       options.identityFile = value;
       return;
@@ -84,6 +118,28 @@ function keyword(options: SshClientOptions, raw: string): void {
   }
 }
 
+/** OpenSSH 9's PubkeyAcceptedAlgorithms default, less certificates and security keys (which fencekit cannot use). */
+const DEFAULT_PUBKEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+
+/**
+ * Whether PubkeyAcceptedAlgorithms (a list, or +, - and ^ changes to OpenSSH's default; names may be
+ * wildcard patterns) lets a key of this type be offered: some algorithm it signs with must remain.
+ */
+export function pubkeyAlgorithmAccepted(list: AlgorithmList, keyType: string): boolean {
+  const listed = (patterns: readonly string[], name: string) => patterns.some((p) => wildcard(p, name));
+  const accepted = (name: string): boolean => {
+    if (Array.isArray(list)) return listed(list, name);
+    if (list.remove) return DEFAULT_PUBKEY_ALGORITHMS.includes(name) && !listed(list.remove, name);
+    return DEFAULT_PUBKEY_ALGORITHMS.includes(name) || listed([...(list.append ?? []), ...(list.prepend ?? [])], name);
+  };
+  return signatureAlgorithmsOf(keyType).some(accepted);
+}
+
+/** Files read after the user's known_hosts and never written: UserKnownHostsFile's further files, then the global ones. */
+export function readOnlyKnownHostsFiles(options: SshClientOptions): string[] {
+  return [...options.moreKnownHostsFiles, ...(options.globalKnownHostsFiles ?? GLOBAL_KNOWN_HOSTS_FILES)];
+}
+
 /** A known_hosts setting that holds no key and keeps none: OpenSSH's `none`, /dev/null, or no file at all. */
 export function keepsNoHostKeys(file: string | null | undefined): boolean {
   return file === null || file === undefined || file === '' || file === 'none' || file === '/dev/null';
@@ -104,7 +160,7 @@ export function acceptNewWithoutFile(policy: HostKeyPolicy, file: string | null 
 
 /** Parse fence-agents' ssh_options for the built-in client. Throws 'bad-input' naming what it cannot honour. */
 export function parseSshOptions(text: string | undefined): SshClientOptions {
-  const options: SshClientOptions = { ignored: [] };
+  const options: SshClientOptions = { moreKnownHostsFiles: [], ignored: [] };
   const args = splitCommand(text ?? '');
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

@@ -15,20 +15,26 @@ import { statSync } from 'node:fs';
 import {
   appendKnownHost,
   checkKnownHosts,
+  GLOBAL_KNOWN_HOSTS_FILES,
   hostKeyName,
-  keyscanType,
   keyTypeOf,
   knownKeyTypes,
   preferredHostKeyAlgorithms,
   readKnownHosts,
+  recordKeyCommand,
   sha256Fingerprint,
-  type HostKeyVerdict,
+  type KnownHostEntry,
 } from './known-hosts.js';
-import { acceptNewWithoutFile, type AlgorithmList, type HostKeyPolicy } from './openssh-options.js';
+import { acceptNewWithoutFile, pubkeyAlgorithmAccepted, type AlgorithmList, type HostKeyPolicy } from './openssh-options.js';
 
 export interface HostKeyCheck {
-  /** OpenSSH known_hosts file; null for none (then only `fingerprint` can pass a key: accept-new is refused). */
+  /** OpenSSH known_hosts file, where accept-new records; null for none (accept-new is then refused). */
   readonly knownHostsFile: string | null;
+  /**
+   * Read after knownHostsFile, never written: UserKnownHostsFile's further files and the global ones
+   * (GlobalKnownHostsFile). Default OpenSSH's: /etc/ssh/ssh_known_hosts and /etc/ssh/ssh_known_hosts2.
+   */
+  readonly readOnlyFiles?: readonly string[];
   /** A pinned "SHA256:..." fingerprint: when given, the key must have it and known_hosts is not consulted. */
   readonly fingerprint?: string;
   /** strict: an unknown key fails. accept-new: an unknown key is recorded in knownHostsFile and used. A changed key always fails. */
@@ -48,7 +54,8 @@ export interface CliSessionOptions {
   /** Absolute time by which the session must be logged in and at its first prompt. */
   readonly deadline: number;
   readonly family?: 4 | 6;
-  readonly algorithms?: { cipher?: AlgorithmList; kex?: AlgorithmList; serverHostKey?: AlgorithmList; hmac?: AlgorithmList };
+  /** pubkey (PubkeyAcceptedAlgorithms) decides whether the identity key may be offered; the rest go to ssh2. */
+  readonly algorithms?: { cipher?: AlgorithmList; kex?: AlgorithmList; serverHostKey?: AlgorithmList; hmac?: AlgorithmList; pubkey?: AlgorithmList };
   readonly logger?: Logger;
   /** Line end sent after each command. Default "\r", what a terminal's Enter key sends. */
   readonly eol?: string;
@@ -100,6 +107,31 @@ function openSocket(host: string, port: number, family: 4 | 6 | undefined, deadl
   });
 }
 
+/** Every file the check reads, in OpenSSH's order: the user's file, then the read-only ones. */
+function filesRead(check: HostKeyCheck): string[] {
+  return [...(check.knownHostsFile ? [check.knownHostsFile] : []), ...(check.readOnlyFiles ?? GLOBAL_KNOWN_HOSTS_FILES)];
+}
+
+/** The entries of every file the check reads. A file that exists but cannot be read fails the check: it may hold the key that says "changed". */
+function knownHostEntries(check: HostKeyCheck): KnownHostEntry[] | FenceError {
+  const entries: KnownHostEntry[] = [];
+  for (const file of filesRead(check)) {
+    try {
+      entries.push(...readKnownHosts(file));
+    } catch (err) {
+      return new FenceError('bad-input', `cannot read known_hosts file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return entries;
+}
+
+/** What to do about a key nothing records: check its fingerprint on the device, then record exactly it, or pin it. */
+function howToTrust(check: HostKeyCheck, host: string, port: number, key: Buffer, fingerprint: string): string {
+  const pin = `pin it with ssh_host_key_fingerprint=${fingerprint}`;
+  if (!check.knownHostsFile) return `Check that fingerprint on the device (its console or web interface), then ${pin}`;
+  return `Check that fingerprint on the device (its console or web interface), then record exactly this key with: ${recordKeyCommand(check.knownHostsFile, host, port, key)} (or ${pin})`;
+}
+
 /** The host key decision, made in ssh2's hostVerifier and reported after the handshake fails or succeeds. */
 function verifyHostKey(check: HostKeyCheck, host: string, port: number, key: Buffer, logger: Logger): FenceError | undefined {
   const fingerprint = sha256Fingerprint(key);
@@ -113,23 +145,26 @@ function verifyHostKey(check: HostKeyCheck, host: string, port: number, key: Buf
     return new FenceError('auth', `host key of ${host}:${port} is ${type} ${fingerprint}, not the pinned ${want}: refusing to log in (a changed key may be another device)`);
   }
   const file = check.knownHostsFile;
-  const verdict: HostKeyVerdict = file ? checkKnownHosts(readKnownHosts(file), host, port, key) : { result: 'unknown' };
+  const entries = knownHostEntries(check);
+  if (entries instanceof FenceError) return entries;
+  const verdict = checkKnownHosts(entries, host, port, key);
+  const read = filesRead(check).join(', ') || 'no known_hosts file';
   switch (verdict.result) {
     case 'match':
-      logger.debug(`host key ${type} ${fingerprint} matches ${file}:${verdict.line}`);
+      logger.debug(`host key ${type} ${fingerprint} matches ${verdict.place}`);
       return undefined;
     case 'revoked':
-      return new FenceError('auth', `host key ${type} ${fingerprint} of ${host}:${port} is marked @revoked in ${file}:${verdict.line}`);
+      return new FenceError('auth', `host key ${type} ${fingerprint} of ${host}:${port} is marked @revoked at ${verdict.place}`);
     case 'mismatch':
       return new FenceError(
         'auth',
-        `host key of ${host}:${port} has CHANGED: it is ${type} ${fingerprint}, which does not match ${file} line(s) ${verdict.lines.join(', ')}; refusing to log in. If the card was replaced, remove the old line and check the new fingerprint on the device`,
+        `host key of ${host}:${port} has CHANGED: it is ${type} ${fingerprint}, which does not match the key recorded at ${verdict.places.join(', ')}; refusing to log in. If the card was replaced, remove the old line and check the new fingerprint on the device`,
       );
     case 'unknown-type':
       // The device used to show a key of a known type and now shows none: accept-new does not cover that.
       return new FenceError(
         'auth',
-        `no ${type} host key is known for ${hostKeyName(host, port)} in ${file}, which lists only ${verdict.knownTypes.join(', ')} for it, and the device offered none of those: it offered ${type} ${fingerprint}; refusing to log in. Check that fingerprint on the device, then record the key with: ssh-keyscan -t ${keyscanType(type)} -p ${port} ${host} >> ${file}`,
+        `no ${type} host key is known for ${hostKeyName(host, port)} in ${read}, which list only ${verdict.knownTypes.join(', ')} for it, and the device offered none of those: it offered ${type} ${fingerprint}; refusing to log in. ${howToTrust(check, host, port, key, fingerprint)}`,
       );
     case 'unknown':
       if (check.policy === 'accept-new') {
@@ -146,7 +181,7 @@ function verifyHostKey(check: HostKeyCheck, host: string, port: number, key: Buf
       }
       return new FenceError(
         'auth',
-        `host key of ${host}:${port} is not known (${type} ${fingerprint}${file ? `, not in ${file}` : ', no known_hosts file'}): refusing to log in. Check the fingerprint on the device, then add it with ssh-keyscan, pin it with ssh_host_key_fingerprint, or set ssh_accept_new_host_key=1 once`,
+        `host key of ${host}:${port} is not known: it offered ${type} ${fingerprint}, which is in none of ${read}; refusing to log in. ${howToTrust(check, host, port, key, fingerprint)}`,
       );
   }
 }
@@ -167,20 +202,20 @@ function acceptNewIntoNonFile(check: HostKeyCheck): FenceError | undefined {
  * The host key algorithms with the types known_hosts holds for this host first, as OpenSSH orders them, unless
  * the user chose them (HostKeyAlgorithms) or pinned a fingerprint (any type can match that).
  */
-function withKnownHostKeyTypesFirst(options: CliSessionOptions, logger: Logger): CliSessionOptions['algorithms'] {
-  const { knownHostsFile, fingerprint } = options.hostKey;
-  if (options.algorithms?.serverHostKey !== undefined || fingerprint !== undefined || knownHostsFile === null) return options.algorithms;
-  let preferred: string[];
-  try {
-    preferred = preferredHostKeyAlgorithms(knownKeyTypes(readKnownHosts(knownHostsFile), options.host, options.port));
-  } catch {
-    return options.algorithms; // unreadable: the host key check reads it again and says why
-  }
-  if (preferred.length === 0) return options.algorithms;
+function withKnownHostKeyTypesFirst(options: CliSessionOptions, logger: Logger): Ssh2Algorithms {
+  const { pubkey: _checkedBeforeConnecting, ...algorithms } = options.algorithms ?? {};
+  const given = options.algorithms === undefined ? undefined : algorithms;
+  if (algorithms.serverHostKey !== undefined || options.hostKey.fingerprint !== undefined) return given;
+  const entries = knownHostEntries(options.hostKey);
+  if (entries instanceof FenceError) return given; // the host key check reads them again and says why
+  const preferred = preferredHostKeyAlgorithms(knownKeyTypes(entries, options.host, options.port));
+  if (preferred.length === 0) return given;
   logger.debug(`host key algorithms known for ${hostKeyName(options.host, options.port)} asked for first: ${preferred.join(', ')}`);
   // ssh2 applies these in order: take them out of its defaults, then put them in front.
-  return { ...options.algorithms, serverHostKey: { remove: preferred, prepend: preferred } };
+  return { ...algorithms, serverHostKey: { remove: preferred, prepend: preferred } };
 }
+
+type Ssh2Algorithms = Omit<NonNullable<CliSessionOptions['algorithms']>, 'pubkey'> | undefined;
 
 function classifySshError(err: Error & { level?: string; code?: string }, host: string, port: number): FenceError {
   if (err instanceof FenceError) return err;
@@ -247,6 +282,15 @@ export class CliSession {
       if (parsed instanceof Error && options.password !== undefined) parsed = ssh2.utils.parseKey(options.privateKey, options.password);
       if (parsed instanceof Error) throw new FenceError('bad-input', `cannot use the identity file: ${parsed.message}`);
       key = Array.isArray(parsed) ? parsed[0] : parsed;
+      // PubkeyAcceptedAlgorithms as OpenSSH applies it: a key none of whose signature algorithms is listed is
+      // not offered, and the login goes on with the password if there is one.
+      const accepted = options.algorithms?.pubkey;
+      if (key && accepted !== undefined && !pubkeyAlgorithmAccepted(accepted, key.type)) {
+        const why = `ssh_options: PubkeyAcceptedAlgorithms leaves out the identity key's type (${key.type})`;
+        if (options.password === undefined) throw new FenceError('bad-input', `${why}, and there is no password to log in with instead`);
+        logger.warn(`${why}: the key is not offered, as OpenSSH would not offer it; logging in with the password`);
+        key = undefined;
+      }
     }
     const socket = await openSocket(options.host, options.port, options.family, options.deadline, logger);
     const client = new ssh2.Client();

@@ -36,6 +36,19 @@ function scriptFor(name: string, secret: string): string {
   return file;
 }
 
+/**
+ * The same secret read by a command in shell syntax (fence-agents runs these with os.popen, /bin/sh -c): a
+ * pipe for one, a redirection and $VAR for the other. The secret is in no argv, not even the shell's.
+ */
+function shellScriptFor(name: string, secret: string, form: 'pipe' | 'redirect'): string {
+  const value = join(work, `${name}.value`);
+  writeFileSync(value, `${secret}\n`, { mode: 0o600 });
+  return form === 'pipe' ? `cat '${value}' | head -n 1` : `read -r pw < '${value}' && printf '%s\\n' "$pw"`;
+}
+
+/** The processes that ran one of this test's scripts through /bin/sh -c (the agent runs other sh -c of its own). */
+const shells = (a: Audit) => a.processes.filter((p) => p.argv[0] === '/bin/sh' && p.argv[1] === '-c' && p.argv[2]?.includes(work));
+
 interface Audit {
   run: AgentRun;
   debug: string;
@@ -105,6 +118,18 @@ describe('no secret anywhere but where it must be (every agent, maximum verbosit
     expect(a.run.code, a.run.stderr).toBe(0);
     expect(a.debug).toMatch(/DEBUG/); // the debug file was written at full verbosity
     expect(a.processes.some((p) => p.argv.some((x) => x.endsWith('ipmi.sh')))).toBe(true); // the script was seen
+    expect(shells(a)).toEqual([]); // a plain path runs by itself
+    expect(leaks(a, secret)).toEqual([]);
+  });
+
+  it.each(['off', 'on'])('fence_kit_ipmi, password_script with a pipe, %s: run by /bin/sh -c, the password leaks nowhere', async (action) => {
+    const secret = bmc.users.operator.password;
+    const a = await audited('ipmi-shell', 'fence_kit_ipmi', {
+      action, ip: bmc.host, ipport: bmc.port, lanplus: 1, username: bmc.users.operator.name,
+      privlvl: 'operator', password_script: shellScriptFor('ipmi-shell', secret, 'pipe'),
+    });
+    expect(a.run.code, a.run.stderr).toBe(0);
+    expect(shells(a)).toHaveLength(1);
     expect(leaks(a, secret)).toEqual([]);
   });
 
@@ -130,6 +155,21 @@ describe('no secret anywhere but where it must be (every agent, maximum verbosit
     });
     expect(a.run.code, a.run.stderr).toBe(0);
     expect(pdu.isOutletPowered(2)).toBe(action === 'on');
+    expect(leaks(a, u.authPassword)).toEqual([]);
+    expect(leaks(a, u.privPassword)).toEqual([]);
+  });
+
+  it.each(['off', 'on'])('fence_kit_apc SNMPv3, both scripts in shell syntax, %s: neither passphrase leaks, not even to the other script', async (action) => {
+    const u = pdu.v3.rw;
+    const a = await audited('apc-v3-shell', 'fence_kit_apc', {
+      action, ip: pdu.host, ipport: pdu.port, plug: 2, snmp_version: 3, username: u.username,
+      snmp_sec_level: 'authPriv', snmp_auth_prot: u.authProtocol, snmp_priv_prot: u.privProtocol,
+      password_script: shellScriptFor('auth-shell', u.authPassword, 'pipe'),
+      snmp_priv_passwd_script: shellScriptFor('priv-shell', u.privPassword, 'redirect'),
+    });
+    expect(a.run.code, a.run.stderr).toBe(0);
+    expect(pdu.isOutletPowered(2)).toBe(action === 'on');
+    expect(shells(a)).toHaveLength(2);
     expect(leaks(a, u.authPassword)).toEqual([]);
     expect(leaks(a, u.privPassword)).toEqual([]);
   });

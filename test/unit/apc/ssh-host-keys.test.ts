@@ -2,7 +2,7 @@
 // @revoked), fingerprints as ssh-keygen prints them, and ssh_options parsing. No network.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FenceError } from '../../../lib/errors.js';
@@ -10,7 +10,9 @@ import {
   acceptNewWithoutFile,
   appendKnownHost,
   checkKnownHosts,
-  keyscanType,
+  pubkeyAlgorithmAccepted,
+  readOnlyKnownHostsFiles,
+  recordKeyCommand,
   knownKeyTypes,
   preferredHostKeyAlgorithms,
   keyTypeOf,
@@ -79,16 +81,24 @@ describe('known_hosts', () => {
     const rsaLine = `pdu ssh-rsa ${b64(Buffer.from('rsa-blob'))}\necdsa-host ecdsa-sha2-nistp256 ${b64(Buffer.from('ec-blob'))}\n`;
     const entries = parseKnownHosts(`${rsaLine}pdu2 ${type} ${b64(b.blob)}\n`);
     expect(checkKnownHosts(entries, 'pdu', 22, a.blob)).toEqual({ result: 'unknown-type', knownTypes: ['ssh-rsa'] });
-    expect(checkKnownHosts(entries, 'pdu2', 22, a.blob)).toEqual({ result: 'mismatch', lines: [3] });
+    expect(checkKnownHosts(entries, 'pdu2', 22, a.blob)).toEqual({ result: 'mismatch', lines: [3], places: ['line 3'] });
     expect(knownKeyTypes(entries, 'pdu', 22)).toEqual(['ssh-rsa']);
     expect(knownKeyTypes(entries, 'nowhere', 22)).toEqual([]);
   });
 
-  it('asks for the known types first, as OpenSSH orders HostKeyAlgorithms, and names them as ssh-keyscan -t does', () => {
+  it('asks for the known types first, as OpenSSH orders HostKeyAlgorithms', () => {
     expect(preferredHostKeyAlgorithms(['ecdsa-sha2-nistp256'])).toEqual(['ecdsa-sha2-nistp256']);
     expect(preferredHostKeyAlgorithms(['ssh-rsa', 'ssh-ed25519'])).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519']);
     expect(preferredHostKeyAlgorithms(['sk-ssh-ed25519@openssh.com'])).toEqual([]);
-    expect(['ssh-ed25519', 'ecdsa-sha2-nistp384', 'ssh-rsa'].map(keyscanType)).toEqual(['ed25519', 'ecdsa', 'rsa']);
+  });
+
+  it('names the command that records exactly the offered key, quoted for sh, in a line OpenSSH finds', () => {
+    const file = join(dir, "kh with 'quote");
+    const command = recordKeyCommand(file, '127.0.0.1', 2222, a.blob);
+    expect(command).toBe(`echo '[127.0.0.1]:2222 ssh-ed25519 ${a.blob.toString('base64')}' >> '${join(dir, "kh with '\\''quote")}'`);
+    execFileSync('/bin/sh', ['-c', command]);
+    expect(checkKnownHosts(readKnownHosts(file), '127.0.0.1', 2222, a.blob)).toEqual({ result: 'match', line: 1, place: `${file}:1` });
+    expect(recordKeyCommand('/root/.ssh/known_hosts', 'pdu1', 22, a.blob)).toBe(`echo 'pdu1 ssh-ed25519 ${a.blob.toString('base64')}' >> /root/.ssh/known_hosts`);
   });
 
   it('accept-new with nowhere to keep the key is refused; with a file or a pinned fingerprint it is not', () => {
@@ -126,6 +136,27 @@ describe('ssh_options', () => {
     expect(o.ignored).toEqual(['-q', '-o ConnectTimeout=5']);
     expect(parseSshOptions('-o UserKnownHostsFile=/dev/null').knownHostsFile).toBeNull();
     expect(parseSshOptions('').ignored).toEqual([]);
+  });
+
+  it('reads the known_hosts files OpenSSH would: UserKnownHostsFile\'s further files and GlobalKnownHostsFile, read-only', () => {
+    expect(readOnlyKnownHostsFiles(parseSshOptions(''))).toEqual(['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
+    const o = parseSshOptions('-o "UserKnownHostsFile=/a /b ~/c" -o GlobalKnownHostsFile=/g');
+    expect(o.knownHostsFile).toBe('/a');
+    expect(readOnlyKnownHostsFiles(o)).toEqual(['/b', join(homedir(), 'c'), '/g']);
+    expect(readOnlyKnownHostsFiles(parseSshOptions('-o GlobalKnownHostsFile=/dev/null'))).toEqual([]);
+    expect(kind('-o UserKnownHostsFile=~/.ssh/known_hosts_%h')).toBe('bad-input');
+  });
+
+  it('accepts the OpenSSH options that change nothing for this client, and keeps PubkeyAcceptedAlgorithms to check the key', () => {
+    const o = parseSshOptions('-o CheckHostIP=no -o ConnectionAttempts=3 -o IdentitiesOnly=yes -o GSSAPIAuthentication=no -o PubkeyAcceptedKeyTypes=+ssh-rsa');
+    expect(o.ignored).toEqual(['-o CheckHostIP=no', '-o ConnectionAttempts=3', '-o IdentitiesOnly=yes', '-o GSSAPIAuthentication=no']);
+    expect(o.algorithms).toEqual({ pubkey: { append: ['ssh-rsa'] } });
+    expect(parseSshOptions('-o ControlMaster=no -o ControlPath=none').ignored).toHaveLength(2);
+    expect(pubkeyAlgorithmAccepted({ append: ['ssh-rsa'] }, 'ssh-ed25519')).toBe(true);
+    expect(pubkeyAlgorithmAccepted(['rsa-sha2-512'], 'ssh-rsa')).toBe(true);
+    expect(pubkeyAlgorithmAccepted(['rsa-sha2-512'], 'ssh-ed25519')).toBe(false);
+    expect(pubkeyAlgorithmAccepted({ remove: ['ecdsa-*'] }, 'ecdsa-sha2-nistp256')).toBe(false);
+    expect(pubkeyAlgorithmAccepted(['ssh-*'], 'ssh-ed25519')).toBe(true);
   });
 
   it('refuses by name what it cannot honour, and never a policy that accepts changed keys', () => {
