@@ -76,7 +76,12 @@ describe('fencekit audit, plan and verify-wiring on the correctly wired lab (BMC
     expect(out.drift).toEqual({ state: expect.stringMatching(new RegExp(`^${join(work, 'xdg-state', 'fencekit')}/audit-topology-[0-9a-f]{12}\\.json$`)), comparedWith: null, written: true });
     expect(out.live).toHaveLength(5);
     expect(out.live.every((d) => d.ok && d.ms > 0)).toBe(true);
-    expect(out.live.find((d) => d.device === 'node1-bmc')!.identity).toMatchObject({ protocol: 'IPMI 2.0 RMCP+ cipher suite 3, privilege administrator', firmware: '1.00' });
+    expect(out.live.find((d) => d.device === 'node1-bmc')!.identity).toMatchObject({
+      // The lab's topology sets no cipher: the agent negotiates, and the lab's BMCs offer 17.
+      protocol: 'IPMI 2.0 RMCP+ cipher suite 17 if the BMC offers it, else 3, privilege administrator',
+      negotiated: 'IPMI 2.0 cipher suite 17',
+      firmware: '1.00',
+    });
     const short = join(work, 'one-outlet.yaml');
     writeFileSync(short, readFileSync(lab.topologyPath, 'utf8').replace('[pdu-a:3, pdu-b:3]', '[pdu-a:3]'));
     const staticRun = await fencekit(['-t', short, 'audit']);
