@@ -1,8 +1,7 @@
 // `fencekit audit`, `plan` and `verify-wiring`: knowing that fencing works before a node fails.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FenceError } from '../lib/errors.js';
-import { run } from '../lib/exec.js';
 import { auditExitCode, auditTopology, deviceOptions, deviceRole, networkList, RULES, sortFindings, type AuditInput, type Finding, type LiveFacts } from '../lib/topology/audit.js';
 import { defaultStatePath, describeProtocol, driftFindings, nextAuditState, readAuditState, writeAuditState, type AuditState, type DeviceFingerprint, type Identity, type ProtocolFingerprint } from '../lib/topology/drift.js';
 import { silentLogger } from '../lib/log.js';
@@ -20,27 +19,18 @@ import type { TopologyAction } from '../lib/topology/levels.js';
 import { planFence, protocolOf, type Plan, type PlanSources } from '../lib/topology/plan.js';
 import { deadlineIn } from '../lib/timing.js';
 import { agentByName, bmcSettingsOf, snmpOptionsOf } from '../agents/registry.js';
-import { BIN_DIR, levelsOf } from './commands.js';
+import { BIN_DIR, levelsOf, readCibXml } from './commands.js';
 import { Printer } from './output.js';
 
 /** Where Pacemaker keeps the CIB on a cluster node: its presence says "this is a cluster node". */
 const CIB_ON_DISK = '/var/lib/pacemaker/cib/cib.xml';
 
 /** The CIB to compare: --cib FILE, else the running cluster's (cibadmin --query) on a cluster node, else none. */
-export async function readCib(file: string | undefined): Promise<Cib | undefined> {
-  if (file !== undefined) {
-    let xml: string;
-    try {
-      xml = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new FenceError('bad-input', `--cib: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-    }
-    return parseCib(xml, file);
-  }
-  if (!existsSync(CIB_ON_DISK)) return undefined;
-  const r = await run('cibadmin', ['--query'], { timeoutMs: 15_000 });
-  if (r.code !== 0) throw new FenceError('unreachable', `cibadmin --query failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').pop() ?? ''}; pass --cib FILE`);
-  return parseCib(r.stdout, 'cibadmin --query');
+/** The CIB audit reads: --cib FILE (or live), else the running cluster's when this is a cluster node, else none. */
+export async function readCib(source: string | undefined): Promise<Cib | undefined> {
+  if (source === undefined && !existsSync(CIB_ON_DISK)) return undefined;
+  const from = source ?? 'live';
+  return parseCib(await readCibXml(from), from === 'live' ? 'cibadmin --query' : from);
 }
 
 export interface AuditOptions {

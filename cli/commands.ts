@@ -1,6 +1,5 @@
 // fencekit's topology commands. Devices run as agent processes (lib/topology/device-runner.ts), so the
 // CLI exercises exactly what Pacemaker exercises.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, dirname } from 'node:path';
@@ -8,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { agentByName } from '../agents/registry.js';
 import { advertisedActions } from '../lib/agent/declaration.js';
 import { asFenceError, errorLine, FenceError } from '../lib/errors.js';
+import { run } from '../lib/exec.js';
 import { agentEnvironment, agentStdin, runAgentCall, levelDeviceRunner } from '../lib/topology/device-runner.js';
 import { readOptions } from '../lib/agent/run.js';
 import { parseStdin } from '../lib/options/parse.js';
@@ -171,11 +171,15 @@ export function exportCommand(topology: Topology, format: string, withSecrets: b
 }
 
 /** `check --cib`: where the Pacemaker configuration comes from: a file, or `cibadmin --query` here. */
-export function readCib(source: string): string {
+/**
+ * The CIB's XML from `source`: a file, or `live` (cibadmin --query, on a cluster node). The one reader of a
+ * CIB source for `check --cib` and `audit --cib`; lib/topology/cib.ts parses what it returns.
+ */
+export async function readCibXml(source: string): Promise<string> {
   if (source === 'live') {
-    const r = spawnSync('cibadmin', ['--query'], { encoding: 'utf8', timeout: 30_000 });
-    if (r.error || r.status !== 0) {
-      throw new FenceError('bad-input', `--cib live: cibadmin --query failed (${r.error ? (r.error as NodeJS.ErrnoException).code : `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n')[0]}`}); is this a cluster node?`);
+    const r = await run('cibadmin', ['--query'], { timeoutMs: 30_000 });
+    if (r.code !== 0) {
+      throw new FenceError('bad-input', `--cib live: cibadmin --query failed (exit ${r.code ?? r.signal}: ${r.stderr.trim().split('\n').pop() ?? ''}); is this a cluster node? pass --cib FILE`);
     }
     return r.stdout;
   }

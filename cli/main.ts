@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { FenceError } from '../lib/errors.js';
 import { killRunningAgents } from '../lib/topology/device-runner.js';
 import { VERSION } from '../lib/version.js';
-import { checkCibCommand, checkCommand, exportCommand, readCib, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
+import { checkCibCommand, checkCommand, exportCommand, readCibXml, fenceNodesCommand, openTopology, reportError, statusCommand, topologyPath } from './commands.js';
 import { auditCommand, liveFacts, planCommand, verifyWiringCommand } from './audit.js';
 import { LATENCY_FACTOR, LATENCY_FLOOR_MS, LATENCY_WARNING_FACTOR, LATENCY_WARNING_FLOOR_MS } from '../lib/topology/drift.js';
 // The lab is loaded only by the commands that use it: it finds its simulators' files when it loads, and
@@ -106,7 +106,7 @@ program
             if (source === '') throw new FenceError('bad-input', '--cib needs a file name or "live"');
             return openTopology(topologyPath(globals().topology));
           })
-          .then((t) => checkCibCommand(t, readCib(source), source === 'live' ? 'the live CIB' : source, !!globals().json)),
+          .then(async (t) => checkCibCommand(t, await readCibXml(source), source === 'live' ? 'the live CIB' : source, !!globals().json)),
       );
     }
     stopAgentsOnSignals();
@@ -130,7 +130,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 program
   .command('audit')
   .description('find what would make a fence fail or hit the wrong machine, before a node fails (exit 0 clean, 1 errors, 2 warnings only)')
-  .option('--cib <file>', 'compare with this CIB (default: the running cluster\'s, on a cluster node)')
+  .option('--cib <file|live>', 'compare with this CIB (a file, or "live": cibadmin --query; default: live on a cluster node, else none)')
   .option('--cluster-network <cidr>', 'a network the cluster\'s own traffic runs on (repeatable)', collect, [])
   .option('--live', 'also ask every device: monitor, latency, identity, and each BMC\'s power-supply count; report drift since the last --live run')
   .option('--state <file>', 'where --live records each device\'s fingerprint to find drift next time (default: $XDG_STATE_HOME/fencekit, /var/lib/fencekit as root, else ~/.local/state/fencekit; one file per topology)')
