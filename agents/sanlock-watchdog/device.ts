@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { existsSync, statSync, truncateSync, openSync, closeSync } from 'node:fs';
+import { existsSync, statSync, truncateSync, openSync, closeSync, readSync } from 'node:fs';
 import type { ActionResult, OperationContext, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { holderOf } from '../../lib/host-claim.js';
 import { FenceError } from '../../lib/errors.js';
@@ -21,7 +21,7 @@ import {
   renewalSeconds,
   type LeaseArea,
 } from '../../lib/sanlock/layout.js';
-import { PAXOS_DISK_MAGIC, type DaemonStatus, type LeaderRecord } from '../../lib/sanlock/output.js';
+import { DELTA_DISK_MAGIC, PAXOS_DISK_MAGIC, type DaemonStatus, type LeaderRecord } from '../../lib/sanlock/output.js';
 import { remaining, sleep } from '../../lib/timing.js';
 import type { SanlockOptions } from './agent.js';
 import { countdown, type Countdown } from './countdown.js';
@@ -283,11 +283,41 @@ export async function connectLeases(options: SanlockOptions, _ctx: OperationCont
   return new LeaseFence(leaseSettings(options), options, countdown(interactive ? process.stderr : undefined));
 }
 
-/** sanlock_init: the lockspace at 0, then host leases 1..max_host_id. A regular file is extended as needed. */
+/** Whether the storage starts with a lockspace (a delta lease's magic): only then can a lease on it be held. */
+function formattedLockspace(path: string): boolean {
+  const head = Buffer.alloc(4);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return readSync(fd, head, 0, 4, 0) === 4 && head.readUInt32LE(0) === DELTA_DISK_MAGIC;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * sanlock_init: the lockspace at 0, then host leases 1..max_host_id. A regular file is extended as needed.
+ * Storage with a lease held (or never released) is refused: fence_sanlock formats over live hosts.
+ */
 export async function formatStorage(options: SanlockOptions, ctx: OperationContext): Promise<ActionResult> {
   const s = leaseSettings(options);
   const max = options.number('max_host_id');
   const path = s.area.path;
+  // A host is in the lockspace while its delta lease carries a timestamp: joining writes one, every renewal
+  // a new one, and leaving (rem_lockspace) writes 0; a host that crashed keeps its last one. (A paxos lease
+  // keeps its timestamp after release, so only the delta leases tell.) Formatting under a joined host drops
+  // its lease, and its sanlock then lets the watchdog reset the node.
+  const joined = existsSync(path) && formattedLockspace(path) ? (await s.client.dump(path, ctx)).filter((l) => l.lver === undefined && l.timestamp !== 0) : [];
+  if (joined.length > 0) {
+    const hosts = joined.map((l) => l.ownerId).join(', ');
+    const spec = lockspaceSpec(s.area, 0).replace(/:0:/, ':N:');
+    throw new FenceError(
+      'device-refused',
+      `${path} is in use: host id${joined.length === 1 ? '' : 's'} ${hosts} joined its lockspace and did not leave; formatting would drop ${joined.length === 1 ? 'that host\'s lease' : 'their leases'} from under a running node, whose watchdog would then reset it. Stop sanlock's use of the storage on every node first (sanlock client rem_lockspace -s ${spec}); the lease of a host that is gone for good stays until it is released (sanlock direct release_id -s ${spec})`,
+    );
+  }
   if (!existsSync(path)) closeSync(openSync(path, 'a', 0o660));
   const st = statSync(path);
   if (st.isFile() && st.size < areaBytes(max)) truncateSync(path, areaBytes(max));

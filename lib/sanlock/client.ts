@@ -10,10 +10,12 @@ import { remaining } from '../timing.js';
 import {
   doneCode,
   parseDaemonStatus,
+  parseDump,
   parseHostStates,
   parseHostStatus,
   parseLeader,
   type DaemonStatus,
+  type DumpedLease,
   type HostState,
   type HostStatus,
   type LeaderRecord,
@@ -131,6 +133,13 @@ export class SanlockClient {
   async request(resource: string, lver: number, forceMode: 1 | 2, ctx: Deadline): Promise<number | undefined> {
     const r = await this.sanlock(['client', 'request', '-r', `${resource}:${lver}`, '-f', String(forceMode)], ctx);
     return doneCode(r.stdout, 'request');
+  }
+
+  /** Every lease written on the storage at `path` (`direct dump`), read straight from the disk. */
+  async dump(path: string, ctx: Deadline): Promise<DumpedLease[]> {
+    const r = await this.sanlock(['direct', 'dump', `${path}:0`], ctx);
+    if (r.code !== 0) throw new SanlockError('unreachable', `cannot read the leases on ${path} (${firstLine(r)})`, undefined);
+    return parseDump(r.stdout);
   }
 
   async initLockspace(spec: string, ioTimeout: number, ctx: Deadline): Promise<void> {

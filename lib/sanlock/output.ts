@@ -230,3 +230,39 @@ export function parseHostStates(text: string, lockspace: string): Map<number, { 
   }
   return out;
 }
+
+/** One lease that `sanlock direct dump` lists: an owner has written it (free sectors are not listed). */
+export interface DumpedLease {
+  readonly offset: number;
+  readonly lockspace: string;
+  /** The host name (delta lease) or the resource name (paxos lease). */
+  readonly resource: string;
+  /** The owner's CLOCK_MONOTONIC seconds at its last renewal or acquisition; 0 once released. */
+  readonly timestamp: number;
+  readonly ownerId: number;
+  readonly ownerGeneration: number;
+  /** Paxos leases only. */
+  readonly lver?: number;
+}
+
+/**
+ * `sanlock direct dump PATH:0` (src/direct.c direct_dump): a header line, then one row per written lease:
+ * offset, lockspace, resource, timestamp, owner id, owner generation, and lver for paxos leases.
+ */
+export function parseDump(text: string): DumpedLease[] {
+  const rows: DumpedLease[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(\d+)\s+(\S+)\s+(\S*)\s+(\d+)\s+(\d+)\s+(\d+)(?:\s+(\d+))?\s*$/.exec(line);
+    if (!m) continue;
+    rows.push({
+      offset: Number(m[1]),
+      lockspace: m[2]!,
+      resource: m[3]!,
+      timestamp: Number(m[4]),
+      ownerId: Number(m[5]),
+      ownerGeneration: Number(m[6]),
+      ...(m[7] !== undefined ? { lver: Number(m[7]) } : {}),
+    });
+  }
+  return rows;
+}

@@ -3,12 +3,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { doneCode, parseDaemonStatus, parseHostStates, parseHostStatus, parseLeader, PAXOS_DISK_MAGIC, DELTA_DISK_MAGIC, splitSpec } from '../../../lib/sanlock/output.js';
+import { doneCode, parseDaemonStatus, parseDump, parseHostStates, parseHostStatus, parseLeader, PAXOS_DISK_MAGIC, DELTA_DISK_MAGIC, splitSpec } from '../../../lib/sanlock/output.js';
 import { earliestAcquisitionMs, hostDeadSeconds, hostLeaseSpec, lockspaceSpec, usablePath } from '../../../lib/sanlock/layout.js';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../../fixtures/sanlock', name), 'utf8');
 
 describe('sanlock output parsers', () => {
+  it('reads direct dump: delta leases (host name, no lver) and paxos leases (with lver), timestamps as written', () => {
+    // sanlock 3.8.5 `direct dump PATH:0`, captured after host 1 joined and left (direct acquire_id, release_id),
+    // host 2 joined, and host 1 acquired h1.
+    expect(parseDump(fixture('dump-joined.txt'))).toEqual([
+      { offset: 0, lockspace: 'fence', resource: '0b8bca7c-7d94-4376-aed9-5d5ec45ae724.vm', timestamp: 0, ownerId: 1, ownerGeneration: 1 },
+      { offset: 512, lockspace: 'fence', resource: 'd1adaf95-4580-4473-8648-908c8b985a4e.vm', timestamp: 14244, ownerId: 2, ownerGeneration: 1 },
+      { offset: 1048576, lockspace: 'fence', resource: 'h1', timestamp: 14264, ownerId: 1, ownerGeneration: 1, lver: 1 },
+    ]);
+    expect(parseDump('  offset   lockspace   resource  timestamp  own  gen lver\n')).toEqual([]);
+  });
+
   it('reads a held paxos lease leader: owner, generation, lease version, timestamp', () => {
     const { code, leader } = parseLeader(fixture('read_leader-r-held.txt'));
     expect(code).toBe(0);
