@@ -14,7 +14,7 @@ import { SNMP_OPTIONS, snmpProtocol, snmpTargetFrom, validateSnmpOptions } from 
 import { acceptNewWithoutFile, parseSshOptions, type SshClientOptions } from '../../lib/ssh/openssh-options.js';
 import type { HostKeyCheck } from '../../lib/ssh/session.js';
 import { APC_DEFAULTS, APC_OPTIONS, type ApcOptionTypes, type ApcOptions } from './options.js';
-import { switchOption } from './powernet.js';
+import { switchOption } from './outlet.js';
 
 /** fence_apc's prompts ("\n>", "\napc>"), anchored at the end of the output. */
 const DEFAULT_PROMPT = '\\n(?:apc)?>';

@@ -2,6 +2,7 @@
 // the family's status column and switched through its control column) or over the card's SSH command line
 // (SshPdu). Loaded only by connect(); net-snmp and ssh2 load only when a transport's client opens.
 import type { OperationContext, PlugInfo, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { plugNumber } from '../../lib/agent/plugs.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { SnmpNoSuchObjectError, type SnmpClient, type SnmpTarget } from '../../lib/snmp/index.js';
@@ -20,12 +21,12 @@ import {
   outletStateForList,
   parsePlug,
   refuseSwitchWithoutSwitches,
-  switchOption,
   resolveName,
   type NameRow,
   type OutletAddress,
   type PduFamily,
 } from './powernet.js';
+import { switchOption } from './outlet.js';
 
 /** What the device needs of the SNMP client (a fake MIB in unit tests, SnmpClient otherwise). */
 export type PduSnmpClient = Pick<SnmpClient, 'get' | 'getInt' | 'set' | 'subtree' | 'close'>;
@@ -237,7 +238,7 @@ export class SshPdu implements PowerDevice {
     if (plug === undefined) throw new FenceError('bad-input', 'an outlet must be named with plug');
     // By number, always: a name is resolved against the card's own listing first, so a name with spaces
     // or one that looks like a number is never handed to the card's parser.
-    const outlet = /^\d+$/.test(plug) ? plug : String(findOutlet(await this.#outlets(ctx), plug).number);
+    const outlet = plugNumber(plug) !== undefined ? plug : String(findOutlet(await this.#outlets(ctx), plug).number);
     const command = `${state === 'on' ? 'olOn' : 'olOff'} ${outlet.replace(/^1:/, '')}`;
     checkCommandResult(command, await this.#session.command(command, ctx.deadline));
   }

@@ -2,13 +2,14 @@
 // fence_ifmib with the same options. A node is fenced when every port it has on the switch (bonded NICs,
 // multipath iSCSI) reads administratively down; a port the switch does not have is an error, never "off".
 import { declareAgent } from '../../lib/agent/declaration.js';
+import { splitPlugList } from '../../lib/agent/plugs.js';
 import { snmpProtocol, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
 import type { Options } from '../../lib/options/values.js';
 import { SWITCH_DEFAULTS, SWITCH_OPTIONS, type SwitchOptionTypes } from './options.js';
 
+/** Every plug of this invocation, as the engine will switch them. */
 function plugsOf(options: Options<SwitchOptionTypes>): string[] {
-  const sep = options.string('plug_separator') || ',';
-  return (options.string('plug') ?? '').split(sep).map((p) => p.trim()).filter((p) => p !== '');
+  return splitPlugList(options.string('plug'), options.string('plug_separator'));
 }
 
 export const switchPortAgent = declareAgent<SwitchOptionTypes>({

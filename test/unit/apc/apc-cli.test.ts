@@ -1,7 +1,7 @@
-// The AOS command line as fence_kit_apc reads it: olStatus lines, Exxx answers, plug lookup. No network.
+// The AOS command line as fence_kit_apc reads it: olStatus lines and Exxx answers (plug lookup: test/unit/plugs). No network.
 import { describe, expect, it } from 'vitest';
 import type { FenceError } from '../../../lib/errors.js';
-import { checkCommandResult, cliState, cliStateForList, findOutlet, parseOlStatus, resultCode } from '../../../agents/pdu-apc/apc-cli.js';
+import { checkCommandResult, cliState, cliStateForList, parseOlStatus, resultCode } from '../../../agents/pdu-apc/apc-cli.js';
 
 const kind = (fn: () => unknown) => {
   try {
@@ -32,17 +32,6 @@ describe('olStatus', () => {
     expect(cliState(b!)).toBe('off');
     expect(kind(() => cliState(d!))).toBe('unconfirmed');
     expect(cliStateForList(d!)).toBe('unknown');
-  });
-
-  it('finds outlets by number, legacy 1:N, or exact name', () => {
-    const outlets = parseOlStatus(STATUS);
-    expect(findOutlet(outlets, '2').name).toBe('node1 psu');
-    expect(findOutlet(outlets, '1:3').name).toBe('a:b');
-    expect(findOutlet(outlets, 'node1 psu').number).toBe(2);
-    expect(kind(() => findOutlet(outlets, '9'))).toBe('no-such-plug');
-    expect(kind(() => findOutlet(outlets, '2:1'))).toBe('no-such-plug');
-    expect(kind(() => findOutlet(outlets, 'WEB1'))).toBe('no-such-plug');
-    expect(kind(() => findOutlet([...outlets, { number: 11, name: 'web1', word: 'On' }], 'web1'))).toBe('bad-input');
   });
 });
 

@@ -1,17 +1,15 @@
 // PowerNet-MIB rules of fence_kit_apc: family by sysObjectID (fence_apc_snmp's table), OIDs per family,
-// state values (rPDU2's reversed numbering), plug syntax, name resolution. No network.
+// state values (rPDU2's reversed numbering), plug syntax (name resolution: test/unit/plugs). No network.
 import { describe, expect, it } from 'vitest';
 import { FenceError } from '../../../lib/errors.js';
 import {
   FAMILIES,
-  addressOfRow,
   familyForSysObjectId,
   instanceOf,
   outletState,
   outletStateForList,
   parsePlug,
   refuseSwitchWithoutSwitches,
-  resolveName,
 } from '../../../agents/pdu-apc/powernet.js';
 
 const kind = (fn: () => unknown) => {
@@ -104,20 +102,5 @@ describe('plugs', () => {
     expect(kind(() => parsePlug('1:5', FAMILIES.msp, '2'))).toBe('bad-input');
     expect(kind(() => parsePlug('1:5', FAMILIES.rpdu, '2'))).toBe('bad-input');
     expect(parsePlug('2:5', FAMILIES.msp, '2')).toEqual({ kind: 'number', address: { outlet: 5, switchId: 2 } });
-  });
-
-  it('resolves names exactly and once', () => {
-    const rows = [
-      { suffix: [1], name: 'web1' },
-      { suffix: [2], name: '"node1"' },
-      { suffix: [3], name: 'twin' },
-      { suffix: [4], name: 'twin' },
-    ];
-    expect(resolveName(FAMILIES.rpdu, 'web1', rows)).toEqual({ outlet: 1 });
-    expect(resolveName(FAMILIES.rpdu, 'node1', rows)).toEqual({ outlet: 2 });
-    expect(kind(() => resolveName(FAMILIES.rpdu, 'Web1', rows))).toBe('no-such-plug');
-    expect(kind(() => resolveName(FAMILIES.rpdu, 'twin', rows))).toBe('bad-input');
-    expect(resolveName(FAMILIES.msp, 'x', [{ suffix: [2, 1, 7], name: 'x' }])).toEqual({ outlet: 7, switchId: 2 });
-    expect(addressOfRow(FAMILIES.rpdu, [1, 2])).toBeUndefined();
   });
 });

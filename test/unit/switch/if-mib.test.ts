@@ -9,10 +9,8 @@ import {
   ipAdEntIfIndexOid,
   managementPortRefusal,
   operLinkDown,
-  matchPortName,
   NAME_COLUMNS,
   noSuchPortName,
-  plugAsIfIndex,
   resolvePortName,
 } from '../../../agents/switch-port/if-mib.js';
 
@@ -48,31 +46,9 @@ describe('ifAdminStatus as a power state', () => {
   });
 });
 
-describe('plug → ifIndex', () => {
-  const descr = new Map([[1, 'lo'], [11, 'GigabitEthernet1/0/1'], [12, 'GigabitEthernet1/0/2']]);
-  const alias = new Map([[1, ''], [11, 'node1-iscsi'], [12, ''], [14, 'spare'], [15, 'spare']]);
-
-  it('takes an all-digit plug as the ifIndex, as fence_ifmib does', () => {
-    expect(plugAsIfIndex('11')).toBe(11);
-    expect(plugAsIfIndex('0')).toBeUndefined();
-    expect(plugAsIfIndex('1/0/1')).toBeUndefined();
-    expect(plugAsIfIndex('99999999999')).toBeUndefined();
-  });
-
-  it('matches a column exactly, and looks in ifDescr before ifName and ifAlias', () => {
+describe('plug → ifIndex (the plug rule itself: test/unit/plugs)', () => {
+  it('looks a name up in ifDescr, ifName and ifAlias, in that order', () => {
     expect(NAME_COLUMNS.map((c) => c.column)).toEqual(['ifDescr', 'ifName', 'ifAlias']);
-    expect(matchPortName('GigabitEthernet1/0/2', 'ifDescr', descr)).toBe(12);
-    expect(matchPortName('node1-iscsi', 'ifAlias', alias)).toBe(11);
-    expect(matchPortName('gigabitethernet1/0/2', 'ifDescr', descr)).toBeUndefined();
-  });
-
-  it('never matches an empty ifAlias', () => {
-    expect(matchPortName('', 'ifAlias', alias)).toBeUndefined();
-  });
-
-  it('refuses a name two ports carry instead of guessing one', () => {
-    expect(kindOf(() => matchPortName('spare', 'ifAlias', alias))).toBe('bad-input');
-    expect(() => matchPortName('spare', 'ifAlias', alias)).toThrow(/ifAlias of ifIndex 14 and 15/);
   });
 
   it('refuses a name that is one port\'s ifDescr/ifName and another port\'s ifAlias, whichever column comes first; one port in two columns is one port', () => {
