@@ -2,7 +2,6 @@
 // ifIndex a name designates, and when the self-port guard refuses. The same rules against a real switch
 // (snmpd managing veth ports in network namespaces) are in test/integration/switch.test.ts.
 import { describe, expect, it } from 'vitest';
-import { FenceError } from '../../../lib/errors.js';
 import {
   adminState,
   adminStateForList,
@@ -14,14 +13,6 @@ import {
   resolvePortName,
 } from '../../../agents/switch-port/if-mib.js';
 
-const kindOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as FenceError).kind;
-  }
-  return 'no error';
-};
 
 describe('ifAdminStatus as a power state', () => {
   it('reads up(1) as on and down(2) as off', () => {
@@ -30,7 +21,7 @@ describe('ifAdminStatus as a power state', () => {
   });
 
   it('refuses testing(3) and undefined values instead of calling them off (fence_ifmib says off)', () => {
-    for (const v of [3, 0, 4, 7, -1]) expect(kindOf(() => adminState(v, '11'))).toBe('unconfirmed');
+    for (const v of [3, 0, 4, 7, -1]) expect(() => adminState(v, '11')).toThrow(expect.objectContaining({ kind: 'unconfirmed' }));
     expect(() => adminState(3, 'sw-p1')).toThrow(/testing\(3\).*neither up nor down/);
   });
 
@@ -60,7 +51,7 @@ describe('plug → ifIndex (the plug rule itself: test/unit/plugs)', () => {
       { column: 'ifName' as const, values: names },
       { column: 'ifAlias' as const, values: labels },
     ];
-    expect(kindOf(() => resolvePortName('sw-p2', columns))).toBe('bad-input');
+    expect(() => resolvePortName('sw-p2', columns)).toThrow(expect.objectContaining({ kind: 'bad-input' }));
     expect(() => resolvePortName('sw-p2', columns)).toThrow(/"sw-p2" is ambiguous: it is the ifDescr\/ifName of ifIndex 12 and the ifAlias of ifIndex 11; name the port by its ifIndex number/);
     expect(resolvePortName('sw-p1', columns)).toEqual({ ifIndex: 11, column: 'ifDescr' });
     expect(resolvePortName('node2-storage', columns)).toEqual({ ifIndex: 12, column: 'ifAlias' });
