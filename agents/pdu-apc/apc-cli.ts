@@ -1,6 +1,6 @@
 // The APC network management card command line (AOS 5 and later, prompt `apc>`), as far as outlets go:
 // `olStatus all` prints `N: name: On|Off` lines, `olOn N` / `olOff N` answer with an `Exxx: text` code.
-// Pure parsing and the meaning of each answer; the session lives in ssh-pdu.ts.
+// Pure parsing and the meaning of each answer; the session is SshPdu's (device.ts).
 import { FenceError } from '../../lib/errors.js';
 import type { PowerState } from '../../lib/agent/declaration.js';
 import { plugNumber, rowNamed } from '../../lib/agent/plugs.js';
