@@ -3,7 +3,7 @@
 // Pure parsing and the meaning of each answer; the session is SshPdu's (device.ts).
 import { FenceError } from '../../lib/errors.js';
 import type { PowerState } from '../../lib/agent/declaration.js';
-import { plugNumber, rowNamed } from '../../lib/agent/plugs.js';
+import { listedState, plugNumber, plugState, rowNamed } from '../../lib/agent/plugs.js';
 import { parseSwitchOutlet } from './outlet.js';
 
 export interface CliOutlet {
@@ -27,16 +27,17 @@ export function parseOlStatus(text: string): CliOutlet[] {
 }
 
 export function cliState(outlet: CliOutlet): PowerState {
-  const w = outlet.word.toLowerCase();
-  if (w === 'on') return 'on';
-  if (w === 'off') return 'off';
+  const state = wordState(outlet);
+  if (state) return state;
   throw new FenceError('unconfirmed', `outlet ${outlet.number} ("${outlet.name}") reads "${outlet.word}": neither On nor Off`);
 }
 
 export function cliStateForList(outlet: CliOutlet): PowerState | 'unknown' {
-  const w = outlet.word.toLowerCase();
-  return w === 'on' ? 'on' : w === 'off' ? 'off' : 'unknown';
+  return listedState(wordState(outlet));
 }
+
+/** The card's word, in any case: On or Off, and nothing else. */
+const wordState = (outlet: CliOutlet) => plugState(outlet.word.toLowerCase(), 'on', 'off');
 
 /** The `Exxx: text` code an AOS command answers with, if any. */
 export function resultCode(text: string): { code: string; message: string } | undefined {

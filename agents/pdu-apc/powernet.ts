@@ -8,7 +8,7 @@
 // beside the rPDU ones.
 import { FenceError } from '../../lib/errors.js';
 import type { PowerState } from '../../lib/agent/declaration.js';
-import { plugNumber, rowNamed } from '../../lib/agent/plugs.js';
+import { listedState, plugNumber, plugState, rowNamed } from '../../lib/agent/plugs.js';
 import { parseSwitchOutlet, switchOption } from './outlet.js';
 
 export const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
@@ -202,8 +202,8 @@ export function resolveName(family: PduFamily, name: string, rows: readonly Name
  * whose outlet may still be live.
  */
 export function outletState(family: PduFamily, value: number, outlet: string): PowerState {
-  if (value === family.read.on) return 'on';
-  if (value === family.read.off) return 'off';
+  const state = plugState(value, family.read.on, family.read.off);
+  if (state) return state;
   throw new FenceError(
     'unconfirmed',
     `outlet ${outlet} reads ${value} on the ${family.label}: neither on (${family.read.on}) nor off (${family.read.off})`,
@@ -212,5 +212,5 @@ export function outletState(family: PduFamily, value: number, outlet: string): P
 
 /** list-status: the same rule, but an undecidable outlet is listed as UNKNOWN instead of failing the list. */
 export function outletStateForList(family: PduFamily, value: number | undefined): PowerState | 'unknown' {
-  return value === family.read.on ? 'on' : value === family.read.off ? 'off' : 'unknown';
+  return listedState(plugState(value, family.read.on, family.read.off));
 }

@@ -3,7 +3,7 @@
 // switch's management address sits on. No network here, so every rule is unit-tested.
 import { FenceError } from '../../lib/errors.js';
 import type { PowerState } from '../../lib/agent/declaration.js';
-import { plugNumber, rowNamed } from '../../lib/agent/plugs.js';
+import { listedState, plugNumber, plugState, rowNamed } from '../../lib/agent/plugs.js';
 
 export const OID = {
   /** ifNumber.0: how many interfaces; a cheap "the switch answers IF-MIB" probe. */
@@ -40,15 +40,15 @@ export function operLinkDown(value: number): boolean {
  * fenced that may still reach its storage. Anything but 1 or 2 is therefore an error, never "off".
  */
 export function adminState(value: number, port: string): PowerState {
-  if (value === ADMIN.up) return 'on';
-  if (value === ADMIN.down) return 'off';
+  const state = plugState(value, ADMIN.up, ADMIN.down);
+  if (state) return state;
   const what = value === ADMIN.testing ? 'testing(3)' : `${value}, which IF-MIB does not define`;
   throw new FenceError('unconfirmed', `port ${port} has ifAdminStatus ${what}: neither up nor down, so it cannot be reported as fenced or unfenced`);
 }
 
 /** list-status: the same rule, but a listing shows an undecidable port as UNKNOWN instead of failing. */
 export function adminStateForList(value: number | undefined): PowerState | 'unknown' {
-  return value === ADMIN.up ? 'on' : value === ADMIN.down ? 'off' : 'unknown';
+  return listedState(plugState(value, ADMIN.up, ADMIN.down));
 }
 
 /** fence_ifmib: a plug that is all digits is an ifIndex. */

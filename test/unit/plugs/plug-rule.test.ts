@@ -1,9 +1,10 @@
 // The one plug rule of every agent that addresses plugs (lib/agent/plugs.ts): all digits is a number, anything
-// else an exact name, and a name two plugs carry is refused with a request to name it by number. Checked on
+// else an exact name, and a name two plugs carry is refused with a request to name it by number; a state is
+// on or off only for the device's own two values. Checked on
 // the rule itself and on each agent's use of it (APC command line, APC SNMP names column, IF-MIB name
 // columns), each with its own words. No network.
 import { describe, expect, it } from 'vitest';
-import { plugNumber, rowNamed, splitPlugList } from '../../../lib/agent/plugs.js';
+import { listedState, plugNumber, plugState, rowNamed, splitPlugList } from '../../../lib/agent/plugs.js';
 import { FenceError } from '../../../lib/errors.js';
 import { findOutlet, parseOlStatus } from '../../../agents/pdu-apc/apc-cli.js';
 import { parseSwitchOutlet } from '../../../agents/pdu-apc/outlet.js';
@@ -39,6 +40,17 @@ describe('the rule', () => {
     const rows = [{ i: 3, n: 'twin' }, { i: 1, n: 'x' }, { i: 4, n: 'twin' }];
     const ambiguous = (m: readonly { i: number }[]) => new FenceError('bad-input', `twin is ${m.map((r) => r.i).join(' and ')}: name one by number`);
     expect(() => rowNamed(rows, 'twin', (r) => r.n, ambiguous)).toThrow(refused('bad-input', /^twin is 3 and 4: name one by number$/));
+  });
+});
+
+describe('a plug\'s state', () => {
+  it('is on or off only for the device\'s own two values; anything else is no state, which a listing shows as unknown', () => {
+    expect(plugState(2, 2, 1)).toBe('on');
+    expect(plugState(1, 2, 1)).toBe('off');
+    for (const v of [0, 3, 4, undefined]) expect(plugState(v, 2, 1)).toBeUndefined();
+    expect(plugState('on*', 'on', 'off')).toBeUndefined();
+    expect(listedState('off')).toBe('off');
+    expect(listedState(undefined)).toBe('unknown');
   });
 });
 
