@@ -1,57 +1,13 @@
 // fence_kit_ipmi: a node's BMC over IPMI 2.0 (RMCP+) or 1.5, spoken natively; ipmitool as an optional
 // transport. Options and invoked-name aliases as fence_ipmilan's, so existing configurations carry over.
-import { declareAgent, type AgentDeclaration, type OperationContext, type PowerDevice, type PowerState } from '../../lib/agent/declaration.js';
-import { CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION } from '../../lib/options/common.js';
-import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
+import { declareAgent, type AgentDeclaration } from '../../lib/agent/declaration.js';
 import type { Options } from '../../lib/options/values.js';
 import type { IpmiTarget } from '../../lib/ipmi/index.js';
 import { kgForIpmitoolEnvironment } from '../../lib/ipmi/ipmitool-kg.js';
 import { FenceError } from '../../lib/errors.js';
-
-const SUPPORTED_CIPHERS = ['1', '2', '3', '17'];
-const PRIVILEGES = ['callback', 'user', 'operator', 'administrator'] as const;
-
-const IPMI_OPTIONS = [
-  // fence_ipmilan: ip is optional because port_as_ip may supply it; validate() insists on one of them.
-  ...CONNECTION_OPTIONS.map((o) => (o.name === 'ip' ? withOverrides(o, { required: false }) : o)),
-  { name: 'plug', deprecatedName: 'port', short: 'n', valueName: 'ip', type: 'string', order: 1,
-    shortdesc: 'IP address or hostname of fencing device (together with --port-as-ip)' },
-  { name: 'port_as_ip', type: 'boolean', order: 1, shortdesc: 'Make "port/plug" to be an alias to IP address' },
-  { name: 'lanplus', short: 'P', type: 'boolean', default: '0', order: 1,
-    shortdesc: 'Use Lanplus to improve security of connection' },
-  { name: 'auth', short: 'A', valueName: 'auth', type: 'select', choices: ['md5', 'password', 'none'], order: 1,
-    shortdesc: 'IPMI Lan Auth type.' },
-  { name: 'cipher', short: 'C', valueName: 'cipher', type: 'string', order: 1,
-    shortdesc: 'Ciphersuite to use (same as ipmitool -C parameter)',
-    helpNote: `Native transport: ${SUPPORTED_CIPHERS.join(', ')}; unset, 17 if the BMC offers it, else 3 (as ipmitool); 0 and 1 only with allow_insecure.` },
-  { name: 'privlvl', short: 'L', valueName: 'level', type: 'select', choices: PRIVILEGES, default: 'administrator', order: 1,
-    shortdesc: 'Privilege level on IPMI device' },
-  { name: 'hexadecimal_kg', valueName: 'key', type: 'string', secret: true, order: 1,
-    shortdesc: 'Hexadecimal-encoded Kg key for IPMIv2 authentication',
-    helpNote: "With transport=ipmitool it goes in IPMI_KGKEY, never on ipmitool's command line; a Kg that variable cannot carry (a zero byte inside or first, bytes that are not UTF-8 text) is refused there: use the native transport." },
-  { name: 'target', valueName: 'targetaddress', type: 'string', order: 1,
-    shortdesc: 'Bridge IPMI requests to the remote target address' },
-  { ...METHOD_OPTION, shortdesc: 'Method to fence (onoff is confirmed by the BMC reporting the chassis off; cycle is only acknowledged)' },
-  { name: 'transport', valueName: 'transport', type: 'select', choices: ['native', 'ipmitool'], default: 'native', order: 2,
-    shortdesc: 'Speak IPMI natively, or run ipmitool (the password goes through its environment, never its arguments)' },
-  { name: 'allow_insecure', type: 'boolean', order: 2,
-    shortdesc: 'Allow cipher suite 0 and IPMI 1.5 auth type none (many BMCs accept any password with them), cipher suite 1 (answers without integrity, forgeable) and IPMI 1.5 auth type password (the password in clear text)' },
-  { name: 'ipmitool_path', valueName: 'path', type: 'string', default: '/usr/bin/ipmitool', order: 200, shortdesc: 'Path to ipmitool binary' },
-  // A number of seconds, shown as fence_ipmilan shows it.
-  { name: 'ipmitool_timeout', valueName: 'timeout', type: 'second', metadataType: 'string', default: '2', order: 200,
-    shortdesc: 'Timeout (sec) for IPMI operation' },
-  { name: 'use_sudo', deprecatedName: 'sudo', type: 'boolean', order: 200,
-    shortdesc: 'Use sudo (without password) when calling 3rd party software' },
-  { name: 'sudo_path', valueName: 'path', type: 'string', default: '/usr/bin/sudo', order: 200, shortdesc: 'Path to sudo binary' },
-  ...CORE_OPTIONS,
-] as const satisfies readonly OptionSpec[];
-
-// Off is confirmed by polling the BMC, so no blind power_wait is needed (fence_ipmilan waits 2 s).
-const IPMI_DEFAULTS = { ipport: '623', power_wait: '0' } as const;
-
-/** fence_kit_ipmi's options, typed by their declarations. */
-type IpmiOptionTypes = OptionTypesOf<typeof IPMI_OPTIONS, keyof typeof IPMI_DEFAULTS>;
-export type IpmiOptions = Options<IpmiOptionTypes>;
+import type { BmcSettings } from './device.js';
+import type { IpmitoolSettings } from './ipmitool-transport.js';
+import { IPMI_DEFAULTS, IPMI_OPTIONS, SUPPORTED_CIPHERS, type IpmiOptionTypes, type IpmiOptions } from './options.js';
 
 function kgBytes(options: IpmiOptions): Buffer | undefined {
   const hex = options.string('hexadecimal_kg');
@@ -100,46 +56,6 @@ function validate(options: IpmiOptions): string[] {
   return errors;
 }
 
-/** The BMC as a power device, over the transport connect() opened for the whole invocation. */
-class Bmc implements PowerDevice {
-  constructor(private readonly transport: BmcTransport) {}
-  getPower(_plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
-    return this.transport.power(ctx);
-  }
-  setPower(_plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
-    return this.transport.control(state, ctx);
-  }
-  cycle(_plug: string | undefined, ctx: OperationContext): Promise<void> {
-    return this.transport.control('cycle', ctx);
-  }
-  diag(_plug: string | undefined, ctx: OperationContext): Promise<void> {
-    return this.transport.control('diag', ctx);
-  }
-  monitor(ctx: OperationContext): Promise<void> {
-    return this.transport.identify(ctx);
-  }
-  close(): Promise<void> {
-    return this.transport.close();
-  }
-}
-
-/**
- * What the agent needs from either transport (the `transport` option): native-transport.ts speaks IPMI
- * itself over one RMCP+ or IPMI 1.5 session, ipmitool-transport.ts runs ipmitool once per operation.
- */
-export interface BmcTransport {
-  power(ctx: OperationContext): Promise<PowerState>;
-  control(op: 'on' | 'off' | 'cycle' | 'diag', ctx: OperationContext): Promise<void>;
-  identify(ctx: OperationContext): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** What both transports need: the client's own target description, plus IPMI bridging for ipmitool. */
-export interface BmcSettings {
-  target: IpmiTarget;
-  bridgeTarget: string | undefined;
-}
-
 export function bmcSettings(options: IpmiOptions): BmcSettings {
   const host = options.flag('port_as_ip') && options.has('plug') ? options.string('plug')! : options.string('ip')!;
   return {
@@ -158,6 +74,15 @@ export function bmcSettings(options: IpmiOptions): BmcSettings {
       allowInsecure: options.flag('allow_insecure'),
     },
     bridgeTarget: options.string('target'),
+  };
+}
+
+/** What transport=ipmitool runs, and how. */
+function ipmitoolSettings(options: IpmiOptions): IpmitoolSettings {
+  return {
+    ipmitoolPath: options.string('ipmitool_path'),
+    sudoPath: options.flag('use_sudo') ? options.string('sudo_path') : undefined,
+    retransmitSeconds: options.number('ipmitool_timeout'),
   };
 }
 
@@ -189,9 +114,10 @@ export const ipmiAgent = declareAgent<IpmiOptionTypes>({
   },
   async connect(options, ctx) {
     const settings = bmcSettings(options);
+    const { Bmc } = await import('./device.js');
     if (options.string('transport') === 'ipmitool') {
       const { openIpmitoolTransport } = await import('./ipmitool-transport.js');
-      return new Bmc(openIpmitoolTransport(settings, options, ctx));
+      return new Bmc(openIpmitoolTransport(settings, ipmitoolSettings(options), ctx));
     }
     const { openNativeTransport } = await import('./native-transport.js');
     return new Bmc(await openNativeTransport(settings, ctx));

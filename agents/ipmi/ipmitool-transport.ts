@@ -2,13 +2,18 @@
 // is kept between them), the password in IPMI_PASSWORD (-E), never argv.
 import type { OperationContext } from '../../lib/agent/declaration.js';
 import { IpmitoolRunner } from '../../lib/ipmi/ipmitool.js';
-import type { BmcTransport, BmcSettings, IpmiOptions } from './agent.js';
+import type { BmcSettings, BmcTransport } from './device.js';
 
-export function openIpmitoolTransport(s: BmcSettings, options: IpmiOptions, ctx: OperationContext): BmcTransport {
+/** The ipmitool binary, sudo if it is run through sudo, and ipmitool's retransmit time (-N). */
+export interface IpmitoolSettings {
+  readonly ipmitoolPath: string;
+  readonly sudoPath: string | undefined;
+  readonly retransmitSeconds: number;
+}
+
+export function openIpmitoolTransport(s: BmcSettings, program: IpmitoolSettings, ctx: OperationContext): BmcTransport {
   const tool = new IpmitoolRunner({
-    ipmitoolPath: options.string('ipmitool_path'),
-    sudoPath: options.flag('use_sudo') ? options.string('sudo_path') : undefined,
-    retransmitSeconds: options.number('ipmitool_timeout'),
+    ...program,
     bridgeTarget: s.bridgeTarget,
     target: s.target,
     logger: ctx.logger,

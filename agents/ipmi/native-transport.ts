@@ -2,7 +2,7 @@
 // (lib/ipmi/session.ts) for the whole invocation.
 import type { OperationContext, PowerState } from '../../lib/agent/declaration.js';
 import { IpmiClient } from '../../lib/ipmi/index.js';
-import type { BmcTransport, BmcSettings } from './agent.js';
+import type { BmcTransport, BmcSettings } from './device.js';
 
 export async function openNativeTransport(s: BmcSettings, ctx: OperationContext): Promise<BmcTransport> {
   // serialise: agents of this host take turns at one BMC, so a monitor during a fence cannot use up its slots.

@@ -10,13 +10,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { declareAgent, type OperationContext } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
-import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/options/common.js';
 import { SNMP_OPTIONS, snmpProtocol, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
-import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
-import type { Options } from '../../lib/options/values.js';
 import { acceptNewWithoutFile, parseSshOptions, readOnlyKnownHostsFiles, type SshClientOptions } from '../../lib/ssh/openssh-options.js';
 import type { HostKeyCheck } from '../../lib/ssh/session.js';
-import { switchOption } from './powernet.js';
+import { APC_DEFAULTS, APC_OPTIONS, type ApcOptionTypes, type ApcOptions } from './options.js';
+import { switchOption } from './outlet.js';
 
 /** fence_apc's prompts ("\n>", "\napc>"), anchored at the end of the output. */
 const DEFAULT_PROMPT = '\\n(?:apc)?>';
@@ -24,63 +22,6 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
 const SSH_ONLY = ['identity_file', 'command_prompt', 'ssh_options', 'ssh_known_hosts', 'ssh_host_key_fingerprint', 'ssh_accept_new_host_key'];
 const SNMP_ONLY = SNMP_OPTIONS.map((o) => o.name);
-
-const APC_OPTIONS = [
-  ...CONNECTION_OPTIONS.map((o) =>
-    o.name === 'ipport'
-      ? withOverrides(o, { helpNote: '161 (SNMP) unless given; 22 with ssh=1.' })
-      : o.name === 'username'
-        ? withOverrides(o, { helpNote: 'SSH: the card account (required with ssh=1). SNMP: the v3 user (with snmp_version=3).' })
-        : o,
-  ),
-  ...SNMP_OPTIONS.map((o) =>
-    o.name === 'community'
-      ? withOverrides(o, { helpNote: `${o.helpNote} Without it, SNMP v1/v2c use the factory community, as fence_apc_snmp does.` })
-      : o.name === 'snmp_version'
-      ? withOverrides(o, {
-          helpNote:
-            "Default 1, as fence_apc_snmp. With 'username' or 'password' and neither ssh=1 nor 'community', it must be given (3 for SNMPv3): fence_kit_apc does not guess between SNMP and the card's command line.",
-        })
-      : o,
-  ),
-  ...PLUG_OPTIONS.map((o) =>
-    o.name === 'plug'
-      ? withOverrides(o, {
-          helpNote:
-            'An outlet: its number, switch:number (MasterSwitch Plus), or its exact name. Several outlets, separated by plug_separator (a node with two power supplies), are all switched and confirmed before success is reported.',
-        })
-      : o,
-  ),
-  { name: 'switch', short: 's', valueName: 'id', type: 'string', order: 1,
-    shortdesc: 'Physical switch number on device',
-    helpNote: 'MasterSwitch Plus only; default 1. Also written as plug=switch:outlet. Any other switch than 1 is refused on a PDU without switches and with ssh=1, never ignored.' },
-  { name: 'ssh', deprecatedName: 'secure', short: 'x', type: 'boolean', order: 1,
-    shortdesc: 'Use SSH connection',
-    helpNote: "Drive the card's command line over SSH (fence_apc) instead of SNMP (fence_apc_snmp)." },
-  { name: 'identity_file', short: 'k', valueName: 'filename', type: 'string', order: 1,
-    shortdesc: 'Identity file (private key) for SSH',
-    helpNote: 'An encrypted key is opened with the password as its passphrase.' },
-  { name: 'command_prompt', deprecatedName: 'cmd_prompt', valueName: 'prompt', type: 'string', order: 1,
-    shortdesc: 'Force Python regex for command prompt',
-    helpNote: "A regular expression matched at the end of the card's output. Default: \\n> or \\napc> (fence_apc's). No -c letter here: -c is the SNMP community." },
-  { name: 'ssh_options', valueName: 'options', type: 'string', order: 1,
-    shortdesc: 'SSH options to use',
-    helpNote: 'OpenSSH client arguments, as far as the built-in client can honour them: -o StrictHostKeyChecking=yes|accept-new, -o UserKnownHostsFile=FILE, -o GlobalKnownHostsFile=FILE, -c / -o Ciphers, -o KexAlgorithms, -o HostKeyAlgorithms, -o MACs, -o PubkeyAcceptedAlgorithms, -i, -4, -6; CheckHostIP, ConnectionAttempts, IdentitiesOnly, GSSAPIAuthentication and ControlMaster are accepted and change nothing. Anything else (fence_apc\'s old "-1 -c blowfish") is refused by name.' },
-  { name: 'ssh_known_hosts', valueName: 'file', type: 'string', order: 1,
-    shortdesc: 'OpenSSH known_hosts file to check the host key against',
-    helpNote: 'Default ~/.ssh/known_hosts of the user running the agent; /etc/ssh/ssh_known_hosts is read too, as OpenSSH does. An unknown or changed host key fails the login. Key types it holds for the device are asked for first, as OpenSSH does.' },
-  { name: 'ssh_host_key_fingerprint', valueName: 'SHA256:...', type: 'string', order: 1,
-    shortdesc: 'Pinned SHA256 fingerprint of the host key',
-    helpNote: 'As ssh-keygen -lf prints it. When set, the key must have this fingerprint and known_hosts is not read.' },
-  { name: 'ssh_accept_new_host_key', type: 'boolean', order: 1,
-    shortdesc: 'Accept and record an unknown host key',
-    helpNote: 'OpenSSH accept-new: an unknown key is added to the known_hosts file and used; a changed key still fails. Refused when there is no file to keep the key in (/dev/null, none).' },
-  ...CORE_OPTIONS,
-] as const satisfies readonly OptionSpec[];
-
-const APC_DEFAULTS = { snmp_version: '1', community: 'private', ipport: '161' } as const;
-export type ApcOptionTypes = OptionTypesOf<typeof APC_OPTIONS, keyof typeof APC_DEFAULTS>;
-type ApcOptions = Options<ApcOptionTypes>;
 
 /** Credentials that fence_apc uses to log into the card's command line, and SNMPv3 as its user. */
 const CREDENTIALS = ['username', 'password', 'password_script'];
@@ -170,7 +111,7 @@ async function connectSsh(options: ApcOptions, ctx: OperationContext) {
     }
   }
   if (parsed.ignored.length > 0) ctx.logger.debug(`ssh_options without effect here: ${parsed.ignored.join(' ')}`);
-  const { SshPdu } = await import('./ssh-pdu.js');
+  const { SshPdu } = await import('./device.js');
   return SshPdu.open({
     host: options.string('ip')!,
     port: options.given.has('ipport') ? options.number('ipport')! : 22,
@@ -200,7 +141,7 @@ export const apcAgent = declareAgent<ApcOptionTypes>({
   async connect(options, ctx) {
     if (options.flag('ssh')) return connectSsh(options, ctx);
     const target = await snmpTargetFrom(options, ctx.logger, ctx.deadline);
-    const { SnmpPdu } = await import('./snmp-pdu.js');
+    const { SnmpPdu } = await import('./device.js');
     return SnmpPdu.open({ target, switchId: options.string('switch') }, ctx);
   },
 });

@@ -1,8 +1,10 @@
 // The APC network management card command line (AOS 5 and later, prompt `apc>`), as far as outlets go:
 // `olStatus all` prints `N: name: On|Off` lines, `olOn N` / `olOff N` answer with an `Exxx: text` code.
-// Pure parsing and the meaning of each answer; the session lives in ssh-pdu.ts.
+// Pure parsing and the meaning of each answer; the session is SshPdu's (device.ts).
 import { FenceError } from '../../lib/errors.js';
 import type { PowerState } from '../../lib/agent/declaration.js';
+import { listedState, plugNumber, plugState, rowNamed } from '../../lib/agent/plugs.js';
+import { parseSwitchOutlet } from './outlet.js';
 
 export interface CliOutlet {
   readonly number: number;
@@ -25,16 +27,17 @@ export function parseOlStatus(text: string): CliOutlet[] {
 }
 
 export function cliState(outlet: CliOutlet): PowerState {
-  const w = outlet.word.toLowerCase();
-  if (w === 'on') return 'on';
-  if (w === 'off') return 'off';
+  const state = wordState(outlet);
+  if (state) return state;
   throw new FenceError('unconfirmed', `outlet ${outlet.number} ("${outlet.name}") reads "${outlet.word}": neither On nor Off`);
 }
 
 export function cliStateForList(outlet: CliOutlet): PowerState | 'unknown' {
-  const w = outlet.word.toLowerCase();
-  return w === 'on' ? 'on' : w === 'off' ? 'off' : 'unknown';
+  return listedState(wordState(outlet));
 }
+
+/** The card's word, in any case: On or Off, and nothing else. */
+const wordState = (outlet: CliOutlet) => plugState(outlet.word.toLowerCase(), 'on', 'off');
 
 /** The `Exxx: text` code an AOS command answers with, if any. */
 export function resultCode(text: string): { code: string; message: string } | undefined {
@@ -66,16 +69,18 @@ export function checkCommandResult(command: string, text: string): void {
 
 /** The outlet a plug names in an olStatus listing: by number, or by exact name (only one may match). */
 export function findOutlet(outlets: readonly CliOutlet[], plug: string): CliOutlet {
-  const legacy = /^(\d+):(\d+)$/.exec(plug);
-  if (legacy && legacy[1] !== '1') throw new FenceError('no-such-plug', `plug ${plug} names switch ${legacy[1]}, but the card's command line has no switches`);
-  const wanted = legacy ? legacy[2]! : plug;
-  if (/^\d+$/.test(wanted)) {
-    const byNumber = outlets.find((o) => o.number === Number(wanted));
+  const legacy = parseSwitchOutlet(plug);
+  if (legacy && legacy.switchId !== '1') throw new FenceError('no-such-plug', `plug ${plug} names switch ${legacy.switchId}, but the card's command line has no switches`);
+  const wanted = legacy ? legacy.outlet : plug;
+  const number = plugNumber(wanted);
+  if (number !== undefined) {
+    const byNumber = outlets.find((o) => o.number === number);
     if (!byNumber) throw new FenceError('no-such-plug', `the PDU lists no outlet ${wanted} (outlets: ${outlets.map((o) => o.number).join(', ') || 'none'})`);
     return byNumber;
   }
-  const byName = outlets.filter((o) => o.name === wanted);
-  if (byName.length === 0) throw new FenceError('no-such-plug', `the PDU has no outlet named "${wanted}"`);
-  if (byName.length > 1) throw new FenceError('bad-input', `${byName.length} outlets are named "${wanted}" (${byName.map((o) => o.number).join(', ')}): name one by number`);
-  return byName[0]!;
+  const byName = rowNamed(outlets, wanted, (o) => o.name, (matches) =>
+    new FenceError('bad-input', `${matches.length} outlets are named "${wanted}" (${matches.map((o) => o.number).join(', ')}): name one by number`),
+  );
+  if (!byName) throw new FenceError('no-such-plug', `the PDU has no outlet named "${wanted}"`);
+  return byName;
 }

@@ -8,6 +8,8 @@
 // beside the rPDU ones.
 import { FenceError } from '../../lib/errors.js';
 import type { PowerState } from '../../lib/agent/declaration.js';
+import { listedState, plugNumber, plugState, rowNamed } from '../../lib/agent/plugs.js';
+import { parseSwitchOutlet, switchOption } from './outlet.js';
 
 export const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
 
@@ -121,15 +123,6 @@ export function describeAddress(family: PduFamily, address: OutletAddress): stri
   return family.hasSwitches ? `${address.switchId ?? 1}:${address.outlet}` : String(address.outlet);
 }
 
-const DIGITS = /^\d+$/;
-
-/** The `switch` option as a number (undefined when not given); anything but digits is bad input. */
-export function switchOption(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (!DIGITS.test(value)) throw new FenceError('bad-input', "option 'switch' (-s, --switch) must be a number");
-  return Number(value);
-}
-
 /**
  * A `switch` other than 1 on a family without switches names a unit this PDU does not have. fence_apc_snmp
  * drops it and switches outlet N of the unit it talks to: the outlet of another server, reported off while
@@ -150,12 +143,12 @@ export function refuseSwitchWithoutSwitches(family: PduFamily, switchId: number 
 export type PlugSpec = { kind: 'number'; address: OutletAddress } | { kind: 'name'; name: string };
 
 export function parsePlug(plug: string, family: PduFamily, switchValue?: string): PlugSpec {
-  const legacy = /^(\d+):(\d+)$/.exec(plug);
+  const legacy = parseSwitchOutlet(plug);
   const given = switchOption(switchValue);
   refuseSwitchWithoutSwitches(family, given);
   if (legacy) {
-    const switchId = Number(legacy[1]);
-    const outlet = Number(legacy[2]);
+    const switchId = Number(legacy.switchId);
+    const outlet = Number(legacy.outlet);
     if (given !== undefined && given !== switchId) {
       throw new FenceError('bad-input', `plug ${plug} names switch ${switchId}, but option 'switch' (-s, --switch) is ${given}: give the switch once`);
     }
@@ -166,8 +159,8 @@ export function parsePlug(plug: string, family: PduFamily, switchValue?: string)
     }
     return { kind: 'number', address: family.hasSwitches ? { outlet, switchId } : { outlet } };
   }
-  if (DIGITS.test(plug)) {
-    const outlet = Number(plug);
+  const outlet = plugNumber(plug);
+  if (outlet !== undefined) {
     return { kind: 'number', address: family.hasSwitches ? { outlet, switchId: given ?? 1 } : { outlet } };
   }
   return { kind: 'name', name: plug };
@@ -193,13 +186,12 @@ export function addressOfRow(family: PduFamily, suffix: readonly number[]): Outl
  * the same name are an error here: fence_apc_snmp takes the last one and leaves the other powered.
  */
 export function resolveName(family: PduFamily, name: string, rows: readonly NameRow[]): OutletAddress {
-  const matches = rows.filter((r) => r.name.replace(/^"|"$/g, '') === name);
-  if (matches.length === 0) throw new FenceError('no-such-plug', `the PDU has no outlet named "${name}"`);
-  if (matches.length > 1) {
+  const row = rowNamed(rows, name, (r) => r.name.replace(/^"|"$/g, ''), (matches) => {
     const which = matches.map((m) => addressOfRow(family, m.suffix)).filter(Boolean).map((a) => describeAddress(family, a!));
-    throw new FenceError('bad-input', `${matches.length} outlets are named "${name}" (${which.join(', ')}): name one by number`);
-  }
-  const address = addressOfRow(family, matches[0]!.suffix);
+    return new FenceError('bad-input', `${matches.length} outlets are named "${name}" (${which.join(', ')}): name one by number`);
+  });
+  if (!row) throw new FenceError('no-such-plug', `the PDU has no outlet named "${name}"`);
+  const address = addressOfRow(family, row.suffix);
   if (!address) throw new FenceError('unconfirmed', `the PDU's names table has an unexpected index for "${name}"`);
   return address;
 }
@@ -210,8 +202,8 @@ export function resolveName(family: PduFamily, name: string, rows: readonly Name
  * whose outlet may still be live.
  */
 export function outletState(family: PduFamily, value: number, outlet: string): PowerState {
-  if (value === family.read.on) return 'on';
-  if (value === family.read.off) return 'off';
+  const state = plugState(value, family.read.on, family.read.off);
+  if (state) return state;
   throw new FenceError(
     'unconfirmed',
     `outlet ${outlet} reads ${value} on the ${family.label}: neither on (${family.read.on}) nor off (${family.read.off})`,
@@ -220,5 +212,5 @@ export function outletState(family: PduFamily, value: number, outlet: string): P
 
 /** list-status: the same rule, but an undecidable outlet is listed as UNKNOWN instead of failing the list. */
 export function outletStateForList(family: PduFamily, value: number | undefined): PowerState | 'unknown' {
-  return value === family.read.on ? 'on' : value === family.read.off ? 'off' : 'unknown';
+  return listedState(plugState(value, family.read.on, family.read.off));
 }

@@ -4,32 +4,9 @@
 // no earlier than 8 x io_timeout + 60 s after the victim's last renewal, when its watchdog must have fired.
 // Layout and options as fence_sanlock's (lockspace `fence`, lease h<N> at N MiB, path / host_id).
 import { declareAgent } from '../../lib/agent/declaration.js';
-import { CORE_OPTIONS } from '../../lib/options/common.js';
-import type { OptionSpec, OptionTypesOf } from '../../lib/options/spec.js';
-import type { Options } from '../../lib/options/values.js';
 import { hostDeadSeconds, MAX_HOST_ID, renewalSeconds, usablePath } from '../../lib/sanlock/layout.js';
-
-/** sanlock's own default I/O timeout, and fence_sanlock's. */
-const DEFAULT_IO_TIMEOUT = 10;
-
-const SANLOCK_OPTIONS = [
-  { name: 'path', short: 'p', valueName: 'path', type: 'string', required: true, order: 1,
-    shortdesc: 'Path to the shared storage (block device or file) holding the sanlock leases' },
-  { name: 'host_id', short: 'i', valueName: 'id', type: 'integer', required: true, order: 1,
-    shortdesc: `sanlock host_id of the node to operate on (1-${MAX_HOST_ID})`,
-    helpNote: 'Under Pacemaker, map node names to host ids with pcmk_host_map=node1:1;node2:2 and pcmk_host_argument=host_id.' },
-  { name: 'io_timeout', valueName: 'seconds', type: 'integer', default: `${DEFAULT_IO_TIMEOUT}`, order: 2,
-    shortdesc: 'sanlock I/O timeout of the lockspace, in seconds (a lease expires 8 x io_timeout + 60 s after its last renewal)' },
-  { name: 'max_host_id', valueName: 'id', type: 'integer', default: '128', order: 2,
-    shortdesc: 'sanlock_init formats the leases of host ids 1 to this' },
-  { name: 'sanlock_path', valueName: 'path', type: 'string', default: '/usr/sbin/sanlock', order: 200,
-    shortdesc: 'Path to the sanlock binary' },
-  ...CORE_OPTIONS,
-] as const satisfies readonly OptionSpec[];
-
-type SanlockOptionTypes = OptionTypesOf<typeof SANLOCK_OPTIONS>;
-/** fence_kit_sanlock's options, typed by their declarations. */
-export type SanlockOptions = Options<SanlockOptionTypes>;
+import type { SanlockSettings } from './device.js';
+import { DEFAULT_IO_TIMEOUT, SANLOCK_OPTIONS, type SanlockOptionTypes, type SanlockOptions } from './options.js';
 
 function validate(options: SanlockOptions): string[] {
   const errors: string[] = [];
@@ -46,6 +23,19 @@ function validate(options: SanlockOptions): string[] {
     errors.push("Failed: option 'path' (-p, --path) must be a path without ':' or spaces (sanlock splits its arguments on ':')");
   }
   return errors;
+}
+
+/** The options the lease device and its holder act on. */
+function sanlockSettings(options: SanlockOptions): SanlockSettings {
+  return {
+    path: options.string('path')!,
+    hostId: options.number('host_id'),
+    ioTimeout: options.number('io_timeout'),
+    maxHostId: options.number('max_host_id'),
+    sanlockPath: options.string('sanlock_path'),
+    debugFile: options.string('debug_file'),
+    quiet: options.flag('quiet'),
+  };
 }
 
 /** The longest an off can take: lease expiry after the last renewal, one renewal of lag, and slack. */
@@ -91,7 +81,7 @@ export const sanlockAgent = declareAgent<SanlockOptionTypes>({
       notRequired: ['host_id'],
       async run(options, ctx) {
         const { formatStorage } = await import('./device.js');
-        return formatStorage(options, ctx);
+        return formatStorage(sanlockSettings(options), ctx);
       },
     },
     {
@@ -100,12 +90,12 @@ export const sanlockAgent = declareAgent<SanlockOptionTypes>({
       advertised: false,
       async run(options, ctx) {
         const { holdLease } = await import('./holder.js');
-        return holdLease(options, ctx.logger);
+        return holdLease(sanlockSettings(options), ctx.logger);
       },
     },
   ],
   async connect(options, ctx) {
     const { connectLeases } = await import('./device.js');
-    return connectLeases(options, ctx);
+    return connectLeases(sanlockSettings(options), ctx);
   },
 });

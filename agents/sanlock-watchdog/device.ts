@@ -23,7 +23,6 @@ import {
 } from '../../lib/sanlock/layout.js';
 import { DELTA_DISK_MAGIC, PAXOS_DISK_MAGIC, type DaemonStatus, type LeaderRecord } from '../../lib/sanlock/output.js';
 import { remaining, sleep } from '../../lib/timing.js';
-import type { SanlockOptions } from './agent.js';
 import { countdown, type Countdown } from './countdown.js';
 
 export interface LeaseSettings {
@@ -33,13 +32,27 @@ export interface LeaseSettings {
   readonly client: SanlockClient;
 }
 
-export function leaseSettings(options: SanlockOptions): LeaseSettings {
+/** The options the lease device acts on (agent.ts reads them), each as the user gave it. */
+export interface SanlockSettings {
+  readonly path: string;
+  /** Undefined only for sanlock_init, which formats every host's lease. */
+  readonly hostId: number | undefined;
+  readonly ioTimeout: number;
+  readonly maxHostId: number;
+  readonly sanlockPath: string;
+  /** Passed on to the lease holder that `on` starts. */
+  readonly debugFile: string | undefined;
+  /** No countdown on the terminal. */
+  readonly quiet: boolean;
+}
+
+export function leaseSettings(given: SanlockSettings): LeaseSettings {
   return {
     // The daemon opens the path itself, from its own working directory: hand it an absolute one.
-    area: { path: resolve(options.string('path')!) },
-    hostId: options.number('host_id') ?? 0,
-    ioTimeout: options.number('io_timeout'),
-    client: new SanlockClient(options.string('sanlock_path')),
+    area: { path: resolve(given.path) },
+    hostId: given.hostId ?? 0,
+    ioTimeout: given.ioTimeout,
+    client: new SanlockClient(given.sanlockPath),
   };
 }
 
@@ -57,7 +70,7 @@ export class LeaseFence implements PowerDevice {
 
   constructor(
     private readonly settings: LeaseSettings,
-    private readonly options: SanlockOptions,
+    private readonly given: SanlockSettings,
     private readonly progress: Countdown,
   ) {}
 
@@ -102,7 +115,7 @@ export class LeaseFence implements PowerDevice {
       throw new FenceError('device-refused', `this node is host_id ${local.hostId} in lockspace ${FENCE_LOCKSPACE}, not ${this.settings.hostId}: on must run on the node being unfenced`);
     }
     await this.readLease(ctx); // formatted storage, before leaving a holder behind
-    await startHolder(this.options, this.settings.area, this.settings.hostId, ctx);
+    await startHolder(this.given, this.settings.area, this.settings.hostId, ctx);
   }
 
   /**
@@ -262,25 +275,25 @@ export function holderClaimName(area: LeaseArea, hostId: number): string {
  * Not when a holder of this lease already runs here (an `on` retried while the first holder is still joining
  * the lockspace); the holder itself refuses to be the second, which closes the race between the two checks.
  */
-async function startHolder(options: SanlockOptions, area: LeaseArea, hostId: number, ctx: OperationContext): Promise<void> {
+async function startHolder(given: SanlockSettings, area: LeaseArea, hostId: number, ctx: OperationContext): Promise<void> {
   const running = await holderOf(holderClaimName(area, hostId));
   if (running !== undefined) {
     ctx.logger.info(`a lease holder for host_id ${hostId} already runs here${running ? ` (PID ${running})` : ''}: not starting another`);
     return;
   }
   const script = process.argv[1]!;
-  const args = [script, '-o', 'hold', `--path=${options.string('path')}`, `--host-id=${options.number('host_id')}`,
-    `--io-timeout=${options.number('io_timeout')}`, `--sanlock-path=${options.string('sanlock_path')}`];
-  const debugFile = options.string('debug_file');
+  const args = [script, '-o', 'hold', `--path=${given.path}`, `--host-id=${given.hostId}`,
+    `--io-timeout=${given.ioTimeout}`, `--sanlock-path=${given.sanlockPath}`];
+  const debugFile = given.debugFile;
   if (debugFile) args.push(`--debug-file=${debugFile}`, '-v');
   ctx.logger.debug(`Starting lease holder: ${process.execPath} ${args.join(' ')}`);
   const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
   child.unref();
 }
 
-export async function connectLeases(options: SanlockOptions, _ctx: OperationContext): Promise<LeaseFence> {
-  const interactive = !!process.stderr.isTTY && !process.env.PCMK_service && !options.flag('quiet');
-  return new LeaseFence(leaseSettings(options), options, countdown(interactive ? process.stderr : undefined));
+export async function connectLeases(given: SanlockSettings, _ctx: OperationContext): Promise<LeaseFence> {
+  const interactive = !!process.stderr.isTTY && !process.env.PCMK_service && !given.quiet;
+  return new LeaseFence(leaseSettings(given), given, countdown(interactive ? process.stderr : undefined));
 }
 
 /** Whether the storage starts with a lockspace (a delta lease's magic): only then can a lease on it be held. */
@@ -301,9 +314,9 @@ function formattedLockspace(path: string): boolean {
  * sanlock_init: the lockspace at 0, then host leases 1..max_host_id. A regular file is extended as needed.
  * Storage with a lease held (or never released) is refused: fence_sanlock formats over live hosts.
  */
-export async function formatStorage(options: SanlockOptions, ctx: OperationContext): Promise<ActionResult> {
-  const s = leaseSettings(options);
-  const max = options.number('max_host_id');
+export async function formatStorage(given: SanlockSettings, ctx: OperationContext): Promise<ActionResult> {
+  const s = leaseSettings(given);
+  const max = given.maxHostId;
   const path = s.area.path;
   // A host is in the lockspace while its delta lease carries a timestamp: joining writes one, every renewal
   // a new one, and leaving (rem_lockspace) writes 0; a host that crashed keeps its last one. (A paxos lease

@@ -16,16 +16,15 @@ import type { Logger } from '../../lib/log.js';
 import { FENCE_LOCKSPACE, hostLeaseName, hostLeaseSpec, lockspaceSpec } from '../../lib/sanlock/layout.js';
 import { PAXOS_DISK_MAGIC } from '../../lib/sanlock/output.js';
 import { deadlineIn, sleep } from '../../lib/timing.js';
-import type { SanlockOptions } from './agent.js';
-import { holderClaimName, leaseSettings } from './device.js';
+import { holderClaimName, leaseSettings, type SanlockSettings } from './device.js';
 
 const RUN_DIR = process.env.SANLOCK_RUN_DIR ?? '/run/sanlock';
 const FOREVER = Number.POSITIVE_INFINITY;
 /** Held for the holder's whole life; the kernel frees it when the process ends. */
 let holderClaim: Claim | undefined;
 
-export async function holdLease(options: SanlockOptions, logger: Logger): Promise<ActionResult> {
-  const s = leaseSettings(options);
+export async function holdLease(given: SanlockSettings, logger: Logger): Promise<ActionResult> {
+  const s = leaseSettings(given);
   // First of all, before sanlock is asked anything: be the only holder of this lease on this node.
   holderClaim = await claimName(holderClaimName(s.area, s.hostId));
   if (!holderClaim) {

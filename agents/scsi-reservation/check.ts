@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { SgClient } from '../../lib/scsi/sg-persist.js';
 import { deadlineIn, sleep } from '../../lib/timing.js';
-import { SG_PERSIST_PATH, SG_TURS_PATH } from './agent.js';
+import { SG_PERSIST_PATH, SG_TURS_PATH } from './options.js';
 import { KeyStore } from './store.js';
 
 export const EXIT_REGISTERED = 0;

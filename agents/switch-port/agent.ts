@@ -2,33 +2,14 @@
 // fence_ifmib with the same options. A node is fenced when every port it has on the switch (bonded NICs,
 // multipath iSCSI) reads administratively down; a port the switch does not have is an error, never "off".
 import { declareAgent } from '../../lib/agent/declaration.js';
-import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/options/common.js';
-import { SNMP_OPTIONS, snmpProtocol, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
-import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
+import { splitPlugList } from '../../lib/agent/plugs.js';
+import { snmpProtocol, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
 import type { Options } from '../../lib/options/values.js';
+import { SWITCH_DEFAULTS, SWITCH_OPTIONS, type SwitchOptionTypes } from './options.js';
 
-export const SWITCH_OPTIONS = [
-  ...CONNECTION_OPTIONS,
-  ...SNMP_OPTIONS,
-  ...PLUG_OPTIONS.map((o) =>
-    o.name === 'plug'
-      ? withOverrides(o, {
-          helpNote: 'A switch port: its ifIndex (all digits), or its exact ifDescr, ifName or ifAlias. A name two ports carry, in the same column or in two (one port\'s ifDescr, another\'s ifAlias), is refused: name that port by its ifIndex. Several ports, separated by plug_separator, are all fenced before success is reported.',
-        })
-      : o,
-  ),
-  { name: 'confirm_oper_status', type: 'boolean', order: 2,
-    shortdesc: 'Report a port OFF only once ifOperStatus also says its link is down',
-    helpNote: 'Some switches report the operational state only after a delay (net-snmp: up to ~3 s).' },
-  ...CORE_OPTIONS,
-] as const satisfies readonly OptionSpec[];
-
-export const SWITCH_DEFAULTS = { snmp_version: '2c', ipport: '161' } as const;
-type SwitchOptionTypes = OptionTypesOf<typeof SWITCH_OPTIONS, keyof typeof SWITCH_DEFAULTS>;
-
+/** Every plug of this invocation, as the engine will switch them. */
 function plugsOf(options: Options<SwitchOptionTypes>): string[] {
-  const sep = options.string('plug_separator') || ',';
-  return (options.string('plug') ?? '').split(sep).map((p) => p.trim()).filter((p) => p !== '');
+  return splitPlugList(options.string('plug'), options.string('plug_separator'));
 }
 
 export const switchPortAgent = declareAgent<SwitchOptionTypes>({
@@ -45,7 +26,7 @@ export const switchPortAgent = declareAgent<SwitchOptionTypes>({
   protocol: (options) => snmpProtocol(options, 'IF-MIB ifAdminStatus'),
   async connect(options, ctx) {
     const target = await snmpTargetFrom(options, ctx.logger, ctx.deadline);
-    const { SwitchPorts } = await import('./switch.js');
+    const { SwitchPorts } = await import('./device.js');
     return SwitchPorts.open({ target, plugs: plugsOf(options), confirmOperStatus: options.flag('confirm_oper_status') }, ctx);
   },
 });

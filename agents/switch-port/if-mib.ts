@@ -3,6 +3,7 @@
 // switch's management address sits on. No network here, so every rule is unit-tested.
 import { FenceError } from '../../lib/errors.js';
 import type { PowerState } from '../../lib/agent/declaration.js';
+import { listedState, plugNumber, plugState, rowNamed } from '../../lib/agent/plugs.js';
 
 export const OID = {
   /** ifNumber.0: how many interfaces; a cheap "the switch answers IF-MIB" probe. */
@@ -39,22 +40,21 @@ export function operLinkDown(value: number): boolean {
  * fenced that may still reach its storage. Anything but 1 or 2 is therefore an error, never "off".
  */
 export function adminState(value: number, port: string): PowerState {
-  if (value === ADMIN.up) return 'on';
-  if (value === ADMIN.down) return 'off';
+  const state = plugState(value, ADMIN.up, ADMIN.down);
+  if (state) return state;
   const what = value === ADMIN.testing ? 'testing(3)' : `${value}, which IF-MIB does not define`;
   throw new FenceError('unconfirmed', `port ${port} has ifAdminStatus ${what}: neither up nor down, so it cannot be reported as fenced or unfenced`);
 }
 
 /** list-status: the same rule, but a listing shows an undecidable port as UNKNOWN instead of failing. */
 export function adminStateForList(value: number | undefined): PowerState | 'unknown' {
-  return value === ADMIN.up ? 'on' : value === ADMIN.down ? 'off' : 'unknown';
+  return listedState(plugState(value, ADMIN.up, ADMIN.down));
 }
 
 /** fence_ifmib: a plug that is all digits is an ifIndex. */
 export function plugAsIfIndex(plug: string): number | undefined {
-  if (!/^\d+$/.test(plug)) return undefined;
-  const n = Number(plug);
-  return Number.isSafeInteger(n) && n >= 1 && n <= 2147483647 ? n : undefined;
+  const n = plugNumber(plug);
+  return n !== undefined && Number.isSafeInteger(n) && n >= 1 && n <= 2147483647 ? n : undefined;
 }
 
 /** The columns a port name is looked up in (all of them: a name must designate one port in every column). */
@@ -72,11 +72,10 @@ export type NameColumn = (typeof NAME_COLUMNS)[number]['column'];
  * cuts off a healthy one.
  */
 export function matchPortName(plug: string, column: NameColumn, values: ReadonlyMap<number, string>): number | undefined {
-  const hits = [...values].filter(([, v]) => v !== '' && v === plug).map(([i]) => i);
-  if (hits.length > 1) {
-    throw new FenceError('bad-input', `port name "${plug}" is ambiguous: ${column} of ifIndex ${hits.join(' and ')}; use the ifIndex`);
-  }
-  return hits[0];
+  const hit = rowNamed(values, plug, ([, name]) => name, (matches) =>
+    new FenceError('bad-input', `port name "${plug}" is ambiguous: ${column} of ifIndex ${matches.map(([i]) => i).join(' and ')}; use the ifIndex`),
+  );
+  return hit?.[0];
 }
 
 /**

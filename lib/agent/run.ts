@@ -13,6 +13,7 @@ import { describeOption } from '../options/values.js';
 import { deadlineIn, retryUntil, sleep } from '../timing.js';
 import { runSecretScript } from '../secrets.js';
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from './declaration.js';
+import { splitPlugList } from './plugs.js';
 import { SilenceWatch } from './silence.js';
 import { VERSION } from '../version.js';
 
@@ -77,10 +78,7 @@ export function engineSettings(options: Options, env: NodeJS.ProcessEnv, forceOn
 
 function splitPlugs(agent: AgentDeclaration, options: Options): (string | undefined)[] {
   if (agent.target === 'device') return [undefined];
-  const plug = options.string('plug');
-  if (plug === undefined) return [];
-  const sep = options.string('plug_separator') || ',';
-  return plug.split(sep).map((p) => p.trim()).filter((p) => p !== '');
+  return splitPlugList(options.string('plug'), options.string('plug_separator'));
 }
 
 /**

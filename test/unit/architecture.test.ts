@@ -44,6 +44,20 @@ function edges(): Edge[] {
 }
 const staticEdges = (all: readonly Edge[]) => all.filter((e) => !e.dynamic);
 
+/** Whether `from` reaches `to` along `edges`. */
+function reaches(edges: readonly Edge[], from: string, to: string): boolean {
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const f = stack.pop()!;
+    if (f === to) return true;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const e of edges) if (e.from === f) stack.push(e.to);
+  }
+  return false;
+}
+
 const top = (f: string) => f.split('/')[0]!;
 const agentDir = (f: string) => (f.startsWith('agents/') && f.split('/').length > 2 ? f.split('/')[1] : undefined);
 
@@ -94,6 +108,24 @@ describe('import rules (docs/architecture.md)', () => {
     );
     expect(seen.size).toBeGreaterThan(5);
     expect([...clients, ...packages]).toEqual([]);
+  });
+
+  it('every agent directory has the one layout: agent.ts, options.ts, device.ts, main.ts', () => {
+    const dirs = readdirSync(join(ROOT, 'agents')).filter((d) => statSync(join(ROOT, 'agents', d)).isDirectory());
+    expect(dirs.length).toBeGreaterThanOrEqual(5);
+    const missing = dirs.flatMap((d) => ['agent.ts', 'options.ts', 'device.ts', 'main.ts'].filter((f) => !files('agents').includes(`agents/${d}/${f}`)).map((f) => `agents/${d}/${f}`));
+    expect(missing).toEqual([]);
+  });
+
+  it('no import cycle under agents/, not even through a type-only edge or an import()', () => {
+    const inAgents = withDynamic.filter((e) => top(e.from) === 'agents' && top(e.to) === 'agents');
+    const cycles = inAgents.filter((e) => reaches(inAgents, e.to, e.from)).map((e) => `${e.from} -> ${e.to}`);
+    expect(cycles).toEqual([]);
+  });
+
+  it('only an agent\'s main.ts imports its agent.ts: devices, transports and rules take types from options.ts or device.ts', () => {
+    const bad = all.filter((e) => agentDir(e.from) && e.to === `agents/${agentDir(e.from)}/agent.ts` && !e.from.endsWith('/main.ts'));
+    expect(bad.map((e) => `${e.from} -> ${e.to}${e.typeOnly ? ' (type)' : ''}`)).toEqual([]);
   });
 
   it('no runtime import cycle', () => {

@@ -1,16 +1,7 @@
-// The AOS command line as fence_kit_apc reads it: olStatus lines, Exxx answers, plug lookup. No network.
+// The AOS command line as fence_kit_apc reads it: olStatus lines and Exxx answers (plug lookup: test/unit/plugs). No network.
 import { describe, expect, it } from 'vitest';
-import type { FenceError } from '../../../lib/errors.js';
-import { checkCommandResult, cliState, cliStateForList, findOutlet, parseOlStatus, resultCode } from '../../../agents/pdu-apc/apc-cli.js';
+import { checkCommandResult, cliState, cliStateForList, parseOlStatus, resultCode } from '../../../agents/pdu-apc/apc-cli.js';
 
-const kind = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return (err as FenceError).kind;
-  }
-  return 'no error';
-};
 
 // As an AP8941 on AOS 6.4 prints it (echo, code, one line per outlet).
 const STATUS = 'olStatus all\r\nE000: Success\r\n 1: web1: On\r\n 2: node1 psu: Off\r\n 3: a:b: On\r\n10: ten: Off*\r\n';
@@ -30,19 +21,8 @@ describe('olStatus', () => {
     const [a, b, , d] = parseOlStatus(STATUS);
     expect(cliState(a!)).toBe('on');
     expect(cliState(b!)).toBe('off');
-    expect(kind(() => cliState(d!))).toBe('unconfirmed');
+    expect(() => cliState(d!)).toThrow(expect.objectContaining({ kind: 'unconfirmed' }));
     expect(cliStateForList(d!)).toBe('unknown');
-  });
-
-  it('finds outlets by number, legacy 1:N, or exact name', () => {
-    const outlets = parseOlStatus(STATUS);
-    expect(findOutlet(outlets, '2').name).toBe('node1 psu');
-    expect(findOutlet(outlets, '1:3').name).toBe('a:b');
-    expect(findOutlet(outlets, 'node1 psu').number).toBe(2);
-    expect(kind(() => findOutlet(outlets, '9'))).toBe('no-such-plug');
-    expect(kind(() => findOutlet(outlets, '2:1'))).toBe('no-such-plug');
-    expect(kind(() => findOutlet(outlets, 'WEB1'))).toBe('no-such-plug');
-    expect(kind(() => findOutlet([...outlets, { number: 11, name: 'web1', word: 'On' }], 'web1'))).toBe('bad-input');
   });
 });
 
@@ -61,6 +41,7 @@ describe('command answers', () => {
     ['E101: Command Not Found', 'device-refused'],
     ['E100: Command Failed', 'device-refused'],
   ])('%j -> %s', (text, expected) => {
-    expect(kind(() => checkCommandResult('olOff 3', text))).toBe(expected);
+    if (expected === 'no error') expect(() => checkCommandResult('olOff 3', text)).not.toThrow();
+    else expect(() => checkCommandResult('olOff 3', text)).toThrow(expect.objectContaining({ kind: expected }));
   });
 });

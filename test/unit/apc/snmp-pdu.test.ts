@@ -10,7 +10,7 @@ import { FenceError } from '../../../lib/errors.js';
 import { silentLogger } from '../../../lib/log.js';
 import { SnmpNoSuchObjectError, type SnmpSetVarbind, type SnmpValue } from '../../../lib/snmp/index.js';
 import { FAMILIES, type FamilyId } from '../../../agents/pdu-apc/powernet.js';
-import { SnmpPdu, type PduSnmpClient } from '../../../agents/pdu-apc/snmp-pdu.js';
+import { SnmpPdu, type PduSnmpClient } from '../../../agents/pdu-apc/device.js';
 
 const FAST: EngineSettings = { powerTimeoutMs: 300, shellTimeoutMs: 200, powerWaitMs: 0, statusSleepMs: 20, retryOn: 0, method: 'onoff', forceOn: false };
 const ctx = { deadline: Date.now() + 60_000, logger: silentLogger };

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ReservationFabric } from '../../../agents/scsi-reservation/fabric.js';
+import { ReservationFabric } from '../../../agents/scsi-reservation/device.js';
 import { KeyStore } from '../../../agents/scsi-reservation/store.js';
 import type { OperationContext } from '../../../lib/agent/declaration.js';
 import { PowerEngine } from '../../../lib/actions.js';

@@ -1,7 +1,7 @@
 // The shared SNMP options (lib/options/snmp.ts) as fence_kit_switch declares them: from stdin text to the
 // SnmpTarget the client gets, with fence_ifmib's defaults and fencing_snmp's inference of the v3 level.
 import { describe, expect, it } from 'vitest';
-import { SWITCH_DEFAULTS, SWITCH_OPTIONS } from '../../../agents/switch-port/agent.js';
+import { SWITCH_DEFAULTS, SWITCH_OPTIONS } from '../../../agents/switch-port/options.js';
 import { silentLogger } from '../../../lib/log.js';
 import { snmpTargetFrom, snmpVersion, validateSnmpOptions } from '../../../lib/options/snmp.js';
 import { parseStdin } from '../../../lib/options/parse.js';

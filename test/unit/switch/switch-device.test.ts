@@ -7,7 +7,7 @@ import { FenceError } from '../../../lib/errors.js';
 import { silentLogger } from '../../../lib/log.js';
 import { SnmpNoSuchObjectError, type SnmpSetVarbind, type SnmpValue } from '../../../lib/snmp/index.js';
 import { OID } from '../../../agents/switch-port/if-mib.js';
-import { SwitchPorts, type IfMibClient } from '../../../agents/switch-port/switch.js';
+import { SwitchPorts, type IfMibClient } from '../../../agents/switch-port/device.js';
 
 const FAST: EngineSettings = { powerTimeoutMs: 300, shellTimeoutMs: 200, powerWaitMs: 0, statusSleepMs: 20, retryOn: 0, method: 'onoff', forceOn: false };
 const MGMT = '198.19.0.1';

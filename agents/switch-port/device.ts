@@ -5,7 +5,8 @@ import { isIPv4 } from 'node:net';
 import type { OperationContext, PlugInfo, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { SnmpClient, SnmpNoSuchObjectError, oidSuffix, type SnmpTarget, type SnmpValue } from '../../lib/snmp/index.js';
+import { SnmpNoSuchObjectError, type SnmpClient, type SnmpTarget, type SnmpValue } from '../../lib/snmp/index.js';
+import { onPlugRow, openDeviceClient, rowsBelow, within } from '../../lib/snmp/table-device.js';
 import {
   ADMIN,
   OID,
@@ -32,18 +33,9 @@ export interface SwitchSettings {
 /** What the device needs of the SNMP client (a fake table in unit tests, SnmpClient otherwise). */
 export type IfMibClient = Pick<SnmpClient, 'getInt' | 'set' | 'subtree' | 'close'>;
 
-/** A finite bound for the client; each call is bounded by the engine's own, shorter deadline. */
-const CLIENT_LIFETIME_MS = 24 * 3600_000;
-
-const call = (ctx: OperationContext) => (Number.isFinite(ctx.deadline) ? { deadline: ctx.deadline } : undefined);
-
-function byIndex(prefix: string, values: readonly SnmpValue[]): Map<number, SnmpValue> {
-  const rows = new Map<number, SnmpValue>();
-  for (const v of values) {
-    const suffix = oidSuffix(prefix, v.oid);
-    if (suffix?.length === 1) rows.set(suffix[0]!, v);
-  }
-  return rows;
+/** IF-MIB's columns are indexed by ifIndex alone. */
+function byIndex(column: string, values: readonly SnmpValue[]): Map<number, SnmpValue> {
+  return new Map(rowsBelow(column, values).filter((r) => r.index.length === 1).map((r) => [r.index[0]!, r.value]));
 }
 
 const text = (v: SnmpValue | undefined) => (v && typeof v.value === 'string' ? v.value : undefined);
@@ -65,7 +57,7 @@ export class SwitchPorts implements PowerDevice {
   }
 
   static async open(settings: SwitchSettings, ctx: OperationContext): Promise<SwitchPorts> {
-    const client = await SnmpClient.open(settings.target, { deadline: Date.now() + CLIENT_LIFETIME_MS, logger: ctx.logger });
+    const client = await openDeviceClient(settings.target, ctx.logger);
     return new SwitchPorts(client, settings, ctx.logger);
   }
 
@@ -74,7 +66,7 @@ export class SwitchPorts implements PowerDevice {
     let values = this.#columns.get(oid);
     if (!values) {
       values = new Map();
-      for (const [i, v] of byIndex(oid, await this.#client.subtree(oid, call(ctx)))) {
+      for (const [i, v] of byIndex(oid, await this.#client.subtree(oid, within(ctx)))) {
         const s = text(v);
         if (s !== undefined) values.set(i, s);
       }
@@ -101,16 +93,8 @@ export class SwitchPorts implements PowerDevice {
     return index;
   }
 
-  async #get(oid: string, plug: string, ctx: OperationContext): Promise<number> {
-    try {
-      return await this.#client.getInt(oid, { ...call(ctx), enumerated: true });
-    } catch (err) {
-      if (err instanceof SnmpNoSuchObjectError) {
-        // fence_ifmib reads a missing ifIndex as "off" and reports a node fenced whose port does not exist.
-        throw new FenceError('no-such-plug', `the switch has no interface for port ${plug} (${err.message})`, { cause: err });
-      }
-      throw err;
-    }
+  #get(oid: string, plug: string, ctx: OperationContext): Promise<number> {
+    return onPlugRow(this.#client.getInt(oid, { ...within(ctx), enumerated: true }), `the switch has no interface for port ${plug}`);
   }
 
   async getPower(plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
@@ -129,7 +113,7 @@ export class SwitchPorts implements PowerDevice {
   async setPower(plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
     const ifIndex = await this.#resolve(plug, ctx);
     if (state === 'off') await this.#guardManagementPort(ctx);
-    await this.#client.set([{ oid: `${OID.ifAdminStatus}.${ifIndex}`, type: 'integer', value: state === 'on' ? ADMIN.up : ADMIN.down }], call(ctx));
+    await this.#client.set([{ oid: `${OID.ifAdminStatus}.${ifIndex}`, type: 'integer', value: state === 'on' ? ADMIN.up : ADMIN.down }], within(ctx));
   }
 
   /**
@@ -145,7 +129,7 @@ export class SwitchPorts implements PowerDevice {
       this.#logger.debug(`self-port guard: ${address} is not an IPv4 address, ipAddrTable cannot place it`);
     } else {
       try {
-        mgmtIfIndex = await this.#client.getInt(oid, call(ctx));
+        mgmtIfIndex = await this.#client.getInt(oid, within(ctx));
         this.#logger.debug(`self-port guard: management address ${address} is on ifIndex ${mgmtIfIndex}`);
       } catch (err) {
         if (!(err instanceof SnmpNoSuchObjectError)) throw err;
@@ -174,7 +158,7 @@ export class SwitchPorts implements PowerDevice {
     // fence_ifmib's listing: ifDescr as the plug, ifAlias beside it; and the state it never shows.
     const descr = await this.#column(OID.ifDescr, ctx);
     const alias = await this.#column(OID.ifAlias, ctx);
-    const admin = byIndex(OID.ifAdminStatus, await this.#client.subtree(OID.ifAdminStatus, call(ctx)));
+    const admin = byIndex(OID.ifAdminStatus, await this.#client.subtree(OID.ifAdminStatus, within(ctx)));
     return [...descr].map(([ifIndex, name]) => ({
       id: name,
       alias: alias.get(ifIndex) ?? '',
@@ -184,7 +168,7 @@ export class SwitchPorts implements PowerDevice {
 
   /** Pacemaker's monitor: the switch answers IF-MIB with these credentials. */
   async monitor(ctx: OperationContext): Promise<void> {
-    await this.#client.getInt(OID.ifNumber, call(ctx));
+    await this.#client.getInt(OID.ifNumber, within(ctx));
   }
 
   async close(): Promise<void> {

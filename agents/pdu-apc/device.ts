@@ -1,10 +1,14 @@
-// An APC PDU over SNMP as a fencing device: each plug is an outlet, read from the family's status column
-// and switched through its control column. Loaded only by connect(): it pulls in the SNMP client and with
-// it net-snmp.
+// An APC PDU as a fencing device, each plug an outlet, on either transport: over SNMP (SnmpPdu, read from
+// the family's status column and switched through its control column) or over the card's SSH command line
+// (SshPdu). Loaded only by connect(); net-snmp and ssh2 load only when a transport's client opens.
 import type { OperationContext, PlugInfo, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
+import { plugNumber } from '../../lib/agent/plugs.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { SnmpClient, SnmpNoSuchObjectError, oidSuffix, type SnmpTarget, type SnmpValue } from '../../lib/snmp/index.js';
+import { SnmpNoSuchObjectError, type SnmpClient, type SnmpTarget } from '../../lib/snmp/index.js';
+import { onPlugRow, openDeviceClient, rowsBelow, within } from '../../lib/snmp/table-device.js';
+import { CliSession, type CliSessionOptions } from '../../lib/ssh/index.js';
+import { checkCommandResult, cliState, cliStateForList, findOutlet, parseOlStatus, type CliOutlet } from './apc-cli.js';
 import {
   FAMILIES,
   RPDU2_PROBE_COLUMN,
@@ -17,12 +21,12 @@ import {
   outletStateForList,
   parsePlug,
   refuseSwitchWithoutSwitches,
-  switchOption,
   resolveName,
   type NameRow,
   type OutletAddress,
   type PduFamily,
 } from './powernet.js';
+import { switchOption } from './outlet.js';
 
 /** What the device needs of the SNMP client (a fake MIB in unit tests, SnmpClient otherwise). */
 export type PduSnmpClient = Pick<SnmpClient, 'get' | 'getInt' | 'set' | 'subtree' | 'close'>;
@@ -33,8 +37,6 @@ export interface SnmpPduSettings {
   readonly switchId?: string;
 }
 
-/** A finite bound for the client; each call is bounded by the engine's own, shorter deadline. */
-const CLIENT_LIFETIME_MS = 24 * 3600_000;
 /**
  * APC cards answer in tens of milliseconds; a lost datagram is better retried after 400 ms than after
  * the client's default second, so that a status read within shell_timeout (3 s) gets up to seven
@@ -45,17 +47,6 @@ const PER_REQUEST_TIMEOUT_MS = 400;
 const RETRIES = 6;
 /** Varbinds per GET when reading states for list: 24 outlets' worth fits one datagram well under 1 500 bytes. */
 const STATES_PER_GET = 24;
-
-const call = (ctx: OperationContext) => (Number.isFinite(ctx.deadline) ? { deadline: ctx.deadline } : undefined);
-
-function rowsBelow(prefix: string, values: readonly SnmpValue[]): { suffix: number[]; value: SnmpValue }[] {
-  const rows: { suffix: number[]; value: SnmpValue }[] = [];
-  for (const value of values) {
-    const suffix = oidSuffix(prefix, value.oid);
-    if (suffix && suffix.length > 0) rows.push({ suffix, value });
-  }
-  return rows;
-}
 
 export class SnmpPdu implements PowerDevice {
   readonly #client: PduSnmpClient;
@@ -83,12 +74,7 @@ export class SnmpPdu implements PowerDevice {
    * fails here, inside the login budget.
    */
   static async open(settings: SnmpPduSettings, ctx: OperationContext): Promise<SnmpPdu> {
-    const client = await SnmpClient.open(settings.target, {
-      deadline: Date.now() + CLIENT_LIFETIME_MS,
-      logger: ctx.logger,
-      perRequestTimeoutMs: PER_REQUEST_TIMEOUT_MS,
-      retries: RETRIES,
-    });
+    const client = await openDeviceClient(settings.target, ctx.logger, { perRequestTimeoutMs: PER_REQUEST_TIMEOUT_MS, retries: RETRIES });
     try {
       const family = await SnmpPdu.detectFamily(client, ctx);
       ctx.logger.debug(`PDU family: ${family.label}`);
@@ -104,7 +90,7 @@ export class SnmpPdu implements PowerDevice {
   static async detectFamily(client: PduSnmpClient, ctx: OperationContext): Promise<PduFamily> {
     let sysObjectId: string | undefined;
     try {
-      const [value] = await client.get([SYS_OBJECT_ID], call(ctx));
+      const [value] = await client.get([SYS_OBJECT_ID], within(ctx));
       sysObjectId = typeof value?.value === 'string' ? value.value : undefined;
     } catch (err) {
       if (!(err instanceof SnmpNoSuchObjectError)) throw err;
@@ -113,7 +99,7 @@ export class SnmpPdu implements PowerDevice {
     if (id !== 'rpdu') return FAMILIES[id];
     // Newer rack PDUs keep both table sets; the rPDU2 one is the maintained one. Its index starts at 1.
     try {
-      await client.get([`${RPDU2_PROBE_COLUMN}.1`], call(ctx));
+      await client.get([`${RPDU2_PROBE_COLUMN}.1`], within(ctx));
       return FAMILIES.rpdu2;
     } catch (err) {
       if (err instanceof SnmpNoSuchObjectError) return FAMILIES.rpdu;
@@ -123,10 +109,10 @@ export class SnmpPdu implements PowerDevice {
 
   async #nameRows(ctx: OperationContext): Promise<NameRow[]> {
     if (this.#names) return this.#names;
-    const values = await this.#client.subtree(this.#family.namesColumn, call(ctx));
+    const values = await this.#client.subtree(this.#family.namesColumn, within(ctx));
     this.#names = rowsBelow(this.#family.namesColumn, values)
       .filter((r) => typeof r.value.value === 'string')
-      .map((r) => ({ suffix: r.suffix, name: r.value.value as string }));
+      .map((r) => ({ suffix: r.index, name: r.value.value as string }));
     return this.#names;
   }
 
@@ -144,16 +130,7 @@ export class SnmpPdu implements PowerDevice {
   async getPower(plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
     const address = await this.#resolve(plug, ctx);
     const oid = `${this.#family.statusColumn}.${instanceOf(this.#family, address)}`;
-    let value: number;
-    try {
-      value = await this.#client.getInt(oid, { ...call(ctx), enumerated: true });
-    } catch (err) {
-      if (err instanceof SnmpNoSuchObjectError) {
-        // fence_apc_snmp reads a missing outlet as "off" and reports a node fenced that it never touched.
-        throw new FenceError('no-such-plug', `the PDU has no outlet ${describeAddress(this.#family, address)} (${err.message})`, { cause: err });
-      }
-      throw err;
-    }
+    const value = await onPlugRow(this.#client.getInt(oid, { ...within(ctx), enumerated: true }), this.#noOutlet(address));
     return outletState(this.#family, value, plug!);
   }
 
@@ -161,14 +138,11 @@ export class SnmpPdu implements PowerDevice {
     const address = await this.#resolve(plug, ctx);
     const oid = `${this.#family.controlColumn}.${instanceOf(this.#family, address)}`;
     const value = state === 'on' ? this.#family.write.on : this.#family.write.off;
-    try {
-      await this.#client.set([{ oid, type: 'integer', value }], call(ctx));
-    } catch (err) {
-      if (err instanceof SnmpNoSuchObjectError) {
-        throw new FenceError('no-such-plug', `the PDU has no outlet ${describeAddress(this.#family, address)} (${err.message})`, { cause: err });
-      }
-      throw err;
-    }
+    await onPlugRow(this.#client.set([{ oid, type: 'integer', value }], within(ctx)), this.#noOutlet(address));
+  }
+
+  #noOutlet(address: OutletAddress): string {
+    return `the PDU has no outlet ${describeAddress(this.#family, address)}`;
   }
 
   /**
@@ -181,7 +155,7 @@ export class SnmpPdu implements PowerDevice {
     try {
       for (let i = 0; i < names.length; i += STATES_PER_GET) {
         const oids = names.slice(i, i + STATES_PER_GET).map((r) => `${column}.${r.suffix.join('.')}`);
-        for (const v of await this.#client.get(oids, call(ctx))) {
+        for (const v of await this.#client.get(oids, within(ctx))) {
           if (typeof v.value === 'number') states.set(v.oid.slice(column.length + 1), v.value);
         }
       }
@@ -191,8 +165,8 @@ export class SnmpPdu implements PowerDevice {
       this.#logger.debug(`not every listed outlet has a state (${err.message}): reading the state column`);
     }
     states.clear();
-    for (const row of rowsBelow(column, await this.#client.subtree(column, call(ctx)))) {
-      if (typeof row.value.value === 'number') states.set(row.suffix.join('.'), row.value.value);
+    for (const row of rowsBelow(column, await this.#client.subtree(column, within(ctx)))) {
+      if (typeof row.value.value === 'number') states.set(row.index.join('.'), row.value.value);
     }
     return states;
   }
@@ -216,10 +190,68 @@ export class SnmpPdu implements PowerDevice {
 
   /** Pacemaker's monitor: the PDU answers with these credentials (the family read at open proved it). */
   async monitor(ctx: OperationContext): Promise<void> {
-    await this.#client.get([SYS_OBJECT_ID], call(ctx));
+    await this.#client.get([SYS_OBJECT_ID], within(ctx));
   }
 
   async close(): Promise<void> {
     this.#client.close();
+  }
+}
+
+/** What the device needs of a session (a scripted dialogue in unit tests, CliSession otherwise). */
+export type ApcCliSession = Pick<CliSession, 'command' | 'close'> & { readonly banner: string };
+
+export class SshPdu implements PowerDevice {
+  readonly #session: ApcCliSession;
+
+  constructor(session: ApcCliSession) {
+    this.#session = session;
+  }
+
+  static async open(options: CliSessionOptions): Promise<SshPdu> {
+    const session = await CliSession.open(options);
+    // fence_apc reads the AOS major version from the banner; before v5 the card only has menus.
+    const version = /\bv(\d+)\.\d+/.exec(session.banner);
+    if (version && Number(version[1]) < 5) {
+      await session.close('exit');
+      throw new FenceError('device-refused', `the card runs AOS v${version[1]}, which has menus only; fence_kit_apc speaks the AOS 5+ command line (or use SNMP)`);
+    }
+    return new SshPdu(session);
+  }
+
+  async #outlets(ctx: OperationContext): Promise<CliOutlet[]> {
+    const text = await this.#session.command('olStatus all', ctx.deadline);
+    const outlets = parseOlStatus(text);
+    if (outlets.length === 0) {
+      checkCommandResult('olStatus all', text);
+      throw new FenceError('unconfirmed', `"olStatus all" listed no outlet: ${JSON.stringify(text.slice(0, 200))}`);
+    }
+    return outlets;
+  }
+
+  async getPower(plug: string | undefined, ctx: OperationContext): Promise<PowerState> {
+    if (plug === undefined) throw new FenceError('bad-input', 'an outlet must be named with plug');
+    return cliState(findOutlet(await this.#outlets(ctx), plug));
+  }
+
+  async setPower(plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
+    if (plug === undefined) throw new FenceError('bad-input', 'an outlet must be named with plug');
+    // By number, always: a name is resolved against the card's own listing first, so a name with spaces
+    // or one that looks like a number is never handed to the card's parser.
+    const outlet = plugNumber(plug) !== undefined ? plug : String(findOutlet(await this.#outlets(ctx), plug).number);
+    const command = `${state === 'on' ? 'olOn' : 'olOff'} ${outlet.replace(/^1:/, '')}`;
+    checkCommandResult(command, await this.#session.command(command, ctx.deadline));
+  }
+
+  async list(ctx: OperationContext): Promise<PlugInfo[]> {
+    return (await this.#outlets(ctx)).map((o) => ({ id: String(o.number), alias: o.name, state: cliStateForList(o) }));
+  }
+
+  async monitor(ctx: OperationContext): Promise<void> {
+    await this.#outlets(ctx);
+  }
+
+  async close(): Promise<void> {
+    await this.#session.close('exit');
   }
 }

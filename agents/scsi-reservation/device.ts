@@ -10,16 +10,32 @@ import type { NodelistNode } from '../../lib/scsi/keys.js';
 import { SgClient, SgCommandError } from '../../lib/scsi/sg-persist.js';
 import { normaliseKey, type PrState, type ReservationKey } from '../../lib/scsi/sg-output.js';
 import { remaining } from '../../lib/timing.js';
-import type { ScsiOptions } from './agent.js';
 import { KeyStore } from './store.js';
 
 type Action = 'on' | 'off' | 'status' | 'monitor';
 
+/** The options the fabric acts on (agent.ts reads them), each as the user gave it. */
+export interface ReservationSettings {
+  /** The action asked for: the runner has already turned a fabric's enable/disable into on/off. */
+  readonly action: string | undefined;
+  readonly key: string | undefined;
+  /** nodename, else plug: the node whose key is derived when no key is given. */
+  readonly node: string | undefined;
+  readonly keyValue: 'id' | 'hash';
+  readonly devices: string | undefined;
+  readonly aptpl: boolean;
+  readonly readonly: boolean;
+  readonly corosyncCmapPath: string;
+  readonly sgPersistPath: string;
+  readonly sgTursPath: string;
+  readonly vgsPath: string;
+}
+
 /** What corosync answered in this invocation, by program and key: the key derivation and the on-target check ask the same. */
 const cmapAnswers = new Map<string, string>();
 
-async function cmap(options: ScsiOptions, key: string, ctx: OperationContext): Promise<string> {
-  const path = options.string('corosync_cmap_path');
+async function cmap(given: ReservationSettings, key: string, ctx: OperationContext): Promise<string> {
+  const path = given.corosyncCmapPath;
   const known = cmapAnswers.get(`${path}\0${key}`);
   if (known !== undefined) return known;
   const r = await run(path, [key], { timeoutMs: Math.max(1, Math.min(remaining(ctx.deadline), 60_000)), logger: ctx.logger });
@@ -29,25 +45,24 @@ async function cmap(options: ScsiOptions, key: string, ctx: OperationContext): P
 }
 
 /** The key of the node named by nodename/plug, derived as fence_scsi derives it, or the key given. */
-export async function targetKey(options: ScsiOptions, ctx: OperationContext): Promise<ReservationKey> {
-  const given = options.string('key');
-  if (given) return normaliseKey(given);
-  const node = options.string('nodename') || options.string('plug');
+export async function targetKey(given: ReservationSettings, ctx: OperationContext): Promise<ReservationKey> {
+  if (given.key) return normaliseKey(given.key);
+  const node = given.node;
   if (!node) throw new FenceError('bad-input', 'nodename or key is required');
   // Imported here, not at the top: node:crypto is slow to load and an explicit key does not need it.
   const { keyFromNodeName, keyFromPosition, nodePosition, parseClusterName } = await import('../../lib/scsi/keys.js');
-  const cluster = parseClusterName(await cmap(options, 'totem.cluster_name', ctx));
+  const cluster = parseClusterName(await cmap(given, 'totem.cluster_name', ctx));
   if (!cluster) throw new FenceError('bad-input', 'cannot get cluster name');
-  if (options.string('key_value') === 'hash') return keyFromNodeName(cluster, node);
-  const position = nodePosition(await cmap(options, 'nodelist', ctx), node);
+  if (given.keyValue === 'hash') return keyFromNodeName(cluster, node);
+  const position = nodePosition(await cmap(given, 'nodelist', ctx), node);
   if (position === undefined) throw new FenceError('bad-input', `unable to parse output of corosync-cmapctl or node ${node} does not exist`);
   return keyFromPosition(cluster, position);
 }
 
 /** `corosync-cmapctl KEY`, or undefined where corosync does not answer (not installed, not running). */
-async function cmapIfRunning(options: ScsiOptions, key: string, ctx: OperationContext): Promise<string | undefined> {
+async function cmapIfRunning(given: ReservationSettings, key: string, ctx: OperationContext): Promise<string | undefined> {
   try {
-    return await cmap(options, key, ctx);
+    return await cmap(given, key, ctx);
   } catch (err) {
     // A corosync-cmapctl that ran out of time says nothing about corosync: that is a timeout (retried
     // within the login budget), never "corosync does not run here".
@@ -68,12 +83,12 @@ async function cmapIfRunning(options: ScsiOptions, key: string, ctx: OperationCo
  * - where corosync cannot tell (not running), only the key this node's key file records passes: writing it
  *   there first is how an administrator declares a hand-chosen key to be this node's.
  */
-async function assertOwnKey(options: ScsiOptions, key: ReservationKey, store: KeyStore, ctx: OperationContext): Promise<void> {
+async function assertOwnKey(given: ReservationSettings, key: ReservationKey, store: KeyStore, ctx: OperationContext): Promise<void> {
   const { keysOfNode, localNodePosition, nodelistNodes, parseClusterName } = await import('../../lib/scsi/keys.js');
   const recorded = store.readKey();
-  const nodelist = await cmapIfRunning(options, 'nodelist', ctx);
+  const nodelist = await cmapIfRunning(given, 'nodelist', ctx);
   const local = nodelist === undefined ? undefined : localNodePosition(nodelist);
-  const cluster = local === undefined ? undefined : parseClusterName((await cmapIfRunning(options, 'totem.cluster_name', ctx)) ?? '');
+  const cluster = local === undefined ? undefined : parseClusterName((await cmapIfRunning(given, 'totem.cluster_name', ctx)) ?? '');
   if (nodelist !== undefined && local !== undefined && cluster) {
     const nodes = nodelistNodes(nodelist);
     const here = nodes.get(local)?.name ?? `position ${local}`;
@@ -93,10 +108,10 @@ async function assertOwnKey(options: ScsiOptions, key: ReservationKey, store: Ke
   throw new FenceError('bad-input', `cannot tell whether key ${key} is this node's: corosync does not name this node and this node's key file (${store.keyFiles[0]}) records ${recorded ?? 'no key'}; on (unfencing) must run on the node it unfences`);
 }
 
-async function discoverDevices(options: ScsiOptions, ctx: OperationContext): Promise<string[]> {
-  const listed = parseDeviceList(options.string('devices'));
+async function discoverDevices(given: ReservationSettings, ctx: OperationContext): Promise<string[]> {
+  const listed = parseDeviceList(given.devices);
   if (listed.length > 0) return listed;
-  const vgs = options.string('vgs_path');
+  const vgs = given.vgsPath;
   const r = await run(vgs, VGS_ARGS, { timeoutMs: Math.max(1, Math.min(remaining(ctx.deadline), 60_000)), logger: ctx.logger });
   if (r.code !== 0) throw new FenceError('bad-input', `cannot get the devices of shared volume groups (${vgs} exited ${r.code ?? r.signal})`);
   return parseSharedVolumeGroupPvs(r.stdout);
@@ -236,22 +251,21 @@ export class ReservationFabric implements PowerDevice {
   async close(): Promise<void> {}
 }
 
-export async function openReservationFabric(options: ScsiOptions, ctx: OperationContext): Promise<ReservationFabric> {
-  // The runner has already turned a fabric's enable/disable into on/off.
-  const action = (options.string('action') ?? 'status') as Action;
+export async function openReservationFabric(given: ReservationSettings, ctx: OperationContext): Promise<ReservationFabric> {
+  const action = (given.action ?? 'status') as Action;
   const store = new KeyStore();
   const client = new SgClient({
-    sgPersistPath: options.string('sg_persist_path'),
-    sgTursPath: options.string('sg_turs_path'),
-    readonly: options.flag('readonly'),
+    sgPersistPath: given.sgPersistPath,
+    sgTursPath: given.sgTursPath,
+    readonly: given.readonly,
     logger: ctx.logger,
   });
-  const devices = await discoverDevices(options, ctx);
+  const devices = await discoverDevices(given, ctx);
   if (devices.length === 0) throw new FenceError('bad-input', 'No devices found');
   devices.forEach(assertBlockDevice);
   if (action === 'monitor') return new ReservationFabric(client, devices, '', action, store, false);
 
-  const key = await targetKey(options, ctx);
+  const key = await targetKey(given, ctx);
   if (key === '0' || key === '') throw new FenceError('bad-input', 'key cannot be 0');
   let ownKey: ReservationKey | undefined;
   if (action === 'off') {
@@ -261,8 +275,8 @@ export async function openReservationFabric(options: ScsiOptions, ctx: Operation
   }
   // Unfencing records the key first, so that the watchdog check knows it even if a device then fails.
   if (action === 'on') {
-    await assertOwnKey(options, key, store, ctx);
+    await assertOwnKey(given, key, store, ctx);
     store.writeKey(key);
   }
-  return new ReservationFabric(client, devices, key, action, store, options.flag('aptpl'), ownKey);
+  return new ReservationFabric(client, devices, key, action, store, given.aptpl, ownKey);
 }
