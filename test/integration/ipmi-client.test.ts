@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FenceError } from '../../lib/errors.js';
+import { fenceFailure } from '../support/fence-errors.js';
 import { run } from '../../lib/exec.js';
 import { createLogger } from '../../lib/log.js';
 import { IpmiClient, type IpmiTarget } from '../../lib/ipmi/index.js';
@@ -20,16 +20,6 @@ function requireTools(): void {
       throw new Error(`${tool} is not installed: this suite needs it (apt-get install openipmi ipmitool nftables)`);
     }
   }
-}
-
-async function failure(p: Promise<unknown>): Promise<FenceError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof FenceError) return err;
-    throw err;
-  }
-  throw new Error('expected a FenceError');
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
@@ -81,6 +71,18 @@ async function withClient<T>(target: IpmiTarget, fn: (c: IpmiClient) => Promise<
   }
 }
 
+/** Off then on through `c`, each confirmed three ways: on the host process itself, by the client, by ipmitool. */
+async function expectOffThenOn(c: IpmiClient): Promise<void> {
+  await c.chassisControl('off');
+  await until('host process gone', () => !sim.isHostRunning());
+  expect(await c.getChassisPower()).toBe('off');
+  expect(await ipmitoolSays()).toBe('off');
+  await c.chassisControl('on');
+  await until('host process running', () => sim.isHostRunning());
+  expect(await c.getChassisPower()).toBe('on');
+  expect(await ipmitoolSays()).toBe('on');
+}
+
 describe('IpmiClient against ipmi_sim: power control is real', () => {
   it('RMCP+ cipher 3: status, off, on, reset, cycle each change the real host process, and ipmitool agrees', async () => {
     await sim.powerOnHost();
@@ -88,15 +90,7 @@ describe('IpmiClient against ipmi_sim: power control is real', () => {
       expect(await c.getChassisPower()).toBe('on');
       expect(await ipmitoolSays()).toBe('on');
 
-      await c.chassisControl('off');
-      await until('host process gone', () => !sim.isHostRunning());
-      expect(await c.getChassisPower()).toBe('off');
-      expect(await ipmitoolSays()).toBe('off');
-
-      await c.chassisControl('on');
-      await until('host process running', () => sim.isHostRunning());
-      expect(await c.getChassisPower()).toBe('on');
-      expect(await ipmitoolSays()).toBe('on');
+      await expectOffThenOn(c);
 
       const beforeReset = sim.hostPid();
       await c.chassisControl('reset');
@@ -119,42 +113,31 @@ describe('IpmiClient against ipmi_sim: power control is real', () => {
       await c.chassisControl('soft');
       await until('host process gone after soft off', () => !sim.isHostRunning());
       expect(await c.getChassisPower()).toBe('off');
-      const err = await failure(c.chassisControl('diag'));
+      const err = await fenceFailure(c.chassisControl('diag'));
       expect(err.kind).toBe('device-refused');
       expect(err.message).toMatch(/0xcc/);
     });
   });
 
   for (const cipherSuite of [1, 2, 3] as const) {
-    it(`RMCP+ cipher suite ${cipherSuite}: status matches the host process, Get Device ID reads ipmi_sim's identity, off and on work`, async () => {
+    it(`RMCP+ cipher suite ${cipherSuite}: status matches the host process, Get Device ID reads ipmi_sim's identity, off and on work and ipmitool agrees`, async () => {
       await sim.powerOnHost();
       // Suite 1 has no integrity: allowed only when asked for (allowInsecure), as suite 0.
       await withClient(admin({ cipherSuite, allowInsecure: cipherSuite === 1 }), async (c) => {
         expect(await c.getChassisPower()).toBe('on');
         expect(await c.getDeviceId()).toEqual({ deviceId: 0, firmware: '9.08', ipmiVersion: '2.0', manufacturerId: 0x1291, productId: 0xf02 });
-        await c.chassisControl('off');
-        await until('host process gone', () => !sim.isHostRunning());
-        expect(await c.getChassisPower()).toBe('off');
-        await c.chassisControl('on');
-        await until('host process running', () => sim.isHostRunning());
-        expect(await c.getChassisPower()).toBe('on');
+        await expectOffThenOn(c);
       });
     });
   }
 
   for (const authType of ['md5', 'password'] as const) {
-    it(`IPMI 1.5 auth ${authType}: status matches the host process, off and on work`, async () => {
+    it(`IPMI 1.5 auth ${authType}: status matches the host process, off and on work and ipmitool agrees`, async () => {
       await sim.powerOnHost();
       // auth type password sends the password in clear text: allowed only when asked for (allowInsecure).
       await withClient(admin({ version: '1.5', authType, allowInsecure: authType === 'password' }), async (c) => {
         expect(await c.getChassisPower()).toBe('on');
-        await c.chassisControl('off');
-        await until('host process gone', () => !sim.isHostRunning());
-        expect(await c.getChassisPower()).toBe('off');
-        expect(await ipmitoolSays()).toBe('off');
-        await c.chassisControl('on');
-        await until('host process running', () => sim.isHostRunning());
-        expect(await c.getChassisPower()).toBe('on');
+        await expectOffThenOn(c);
       });
     });
   }
@@ -177,7 +160,7 @@ describe('IpmiClient against ipmi_sim: credentials and privilege', () => {
     const lines: string[] = [];
     const logger = createLogger({ verbosity: 1, write: (l) => lines.push(l) });
     const t0 = Date.now();
-    const err = await failure(IpmiClient.open(admin({ password: 'Wr0ngPassw0rd' }), { deadline: Date.now() + 10_000, logger }));
+    const err = await fenceFailure(IpmiClient.open(admin({ password: 'Wr0ngPassw0rd' }), { deadline: Date.now() + 10_000, logger }));
     expect(err.kind).toBe('auth');
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(err.message).not.toContain('Wr0ngPassw0rd');
@@ -186,16 +169,16 @@ describe('IpmiClient against ipmi_sim: credentials and privilege', () => {
   });
 
   it('an unknown user fails with auth (RMCP+: RAKP 2 unauthorized name; IPMI 1.5: Get Session Challenge 0x81)', async () => {
-    const e2 = await failure(IpmiClient.open(admin({ username: 'nobody' }), { deadline: Date.now() + 10_000 }));
+    const e2 = await fenceFailure(IpmiClient.open(admin({ username: 'nobody' }), { deadline: Date.now() + 10_000 }));
     expect(e2.kind).toBe('auth');
     expect(e2.message).toMatch(/unauthorized name/);
-    const e15 = await failure(IpmiClient.open(admin({ username: 'nobody', version: '1.5' }), { deadline: Date.now() + 10_000 }));
+    const e15 = await fenceFailure(IpmiClient.open(admin({ username: 'nobody', version: '1.5' }), { deadline: Date.now() + 10_000 }));
     expect(e15.kind).toBe('auth');
   });
 
   it('a wrong password over IPMI 1.5 MD5 fails with auth (ipmi_sim ignores the Activate Session) well before the deadline', async () => {
     const t0 = Date.now();
-    const err = await failure(IpmiClient.open(admin({ version: '1.5', password: 'wrong' }), { deadline: Date.now() + 20_000 }));
+    const err = await fenceFailure(IpmiClient.open(admin({ version: '1.5', password: 'wrong' }), { deadline: Date.now() + 20_000 }));
     expect(err.kind).toBe('auth');
     expect(Date.now() - t0).toBeLessThan(6000);
   });
@@ -206,13 +189,13 @@ describe('IpmiClient against ipmi_sim: credentials and privilege', () => {
     listener.on('message', () => received++);
     await new Promise<void>((r) => listener.bind(0, '127.0.0.1', r));
     try {
-      const err = await failure(IpmiClient.open(admin({ port: listener.address().port, cipherSuite: 0 }), { deadline: Date.now() + 2000 }));
+      const err = await fenceFailure(IpmiClient.open(admin({ port: listener.address().port, cipherSuite: 0 }), { deadline: Date.now() + 2000 }));
       expect(err.kind).toBe('bad-input');
-      const err15 = await failure(IpmiClient.open(admin({ port: listener.address().port, version: '1.5', authType: 'none' }), { deadline: Date.now() + 2000 }));
+      const err15 = await fenceFailure(IpmiClient.open(admin({ port: listener.address().port, version: '1.5', authType: 'none' }), { deadline: Date.now() + 2000 }));
       expect(err15.kind).toBe('bad-input');
-      const suite1 = await failure(IpmiClient.open(admin({ port: listener.address().port, cipherSuite: 1 }), { deadline: Date.now() + 2000 }));
+      const suite1 = await fenceFailure(IpmiClient.open(admin({ port: listener.address().port, cipherSuite: 1 }), { deadline: Date.now() + 2000 }));
       expect(suite1.message).toMatch(/no integrity/);
-      const clear = await failure(IpmiClient.open(admin({ port: listener.address().port, version: '1.5', authType: 'password' }), { deadline: Date.now() + 2000 }));
+      const clear = await fenceFailure(IpmiClient.open(admin({ port: listener.address().port, version: '1.5', authType: 'password' }), { deadline: Date.now() + 2000 }));
       expect(clear.message).toMatch(/clear text/);
       await new Promise((r) => setTimeout(r, 100));
       expect(received).toBe(0);
@@ -230,10 +213,7 @@ describe('IpmiClient against ipmi_sim: credentials and privilege', () => {
   it('an operator account at operator privilege may power off and on', async () => {
     await sim.powerOnHost();
     await withClient(admin({ username: sim.users.operator.name, password: sim.users.operator.password, privilege: 'operator' }), async (c) => {
-      await c.chassisControl('off');
-      await until('host process gone', () => !sim.isHostRunning());
-      await c.chassisControl('on');
-      await until('host process running', () => sim.isHostRunning());
+      await expectOffThenOn(c);
     });
   });
 
@@ -241,14 +221,14 @@ describe('IpmiClient against ipmi_sim: credentials and privilege', () => {
     await sim.powerOnHost();
     await withClient(admin({ username: sim.users.user.name, password: sim.users.user.password, privilege: 'user' }), async (c) => {
       expect(await c.getChassisPower()).toBe('on');
-      const err = await failure(c.chassisControl('off'));
+      const err = await fenceFailure(c.chassisControl('off'));
       expect(err.kind).toBe('privilege');
     });
     expect(sim.isHostRunning()).toBe(true);
   });
 
   it('IPMI 1.5: a user-limited account asking for administrator fails with privilege (Activate Session 0x86)', async () => {
-    const err = await failure(IpmiClient.open(admin({ version: '1.5', username: sim.users.user.name, password: sim.users.user.password }), { deadline: Date.now() + 10_000 }));
+    const err = await fenceFailure(IpmiClient.open(admin({ version: '1.5', username: sim.users.user.name, password: sim.users.user.password }), { deadline: Date.now() + 10_000 }));
     expect(err.kind).toBe('privilege');
   });
 });
@@ -257,7 +237,7 @@ describe('IpmiClient: deadlines and a BMC that goes away', () => {
   it('nothing listening on the port: unreachable at once (ICMP port unreachable, marked final), well within the deadline', async () => {
     const port = await freeUdpPort();
     const t0 = Date.now();
-    const err = await failure(IpmiClient.open(admin({ port }), { deadline: t0 + 5000 }));
+    const err = await fenceFailure(IpmiClient.open(admin({ port }), { deadline: t0 + 5000 }));
     expect(err.kind).toBe('unreachable');
     expect(err.final).toBe(true);
     expect(err.message).toMatch(/port unreachable/);
@@ -270,7 +250,7 @@ describe('IpmiClient: deadlines and a BMC that goes away', () => {
     try {
       const t0 = Date.now();
       c.setDeadline(t0 + 2500);
-      const err = await failure(c.getChassisPower());
+      const err = await fenceFailure(c.getChassisPower());
       expect(err.kind).toBe('timeout');
       expect(err.message).toMatch(/timed out/);
       expect(Date.now() - t0).toBeLessThan(2500 + 200);
@@ -284,7 +264,7 @@ describe('IpmiClient: deadlines and a BMC that goes away', () => {
     sim.freeze();
     try {
       const t0 = Date.now();
-      const err = await failure(IpmiClient.open(admin(), { deadline: t0 + 1500 }));
+      const err = await fenceFailure(IpmiClient.open(admin(), { deadline: t0 + 1500 }));
       expect(err.kind).toBe('unreachable');
       expect(err.final).toBe(false);
       expect(Date.now() - t0).toBeLessThan(1500 + 200);
@@ -326,13 +306,13 @@ describe('IpmitoolRunner (ipmitool transport) against ipmi_sim', () => {
   });
 
   it('ipmitool with a wrong password or an unknown user: auth', async () => {
-    expect((await failure(runner({ password: 'wrong' }).getChassisPower(Date.now() + 10_000))).kind).toBe('auth');
-    expect((await failure(runner({ username: 'nobody' }).getChassisPower(Date.now() + 10_000))).kind).toBe('auth');
+    expect((await fenceFailure(runner({ password: 'wrong' }).getChassisPower(Date.now() + 10_000))).kind).toBe('auth');
+    expect((await fenceFailure(runner({ username: 'nobody' }).getChassisPower(Date.now() + 10_000))).kind).toBe('auth');
   });
 
   it('ipmitool IPMI 1.5 MD5 status works and a user-limited account asking for administrator is privilege', async () => {
     expect(['on', 'off']).toContain(await runner({ version: '1.5' }).getChassisPower(Date.now() + 10_000));
-    const err = await failure(runner({ version: '1.5', username: sim.users.user.name, password: sim.users.user.password }).getChassisPower(Date.now() + 10_000));
+    const err = await fenceFailure(runner({ version: '1.5', username: sim.users.user.name, password: sim.users.user.password }).getChassisPower(Date.now() + 10_000));
     expect(err.kind).toBe('privilege');
   });
 });

@@ -5,6 +5,7 @@
 // The BMC speaks through reference-wire.ts, the spec tables written out with node:crypto and checked there
 // against captured ipmi_sim sessions: none of the console's own codec, crypto or framing builds its answers.
 import { describe, expect, it } from 'vitest';
+import { fenceFailure } from '../../support/fence-errors.js';
 import { FenceError } from '../../../lib/errors.js';
 import { createLogger } from '../../../lib/log.js';
 import { CIPHER_SUITES } from '../../../lib/ipmi/cipher-suites.js';
@@ -226,16 +227,6 @@ function recordingLogger() {
   return { lines, logger: createLogger({ verbosity: 1, write: (l) => lines.push(l) }) };
 }
 
-async function failure(p: Promise<unknown>): Promise<FenceError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof FenceError) return err;
-    throw err;
-  }
-  throw new Error('expected a FenceError');
-}
-
 const far = () => Date.now() + 10_000;
 
 describe('IpmiSession state machine against a fake BMC', () => {
@@ -273,30 +264,30 @@ describe('IpmiSession state machine against a fake BMC', () => {
 
   it('a Kg that differs from the BMC one fails with auth at RAKP 4', async () => {
     const bmc = new FakeBmc({ password: 'secret', kg: Buffer.alloc(20, 9) });
-    const err = await failure(new IpmiSession(bmc, params({ cipherSuite: CIPHER_SUITES[17], kg: Buffer.alloc(20, 1) }), createLogger({ quiet: true })).establish(far()));
+    const err = await fenceFailure(new IpmiSession(bmc, params({ cipherSuite: CIPHER_SUITES[17], kg: Buffer.alloc(20, 1) }), createLogger({ quiet: true })).establish(far()));
     expect(err.kind).toBe('auth');
     expect(err.message).toMatch(/Kg/);
   });
 
   it('a wrong password fails with auth at RAKP 2 and the message never contains the password', async () => {
     const bmc = new FakeBmc({ password: 'secret' });
-    const err = await failure(new IpmiSession(bmc, params({ password: 'hunter2-wrong' }), createLogger({ quiet: true })).establish(far()));
+    const err = await fenceFailure(new IpmiSession(bmc, params({ password: 'hunter2-wrong' }), createLogger({ quiet: true })).establish(far()));
     expect(err.kind).toBe('auth');
     expect(err.message).not.toContain('hunter2');
     expect(bmc.seen).not.toContain('rakp-3');
   });
 
   it('RAKP 2 status 0x0D (unauthorized name) is auth; 0x09 (invalid role) is privilege', async () => {
-    const e1 = await failure(new IpmiSession(new FakeBmc({ password: 'secret', rakp2Status: 0x0d }), params(), createLogger({ quiet: true })).establish(far()));
+    const e1 = await fenceFailure(new IpmiSession(new FakeBmc({ password: 'secret', rakp2Status: 0x0d }), params(), createLogger({ quiet: true })).establish(far()));
     expect(e1.kind).toBe('auth');
     expect(e1.message).toMatch(/unauthorized name/);
-    const e2 = await failure(new IpmiSession(new FakeBmc({ password: 'secret', rakp2Status: 0x09 }), params(), createLogger({ quiet: true })).establish(far()));
+    const e2 = await fenceFailure(new IpmiSession(new FakeBmc({ password: 'secret', rakp2Status: 0x09 }), params(), createLogger({ quiet: true })).establish(far()));
     expect(e2.kind).toBe('privilege');
   });
 
   it('a BMC granting less than the asked privilege fails at once with privilege', async () => {
     const bmc = new FakeBmc({ password: 'secret', grantPrivilege: 2 });
-    const err = await failure(new IpmiSession(bmc, params({ privilege: 'operator' }), createLogger({ quiet: true })).establish(far()));
+    const err = await fenceFailure(new IpmiSession(bmc, params({ privilege: 'operator' }), createLogger({ quiet: true })).establish(far()));
     expect(err.kind).toBe('privilege');
     expect(err.message).toMatch(/granted user privilege, operator was asked for/);
     expect(bmc.seen.filter((s) => s === 'cmd-0-1')).toEqual([]);
@@ -305,16 +296,16 @@ describe('IpmiSession state machine against a fake BMC', () => {
   it('a session the BMC activated before a later step failed is closed, not left holding a slot', async () => {
     for (const version of ['2.0', '1.5'] as const) {
       const bmc = new FakeBmc({ password: 'secret', grantPrivilege: 2 });
-      await failure(new IpmiSession(bmc, params({ version, privilege: 'operator' }), createLogger({ quiet: true })).establish(far()));
+      await fenceFailure(new IpmiSession(bmc, params({ version, privilege: 'operator' }), createLogger({ quiet: true })).establish(far()));
       expect(bmc.seen.filter((s) => s === 'cmd-6-3c'), `IPMI ${version}`).toHaveLength(1);
     }
   });
 
   it('cipher suite 0 and IPMI 1.5 auth none are refused before anything is sent, unless allowInsecure', async () => {
     const bmc = new FakeBmc({ password: 'secret' });
-    const e1 = await failure(new IpmiSession(bmc, params({ cipherSuite: CIPHER_SUITES[0] }), createLogger({ quiet: true })).establish(far()));
+    const e1 = await fenceFailure(new IpmiSession(bmc, params({ cipherSuite: CIPHER_SUITES[0] }), createLogger({ quiet: true })).establish(far()));
     expect(e1.kind).toBe('bad-input');
-    const e2 = await failure(new IpmiSession(bmc, params({ version: '1.5', authType: 'none' }), createLogger({ quiet: true })).establish(far()));
+    const e2 = await fenceFailure(new IpmiSession(bmc, params({ version: '1.5', authType: 'none' }), createLogger({ quiet: true })).establish(far()));
     expect(e2.kind).toBe('bad-input');
     expect(bmc.seen).toEqual([]);
     expect(bmc.everReceived).toBe(false);
@@ -345,7 +336,7 @@ describe('IpmiSession state machine against a fake BMC', () => {
   it('replies carrying another session id are not taken as ours (the command times out instead)', async () => {
     const bmc = new FakeBmc({ password: 'secret', foreignSessionId: 0xdeadbeef });
     const started = Date.now();
-    const err = await failure(new IpmiSession(bmc, params(), createLogger({ quiet: true })).establish(started + 300));
+    const err = await fenceFailure(new IpmiSession(bmc, params(), createLogger({ quiet: true })).establish(started + 300));
     expect(err.kind).toBe('timeout');
     // The handshake is restarted while time remains, then the deadline ends it.
     expect(bmc.seen.filter((x) => x === 'open-session').length).toBeGreaterThan(1);

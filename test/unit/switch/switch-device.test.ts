@@ -2,6 +2,7 @@
 // snmpd cannot be made to show (a port in testing(3), a switch whose ifOperStatus lags) and the order of
 // SETs when several ports are fenced. What a real switch does is in test/integration/switch.test.ts.
 import { describe, expect, it } from 'vitest';
+import { fenceFailure } from '../../support/fence-errors.js';
 import { PowerEngine, type EngineSettings } from '../../../lib/actions.js';
 import { FenceError } from '../../../lib/errors.js';
 import { silentLogger } from '../../../lib/log.js';
@@ -60,32 +61,23 @@ function engine(sw: FakeSwitch, plugs: string[], confirmOperStatus = false, host
   return new PowerEngine(device, plugs, FAST, silentLogger);
 }
 
-async function failure(p: Promise<unknown>): Promise<FenceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as FenceError;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('fence_kit_switch device', () => {
   it('reports a port in testing(3) as an error, not Already OFF, and sends nothing', async () => {
     const sw = switchWith({ 11: { descr: 'p1', admin: 3 } });
-    const err = await failure(engine(sw, ['11']).off());
+    const err = await fenceFailure(engine(sw, ['11']).off());
     expect(err.kind).toBe('unconfirmed');
     expect(err.message).toMatch(/testing\(3\)/);
     expect(sw.sets).toEqual([]);
-    expect((await failure(engine(sw, ['11']).status())).kind).toBe('unconfirmed');
+    expect((await fenceFailure(engine(sw, ['11']).status())).kind).toBe('unconfirmed');
   });
 
   it('reports a port the switch does not have as no-such-plug for status, off and on', async () => {
     const sw = switchWith({ 11: { descr: 'p1', admin: 1 } });
     for (const action of ['status', 'off', 'on'] as const) {
-      const err = await failure(engine(sw, ['99'])[action]());
+      const err = await fenceFailure(engine(sw, ['99'])[action]());
       expect(err.kind, action).toBe('no-such-plug');
     }
-    expect((await failure(engine(sw, ['p9']).off())).kind).toBe('no-such-plug');
+    expect((await fenceFailure(engine(sw, ['p9']).off())).kind).toBe('no-such-plug');
     expect(sw.sets).toEqual([]);
   });
 
@@ -98,20 +90,20 @@ describe('fence_kit_switch device', () => {
 
   it('refuses a name that is one port\'s ifDescr and another port\'s ifAlias, and a name two ports carry, before any SET', async () => {
     const sw = switchWith({ 11: { descr: 'p1', admin: 1, alias: 'p2' }, 12: { descr: 'p2', admin: 1, alias: 'spare' }, 13: { descr: 'p3', admin: 1, alias: 'spare' } });
-    const across = await failure(engine(sw, ['p2']).off());
+    const across = await fenceFailure(engine(sw, ['p2']).off());
     expect(across.kind).toBe('bad-input');
     expect(across.message).toMatch(/ambiguous.*ifIndex 12.*ifIndex 11.*ifIndex number/);
     expect(sw.sets).toEqual([]);
     await engine(sw, ['p3']).off();
     expect(sw.sets).toEqual([`${OID.ifAdminStatus}.13=2`]);
-    const err = await failure(engine(sw, ['spare']).off());
+    const err = await fenceFailure(engine(sw, ['spare']).off());
     expect(err.kind).toBe('bad-input');
     expect(err.message).toMatch(/ambiguous/);
   });
 
   it('refuses the management port before any port of the node goes down', async () => {
     const sw = switchWith({ 10: { descr: 'mgmt', admin: 1 }, 11: { descr: 'p1', admin: 1 } }, { mgmtOn: 10 });
-    const err = await failure(engine(sw, ['11', 'mgmt']).off());
+    const err = await fenceFailure(engine(sw, ['11', 'mgmt']).off());
     expect(err.kind).toBe('bad-input');
     expect(err.message).toMatch(/refusing to shut port mgmt \(ifIndex 10\).*management address 198\.19\.0\.1/);
     expect(sw.sets).toEqual([]);
@@ -120,7 +112,7 @@ describe('fence_kit_switch device', () => {
   it('places a switch named by host name through the address the name resolves to', async () => {
     const sw = switchWith({ 10: { descr: 'mgmt', admin: 1 } });
     sw.table.set(`${OID.ipAdEntIfIndex}.127.0.0.1`, 10);
-    const err = await failure(engine(sw, ['mgmt'], false, 'localhost').off());
+    const err = await fenceFailure(engine(sw, ['mgmt'], false, 'localhost').off());
     expect(err.message).toMatch(/management address 127\.0\.0\.1/);
   });
 
@@ -132,7 +124,7 @@ describe('fence_kit_switch device', () => {
   it('with confirm_oper_status, waits for ifOperStatus down before reporting OFF', async () => {
     const sw = switchWith({ 11: { descr: 'p1', admin: 1 } }, { operLags: true });
     const lagging = engine(sw, ['11'], true);
-    const err = await failure(lagging.off());
+    const err = await fenceFailure(lagging.off());
     expect(err.kind).toBe('timeout');
     sw.table.set(`${OID.ifOperStatus}.11`, 7); // lowerLayerDown
     expect((await engine(sw, ['11'], true).off()).stdout).toEqual(['Success: Already OFF']);
