@@ -49,6 +49,18 @@ function knownHostsFiles(keyword: string, value: string): string[] {
   return files.map((f) => (f === '~' ? homedir() : f.startsWith('~/') ? join(homedir(), f.slice(2)) : f));
 }
 
+type AlgorithmKind = keyof NonNullable<SshClientOptions['algorithms']>;
+
+/** The OpenSSH keywords that set an algorithm list, and the list each sets (PubkeyAcceptedKeyTypes: the old name). */
+const ALGORITHM_KEYWORDS: ReadonlyMap<string, AlgorithmKind> = new Map([
+  ['ciphers', 'cipher'],
+  ['kexalgorithms', 'kex'],
+  ['hostkeyalgorithms', 'serverHostKey'],
+  ['macs', 'hmac'],
+  ['pubkeyacceptedalgorithms', 'pubkey'],
+  ['pubkeyacceptedkeytypes', 'pubkey'],
+]);
+
 function algorithmList(value: string): AlgorithmList {
   const names = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
   if (value.startsWith('+')) return { append: names(value.slice(1)) };
@@ -66,6 +78,11 @@ function keyword(options: SshClientOptions, raw: string): void {
   if (eq < 1) refuse(`"-o ${raw}"`, 'is not KEYWORD=VALUE');
   const key = raw.slice(0, eq).toLowerCase();
   const value = raw.slice(eq + 1).trim();
+  const list = ALGORITHM_KEYWORDS.get(key);
+  if (list) {
+    (options.algorithms ??= {})[list] = algorithmList(value);
+    return;
+  }
   switch (key) {
     case 'stricthostkeychecking': {
       const v = value.toLowerCase();
@@ -83,24 +100,8 @@ function keyword(options: SshClientOptions, raw: string): void {
     case 'globalknownhostsfile':
       options.globalKnownHostsFiles = knownHostsFiles('GlobalKnownHostsFile', value);
       return;
-    case 'pubkeyacceptedalgorithms':
-    case 'pubkeyacceptedkeytypes':
-      (options.algorithms ??= {}).pubkey = algorithmList(value);
-      return;
     case 'identityfile':
       options.identityFile = value;
-      return;
-    case 'ciphers':
-      (options.algorithms ??= {}).cipher = algorithmList(value);
-      return;
-    case 'kexalgorithms':
-      (options.algorithms ??= {}).kex = algorithmList(value);
-      return;
-    case 'hostkeyalgorithms':
-      (options.algorithms ??= {}).serverHostKey = algorithmList(value);
-      return;
-    case 'macs':
-      (options.algorithms ??= {}).hmac = algorithmList(value);
       return;
     case 'addressfamily':
       if (value === 'inet') options.family = 4;

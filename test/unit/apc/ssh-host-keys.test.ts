@@ -138,6 +138,18 @@ describe('ssh_options', () => {
     expect(parseSshOptions('').ignored).toEqual([]);
   });
 
+  it('sets each algorithm list from its own keyword, in any case, with OpenSSH\'s +, - and ^ changes', () => {
+    const o = parseSshOptions('-o Ciphers=^aes128-ctr -o KexAlgorithms=curve25519-sha256 -o HostKeyAlgorithms=-ssh-rsa -o MACS=hmac-sha2-256,hmac-sha2-512 -o PubkeyAcceptedAlgorithms=ssh-ed25519');
+    expect(o.algorithms).toEqual({
+      cipher: { prepend: ['aes128-ctr'] },
+      kex: ['curve25519-sha256'],
+      serverHostKey: { remove: ['ssh-rsa'] },
+      hmac: ['hmac-sha2-256', 'hmac-sha2-512'],
+      pubkey: ['ssh-ed25519'],
+    });
+    expect(o.ignored).toEqual([]);
+  });
+
   it('reads the known_hosts files OpenSSH would: UserKnownHostsFile\'s further files and GlobalKnownHostsFile, read-only', () => {
     expect(readOnlyKnownHostsFiles(parseSshOptions(''))).toEqual(['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
     const o = parseSshOptions('-o "UserKnownHostsFile=/a /b ~/c" -o GlobalKnownHostsFile=/g');
