@@ -1,10 +1,10 @@
 // `npm run bench [name…]`: bundle bench/*.ts with esbuild and run each in turn (a benchmark is a script,
 // not a timed test). Each prints its comparison with Debian's fence agents measured in the same run.
-import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleDevScript } from './bundle-dev-script.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 delete process.env.NODE_EXTRA_CA_CERTS;
@@ -15,17 +15,10 @@ const benches = readdirSync(join(root, 'bench'))
   .map((f) => basename(f, '.ts'))
   .filter((n) => wanted.length === 0 || wanted.includes(n));
 const outdir = join(root, 'bench', 'out');
-await build({
-  absWorkingDir: root,
+await bundleDevScript(root, {
   entryPoints: benches.map((n) => join(root, 'bench', `${n}.ts`)),
   outdir,
   outExtension: { '.js': '.mjs' },
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
   // bench scripts locate the repo through import.meta.dirname: keep it pointing at bench/
   define: { 'import.meta.dirname': JSON.stringify(join(root, 'bench')) },
 });
