@@ -206,25 +206,24 @@ def apply_due_changes(state, now):
 
 # ---------------------------------------------------------------- the MIB view
 
-def reported_state(outlet):
+def column_value(outlet, on, off):
+    """An outlet's value in a state column whose on and off are `on` and `off`, unless a fault sets what it reads."""
     fault = outlet.get('fault') or {}
     if fault.get('kind') == 'unknown-value':
         return int(fault['value'])
-    return ON if outlet['on'] else OFF
+    return on if outlet['on'] else off
+
+
+def reported_state(outlet):
+    return column_value(outlet, ON, OFF)
 
 
 def rpdu2_state(outlet):
-    fault = outlet.get('fault') or {}
-    if fault.get('kind') == 'unknown-value':
-        return int(fault['value'])
-    return RPDU2_ON if outlet['on'] else RPDU2_OFF
+    return column_value(outlet, RPDU2_ON, RPDU2_OFF)
 
 
 def msp_command_value(outlet):
-    fault = outlet.get('fault') or {}
-    if fault.get('kind') == 'unknown-value':
-        return int(fault['value'])
-    return MSP_ON if outlet['on'] else MSP_OFF
+    return column_value(outlet, MSP_ON, MSP_OFF)
 
 
 def mib_view(state):
