@@ -467,21 +467,24 @@ def cmd_init(path, spec):
                 apply_power(o, ON)
 
 
+def outlet_named_by_harness(state, n):
+    """The outlet a one-shot harness command names; the command fails when there is none (it asked for what is not there)."""
+    outlet = find_outlet(state, n)
+    if outlet is None:
+        raise SystemExit('no outlet %d' % n)
+    return outlet
+
+
 def cmd_power(path, n, on):
     with LockedState(path) as state:
-        outlet = find_outlet(state, n)
-        if outlet is None:
-            raise SystemExit('no outlet %d' % n)
+        outlet = outlet_named_by_harness(state, n)
         outlet['pending'] = None
         apply_power(outlet, ON if on else OFF)
 
 
 def cmd_fault(path, n, fault):
     with LockedState(path) as state:
-        outlet = find_outlet(state, n)
-        if outlet is None:
-            raise SystemExit('no outlet %d' % n)
-        outlet['fault'] = fault
+        outlet_named_by_harness(state, n)['fault'] = fault
 
 
 def cmd_command(path, n, word):
