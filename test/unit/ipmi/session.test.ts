@@ -345,26 +345,34 @@ describe('IpmiSession state machine against a fake BMC', () => {
 });
 
 describe('ReplayWindow (inbound sequence numbers)', () => {
-  it('accepts each number once, out of order within 32, and refuses older ones', () => {
+  /** Feeds one fresh window the numbers in order; each [number, accepted] is what accept() must answer. */
+  const expectVerdicts = (steps: readonly (readonly [number, boolean])[]) => {
     const w = new ReplayWindow();
-    expect(w.accept(100)).toBe(true);
-    expect(w.accept(100)).toBe(false);
-    expect(w.accept(102)).toBe(true);
-    expect(w.accept(101)).toBe(true);
-    expect(w.accept(101)).toBe(false);
-    expect(w.accept(102 - 31)).toBe(true);
-    expect(w.accept(102 - 32)).toBe(false);
-    expect(w.accept(200)).toBe(true);
-    expect(w.accept(102)).toBe(false);
+    steps.forEach(([n, accepted], i) => expect(w.accept(n), `step ${i}: accept(${n})`).toBe(accepted));
+  };
+
+  it('accepts each number once, out of order within 32, and refuses older ones', () => {
+    expectVerdicts([
+      [100, true],
+      [100, false],
+      [102, true],
+      [101, true],
+      [101, false],
+      [102 - 31, true],
+      [102 - 32, false],
+      [200, true],
+      [102, false],
+    ]);
   });
   it('handles the wrap from 0xFFFFFFFF to 0', () => {
-    const w = new ReplayWindow();
-    expect(w.accept(0xfffffffe)).toBe(true);
-    expect(w.accept(0xffffffff)).toBe(true);
-    expect(w.accept(0)).toBe(true);
-    expect(w.accept(1)).toBe(true);
-    expect(w.accept(0xffffffff)).toBe(false);
-    expect(w.accept(0xfffffffd)).toBe(true);
+    expectVerdicts([
+      [0xfffffffe, true],
+      [0xffffffff, true],
+      [0, true],
+      [1, true],
+      [0xffffffff, false],
+      [0xfffffffd, true],
+    ]);
   });
 });
 
