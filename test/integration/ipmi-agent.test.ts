@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../../lib/proc.js';
 import { bmcStdin, runAgentBinary } from '../support/run-agent.js';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startSilentDevice } from '../support/silent-device.js';
@@ -23,16 +24,6 @@ function ipmitoolPower(): string {
     timeout: 10_000,
   }).toString();
   return /Chassis Power is (on|off)/.exec(out)?.[1] ?? `unparsed: ${out}`;
-}
-
-/** No such process, or only its zombie (its parent has not reaped it yet). */
-function processGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
 }
 
 beforeAll(async () => {
@@ -64,7 +55,7 @@ describe('fence_kit_ipmi against ipmi_sim (real BMC, real powered process)', () 
     expect(bmc.isHostRunning()).toBe(false);
     // The process that ran before the off is itself gone (or a zombie), not merely forgotten by the pid file.
     expect(pid).toBeDefined();
-    expect(processGone(pid!), `host process ${pid} still runs`).toBe(true);
+    expect(isAlive(pid!), `host process ${pid} still runs`).toBe(false);
     expect(ipmitoolPower()).toBe('off');
     expect(await agent(cfg({ action: 'status' }))).toMatchObject({ code: 2, stdout: 'Status: OFF\n' });
     expect(await agent(cfg({ action: 'off' }))).toMatchObject({ code: 0, stdout: 'Success: Already OFF\n' });
