@@ -102,7 +102,7 @@ export const CORPUS: readonly MigrationRow[] = [
     peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '2c', community: 'public', plug: '3' }, expect: 'same', device: 'snmpd-powernet' },
   { id: 'apc-snmp-v3-authpriv', source: man('fence_apc_snmp') + ': SNMPv3 authPriv, SHA and AES',
     peer: 'fence_apc_snmp', ours: 'fence_kit_apc',
-    stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authPriv', snmp_auth_prot: 'SHA', snmp_priv_prot: 'AES', snmp_priv_passwd: 'privpass1', plug: '1' }, expect: 'same' },
+    stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authPriv', snmp_auth_prot: 'SHA', snmp_priv_prot: 'AES', snmp_priv_passwd: 'privpass1', plug: '1' }, expect: 'same', device: 'snmpd-powernet' },
   { id: 'apc-snmp-v3-authnopriv', source: man('fence_apc_snmp') + ': SNMPv3 authNoPriv, MD5',
     peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authNoPriv', snmp_auth_prot: 'MD5', plug: '1' }, expect: 'same' },
   { id: 'apc-snmp-switch-outlet', source: man('fence_apc_snmp') + ': plug as switch:outlet (MasterSwitch Plus)',
