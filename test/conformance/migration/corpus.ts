@@ -9,6 +9,9 @@
 //                                   fence-agents, on purpose" has a row naming this row's id
 //   { pending: 'issue 14 item N' }  differs until that item lands; the test asserts it still differs, so
 //                                   the day it is fixed the test says to update this row
+// pcs: the same for `pcs stonith create --agent-validation` where it differs from validate-all alone.
+// Pacemaker's validation hands the agent port=node1 (a dummy target) besides the configured options, so a
+// fixed plug without pcmk_host_argument=plug is a plug given twice (README: refused on purpose).
 
 export type Expectation = 'same' | { readonly differs: string } | { readonly pending: `issue 14 item ${number}` };
 
@@ -26,6 +29,13 @@ export interface MigrationRow {
   readonly stdin?: Readonly<Record<string, string>>;
   readonly argv?: readonly string[];
   readonly expect: Expectation;
+  /** For `pcs stonith create`, where it differs from `expect` (pcs also refuses options the metadata lacks). */
+  readonly pcs?: Expectation;
+  /**
+   * Pacemaker's own parameters of the pcs command (pcmk_host_list, pcmk_host_argument, ...): given to pcs
+   * only, since Pacemaker keeps them from the agent.
+   */
+  readonly pcmk?: Readonly<Record<string, string>>;
   readonly device?: LabDevice;
 }
 
@@ -41,7 +51,7 @@ const SWITCH = { ip: '192.0.2.30' } as const;
 export const CORPUS: readonly MigrationRow[] = [
   // fence_ipmilan and its names
   { id: 'ipmi-cfs', source: `${CFS}: pcs stonith create ipmi-fencing fence_ipmilan pcmk_host_list="pcmk-1 pcmk-2" ipaddr=10.0.0.1 login=testuser passwd=acd123`,
-    peer: 'fence_ipmilan', ours: 'fence_kit_ipmi', stdin: { ipaddr: '192.0.2.10', login: 'testuser', passwd: 'acd123' }, expect: 'same' },
+    peer: 'fence_ipmilan', ours: 'fence_kit_ipmi', stdin: { ipaddr: '192.0.2.10', login: 'testuser', passwd: 'acd123' }, expect: 'same', pcmk: { pcmk_host_list: 'pcmk-1 pcmk-2' } },
   { id: 'ipmi-lanplus', source: `${RHEL}: fence_ipmilan with ip, username, password, lanplus=1`,
     peer: 'fence_ipmilan', ours: 'fence_kit_ipmi', stdin: { ...BMC, lanplus: '1' }, expect: 'same', device: 'ipmi_sim' },
   { id: 'ipmi-cycle', source: man('fence_ipmilan') + ': method (onoff|cycle)',
@@ -73,7 +83,7 @@ export const CORPUS: readonly MigrationRow[] = [
   { id: 'ipmi-lanplus-malformed', source: 'a typo kept in a CIB for years: lanplus=2 (fence_ipmilan warns and uses the default)',
     peer: 'fence_ipmilan', ours: 'fence_kit_ipmi', stdin: { ...BMC, lanplus: '2' }, expect: { differs: 'ipmi-lanplus-malformed' } },
   { id: 'ipmi-plug-separator-stdin', source: man('fence_ipmilan') + ': plug_separator',
-    peer: 'fence_ipmilan', ours: 'fence_kit_ipmi', stdin: { ...BMC, lanplus: '1', plug_separator: ':' }, expect: 'same' },
+    peer: 'fence_ipmilan', ours: 'fence_kit_ipmi', stdin: { ...BMC, lanplus: '1', plug_separator: ':' }, expect: 'same', pcs: { pending: 'issue 14 item 6' } },
   { id: 'ipmi-argv', source: man('fence_ipmilan') + ': -a -l -p -P -o',
     peer: 'fence_ipmilan', ours: 'fence_kit_ipmi', argv: ['-a', BMC.ip, '-l', 'admin', '-p', 'secret', '-P', '-o', 'validate-all'], expect: 'same' },
   { id: 'ipmi-argv-long', source: man('fence_ipmilan') + ': --ip --username --password --lanplus --cipher --privlvl',
@@ -95,42 +105,44 @@ export const CORPUS: readonly MigrationRow[] = [
 
   // fence_apc_snmp (and its Tripp Lite name)
   { id: 'apc-snmp-rhel', source: `${RHEL}: pcs stonith create myapc fence_apc_snmp ipaddr="zapc.example.com" pcmk_host_map="z1.example.com:1;z2.example.com:2" login="apc" passwd="apc"`,
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ipaddr: PDU.ip, login: 'apc', passwd: 'apc', port: '1' }, expect: { differs: 'apc-snmp-rhel' } },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ipaddr: PDU.ip, login: 'apc', passwd: 'apc', port: '1' }, expect: { differs: 'apc-snmp-rhel' }, pcmk: { pcmk_host_map: 'z1.example.com:1;z2.example.com:2' } },
   { id: 'apc-snmp-v1', source: man('fence_apc_snmp') + ': community (default private), SNMP v1',
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '1' }, expect: 'same', device: 'snmpd-powernet' },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '1' }, expect: 'same', device: 'snmpd-powernet', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'apc-snmp-v2c', source: man('fence_apc_snmp') + ': snmp_version 2c',
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '2c', community: 'public', plug: '3' }, expect: 'same', device: 'snmpd-powernet' },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '2c', community: 'public', plug: '3' }, expect: 'same', device: 'snmpd-powernet', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'apc-snmp-v3-authpriv', source: man('fence_apc_snmp') + ': SNMPv3 authPriv, SHA and AES',
     peer: 'fence_apc_snmp', ours: 'fence_kit_apc',
-    stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authPriv', snmp_auth_prot: 'SHA', snmp_priv_prot: 'AES', snmp_priv_passwd: 'privpass1', plug: '1' }, expect: 'same', device: 'snmpd-powernet' },
+    stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authPriv', snmp_auth_prot: 'SHA', snmp_priv_prot: 'AES', snmp_priv_passwd: 'privpass1', plug: '1' }, expect: 'same', device: 'snmpd-powernet', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'apc-snmp-v3-authnopriv', source: man('fence_apc_snmp') + ': SNMPv3 authNoPriv, MD5',
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authNoPriv', snmp_auth_prot: 'MD5', plug: '1' }, expect: 'same' },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authNoPriv', snmp_auth_prot: 'MD5', plug: '1' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'apc-snmp-switch-outlet', source: man('fence_apc_snmp') + ': plug as switch:outlet (MasterSwitch Plus)',
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '2:5' }, expect: 'same' },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '2:5' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'apc-snmp-plug-name', source: man('fence_apc_snmp') + ': plug by outlet name',
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: 'web1' }, expect: 'same' },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: 'web1' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'apc-snmp-no-plug', source: pcs('pcs stonith create pdu fence_apc_snmp ip=... community=... pcmk_host_map="node1:1;node2:2" (no plug: Pacemaker passes it at fence time)'),
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private' }, expect: { differs: 'apc-snmp-no-plug' } },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private' }, expect: { differs: 'apc-snmp-no-plug' }, pcs: 'same', pcmk: { pcmk_host_map: 'node1:1;node2:2' } },
+  { id: 'apc-snmp-host-argument', source: pcs('pcs stonith create pdu fence_apc_snmp ip=... community=... plug=1 pcmk_host_list=node1 pcmk_host_argument=plug (a fixed outlet, as README advises)'),
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '1' }, expect: 'same', pcmk: { pcmk_host_argument: 'plug', pcmk_host_list: 'node1' } },
   { id: 'apc-snmp-tool-paths-stdin', source: man('fence_apc_snmp') + ': snmpget_path, snmpset_path, snmpwalk_path',
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '1', snmpget_path: '/usr/bin/snmpget', snmpset_path: '/usr/bin/snmpset', snmpwalk_path: '/usr/bin/snmpwalk' }, expect: 'same' },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '1', snmpget_path: '/usr/bin/snmpget', snmpset_path: '/usr/bin/snmpset', snmpwalk_path: '/usr/bin/snmpwalk' }, expect: 'same', pcs: { pending: 'issue 14 item 6' }, pcmk: { pcmk_host_argument: 'plug', pcmk_host_list: 'node1' } },
   { id: 'apc-snmp-argv-snmpget-path', source: man('fence_apc_snmp') + ': --snmpget-path',
     peer: 'fence_apc_snmp', ours: 'fence_kit_apc', argv: ['-a', PDU.ip, '-c', 'private', '-n', '1', '--snmpget-path=/usr/bin/snmpget', '-o', 'validate-all'], expect: { pending: 'issue 14 item 6' } },
   { id: 'apc-snmp-sha256', source: 'fencekit addition: snmp_auth_prot=SHA256 (fence_apc_snmp offers MD5 and SHA only)',
-    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_auth_prot: 'SHA256', plug: '1' }, expect: { differs: 'apc-snmp-sha256' } },
+    peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_auth_prot: 'SHA256', plug: '1' }, expect: { differs: 'apc-snmp-sha256' }, pcmk: { pcmk_host_argument: 'plug', pcmk_host_list: 'node1' } },
   { id: 'apc-snmp-v3-community-only', source: 'a v1 configuration moved to snmp_version=3 without a user',
     peer: 'fence_apc_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, snmp_version: '3', community: 'private', plug: '1' }, expect: { differs: 'apc-snmp-v3-community-only' } },
   { id: 'apc-snmp-argv', source: man('fence_apc_snmp') + ': -a -c -d -n -o',
     peer: 'fence_apc_snmp', ours: 'fence_kit_apc', argv: ['-a', PDU.ip, '-c', 'private', '-d', '2c', '-n', '3', '-o', 'validate-all'], expect: 'same' },
   { id: 'tripplite-snmp', source: man('fence_apc_snmp') + ': fence_tripplite_snmp (symlink), community and plug',
-    peer: 'fence_tripplite_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '1' }, expect: 'same' },
+    peer: 'fence_tripplite_snmp', ours: 'fence_kit_apc', stdin: { ...PDU, community: 'private', plug: '1' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
 
   // fence_apc (command line over telnet or SSH)
   { id: 'apc-ssh', source: man('fence_apc') + ': ssh, username, password, plug',
-    peer: 'fence_apc', ours: 'fence_kit_apc', stdin: { ...PDU, ssh: '1', username: 'apc', password: 'apc', plug: '1' }, expect: 'same' },
+    peer: 'fence_apc', ours: 'fence_kit_apc', stdin: { ...PDU, ssh: '1', username: 'apc', password: 'apc', plug: '1' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'apc-secure', source: man('fence_apc') + ': secure (deprecated name of ssh), login, passwd, port',
     peer: 'fence_apc', ours: 'fence_kit_apc', stdin: { ipaddr: PDU.ip, secure: '1', login: 'apc', passwd: 'apc', port: '1' }, expect: 'same' },
   { id: 'apc-ssh-cmd-prompt', source: man('fence_apc') + ': cmd_prompt (deprecated name of command_prompt)',
-    peer: 'fence_apc', ours: 'fence_kit_apc', stdin: { ...PDU, ssh: '1', username: 'apc', password: 'apc', plug: '1', cmd_prompt: '>' }, expect: 'same' },
+    peer: 'fence_apc', ours: 'fence_kit_apc', stdin: { ...PDU, ssh: '1', username: 'apc', password: 'apc', plug: '1', cmd_prompt: '>' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'apc-telnet', source: pcs('pcs stonith create apc fence_apc ip=... username=apc password=apc (telnet, fence_apc\'s default)'),
     peer: 'fence_apc', ours: 'fence_kit_apc', stdin: { ...PDU, username: 'apc', password: 'apc', plug: '1' }, expect: { pending: 'issue 14 item 1' } },
   { id: 'apc-ssh-no-host-key-check', source: 'a common fence_apc tweak: ssh_options="-o StrictHostKeyChecking=no"',
@@ -140,12 +152,12 @@ export const CORPUS: readonly MigrationRow[] = [
 
   // fence_ifmib
   { id: 'ifmib-name', source: man('fence_ifmib') + ': plug as an interface name',
-    peer: 'fence_ifmib', ours: 'fence_kit_switch', stdin: { ...SWITCH, community: 'private', plug: 'Gi1/0/1' }, expect: 'same' },
+    peer: 'fence_ifmib', ours: 'fence_kit_switch', stdin: { ...SWITCH, community: 'private', plug: 'Gi1/0/1' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'ifmib-v2c-index', source: man('fence_ifmib') + ': snmp_version 2c, plug as an ifIndex',
-    peer: 'fence_ifmib', ours: 'fence_kit_switch', stdin: { ...SWITCH, snmp_version: '2c', community: 'private', plug: '3' }, expect: 'same' },
+    peer: 'fence_ifmib', ours: 'fence_kit_switch', stdin: { ...SWITCH, snmp_version: '2c', community: 'private', plug: '3' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'ifmib-v3', source: man('fence_ifmib') + ': SNMPv3 authPriv',
     peer: 'fence_ifmib', ours: 'fence_kit_switch',
-    stdin: { ...SWITCH, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authPriv', snmp_auth_prot: 'SHA', snmp_priv_prot: 'AES', snmp_priv_passwd: 'privpass1', plug: '3' }, expect: 'same' },
+    stdin: { ...SWITCH, snmp_version: '3', username: 'fence', password: 'authpass1', snmp_sec_level: 'authPriv', snmp_auth_prot: 'SHA', snmp_priv_prot: 'AES', snmp_priv_passwd: 'privpass1', plug: '3' }, expect: 'same', pcs: { differs: 'pcs-fixed-plug' } },
   { id: 'ifmib-argv', source: man('fence_ifmib') + ': -a -c -n -o',
     peer: 'fence_ifmib', ours: 'fence_kit_switch', argv: ['-a', SWITCH.ip, '-c', 'private', '-n', '3', '-o', 'validate-all'], expect: 'same' },
 
@@ -161,7 +173,7 @@ export const CORPUS: readonly MigrationRow[] = [
   { id: 'scsi-malformed-key', source: 'a key that is not hexadecimal: key=zz',
     peer: 'fence_scsi', ours: 'fence_kit_scsi', stdin: { devices: '/dev/fencekit-no-such-lun', key: 'zz' }, expect: { differs: 'scsi-malformed-key' } },
   { id: 'scsi-logfile-stdin', source: man('fence_scsi') + ': logfile',
-    peer: 'fence_scsi', ours: 'fence_kit_scsi', stdin: { devices: '/dev/fencekit-no-such-lun', plug: 'node1', logfile: '/dev/null' }, expect: 'same' },
+    peer: 'fence_scsi', ours: 'fence_kit_scsi', stdin: { devices: '/dev/fencekit-no-such-lun', plug: 'node1', logfile: '/dev/null' }, expect: 'same', pcs: { pending: 'issue 14 item 6' } },
   { id: 'scsi-argv-logfile', source: man('fence_scsi') + ': --logfile',
     peer: 'fence_scsi', ours: 'fence_kit_scsi', argv: ['-d', '/dev/fencekit-no-such-lun', '-n', 'node1', '--logfile=/dev/null', '-o', 'validate-all'], expect: { pending: 'issue 14 item 6' } },
 ];
