@@ -135,7 +135,10 @@ export class PowerEngine {
       }
     };
     await send();
-    if (this.settings.powerWaitMs > 0) await sleepUntil(deadline, this.settings.powerWaitMs);
+    // power_wait is the pause around a power-on (fence-agents: "Wait X seconds after issuing ON/OFF"). An
+    // off is confirmed by polling the device at once: a blind wait there only delays the fence, and the
+    // pause a BMC needs before power-on is taken after the confirmed off (powerOnAfterConfirmedOff).
+    if (want === 'on' && this.settings.powerWaitMs > 0) await sleepUntil(deadline, this.settings.powerWaitMs);
     let lastProblem = '';
     for (;;) {
       if (unsent.size === 0) {

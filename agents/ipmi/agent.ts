@@ -46,7 +46,7 @@ const IPMI_OPTIONS = [
   ...CORE_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
-// power_wait as fence_ipmilan's (2 s; fence_ilo3 4 s): off is still confirmed by polling the BMC, and in a
+// power_wait as fence_ipmilan's (2 s; fence_ilo3 4 s): off is confirmed by polling the BMC at once, and in a
 // reboot the engine waits power_wait after that confirmation before power-on, which some BMCs refuse
 // when it follows an off at once.
 const IPMI_DEFAULTS = { ipport: '623', power_wait: '2' } as const;

@@ -76,6 +76,18 @@ describe('reboot: power-on waits power_wait after the confirmed off (fence_ipmil
     expect(gapAfterConfirmedOff(callsSince(from))).toBeLessThan(2);
   });
 
+  it('an off alone is not delayed by the 4 s: fence_kit_ilo3 reads the chassis off right after the command', async () => {
+    const from = logLength();
+    const r = await runAgentBinary('fence_kit_ilo3', { stdin: bmcStdin(bmc, { action: 'off' }), timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(bmc.isHostRunning()).toBe(false);
+    const calls = callsSince(from);
+    const off = calls.find((c) => c.what === 'set power 0');
+    const read = calls.find((c) => c.what === 'get power' && off !== undefined && c.at >= off.at);
+    expect(off && read, JSON.stringify(calls)).toBeTruthy();
+    expect(read!.at - off!.at).toBeLessThan(2);
+  });
+
   it('metadata declares the peer\'s defaults: fence_kit_ilo3 power_wait 4, fence_kit_ipmi 2', async () => {
     for (const [binary, value] of [['fence_kit_ilo3', '4'], ['fence_kit_ipmi', '2']] as const) {
       const r = await runAgentBinary(binary, { argv: ['-o', 'metadata'] });

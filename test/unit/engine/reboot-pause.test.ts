@@ -58,4 +58,11 @@ describe('reboot waits power_wait after the confirmed off before power-on', () =
     await new PowerEngine(dev, [undefined], { ...SETTINGS, powerWaitMs: 0 }, silentLogger).reboot();
     expect(dev.gap('get off', 'set on')).toBeLessThan(100);
   });
+
+  it('an off alone is confirmed at once, without waiting power_wait (the pause belongs before a power-on)', async () => {
+    const dev = new Instant('on');
+    const r = await new PowerEngine(dev, [undefined], SETTINGS, silentLogger).off();
+    expect(r.stdout).toEqual(['Success: Powered OFF']);
+    expect(dev.gap('set off', 'get off')).toBeLessThan(SETTINGS.powerWaitMs / 2);
+  });
 });
