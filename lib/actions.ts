@@ -4,7 +4,7 @@
 import type { ActionResult, OperationContext, PlugInfo, PowerDevice, PowerState } from './agent/declaration.js';
 import { FenceError, asFenceError, endsRetries } from './errors.js';
 import type { Logger } from './log.js';
-import { deadlineIn, remaining, sleepUntil } from './timing.js';
+import { deadlineIn, remaining, sleep, sleepUntil } from './timing.js';
 
 export interface EngineSettings {
   /** How long an on/off may take to be confirmed; Infinity when timeouts are disabled. */
@@ -135,7 +135,10 @@ export class PowerEngine {
       }
     };
     await send();
-    if (this.settings.powerWaitMs > 0) await sleepUntil(deadline, this.settings.powerWaitMs);
+    // power_wait is the pause around a power-on (fence-agents: "Wait X seconds after issuing ON/OFF"). An
+    // off is confirmed by polling the device at once: a blind wait there only delays the fence, and the
+    // pause a BMC needs before power-on is taken after the confirmed off (powerOnAfterConfirmedOff).
+    if (want === 'on' && this.settings.powerWaitMs > 0) await sleepUntil(deadline, this.settings.powerWaitMs);
     let lastProblem = '';
     for (;;) {
       if (unsent.size === 0) {
@@ -252,7 +255,7 @@ export class PowerEngine {
     this.requireTargets();
     if (this.confirmedBySet('off') && this.settings.method !== 'cycle') {
       await this.confirmedOff();
-      return this.powerOnAfterConfirmedOff();
+      return this.powerOnAfterConfirmedOff(true);
     }
     const states = await this.statesBefore();
     const allOff = states?.every((s) => s === 'off') ?? false;
@@ -263,15 +266,22 @@ export class PowerEngine {
     // With method=cycle a node that is already off is fenced: power it on instead of sending a cycle
     // the BMC would reject "in present state" (fence-agents issue 596).
     if (!allOff) await this.switchAndConfirm('off', states ?? null);
-    return this.powerOnAfterConfirmedOff();
+    return this.powerOnAfterConfirmedOff(!allOff);
   }
 
   /**
    * The second half of a reboot, once every plug is confirmed off: the node is fenced, so its power-on gets
    * its own power_timeout (a reboot's bound is login + 2 x power) and a failed power-on is a warning.
+   * When this reboot turned the node off, power_wait passes between the confirmed off and the power-on:
+   * some BMCs refuse a power-on that follows an off at once (fence_ilo3 waits 4 s, fence_ipmilan 2 s,
+   * counted from their off command; counted here from the device's confirmation, so never shorter).
    */
-  private async powerOnAfterConfirmedOff(): Promise<ActionResult> {
+  private async powerOnAfterConfirmedOff(turnedOff: boolean): Promise<ActionResult> {
     this.fenceDeadline = Number.POSITIVE_INFINITY;
+    if (turnedOff && this.settings.powerWaitMs > 0) {
+      this.logger.debug(`Waiting ${this.settings.powerWaitMs} ms (power_wait) after the confirmed off before power on`);
+      await sleep(this.settings.powerWaitMs);
+    }
     try {
       await this.attemptsToPowerOn(this.settings.retryOn);
     } catch (err) {

@@ -93,7 +93,7 @@ export const ipmiAgent = declareAgent<IpmiOptionTypes>({
     'fence_kit_ipmi powers a node off, on or through a reboot through its baseboard management controller over IPMI 2.0 (RMCP+, with lanplus) or IPMI 1.5. It speaks IPMI itself, so the password never appears in any process argument list; transport=ipmitool runs ipmitool instead, with the password in its environment. Off is reported only once the BMC reports the chassis off. With method=cycle the BMC only acknowledges a power cycle, which cannot be confirmed: prefer onoff.',
   vendorUrl: 'https://www.intel.com/content/www/us/en/products/docs/servers/ipmi/ipmi-second-gen-interface-spec-v2-rev1-1.html',
   symlinks: [
-    { name: 'fence_kit_ilo3', shortdesc: 'Fence agent for HP iLO3', defaults: { lanplus: '1' } },
+    { name: 'fence_kit_ilo3', shortdesc: 'Fence agent for HP iLO3', defaults: { lanplus: '1', power_wait: '4' } },
     { name: 'fence_kit_ilo4', shortdesc: 'Fence agent for HP iLO4', defaults: { lanplus: '1' } },
     { name: 'fence_kit_ilo5', shortdesc: 'Fence agent for HP iLO5', defaults: { lanplus: '1' } },
     { name: 'fence_kit_ipmilanplus', shortdesc: 'Fence agent for IPMIv2 lanplus', defaults: { lanplus: '1' } },

@@ -44,8 +44,10 @@ export const IPMI_OPTIONS = [
   ...CORE_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
-// Off is confirmed by polling the BMC, so no blind power_wait is needed (fence_ipmilan waits 2 s).
-export const IPMI_DEFAULTS = { ipport: '623', power_wait: '0' } as const;
+// power_wait as fence_ipmilan's (2 s; fence_ilo3 4 s): off is confirmed by polling the BMC at once, and in a
+// reboot the engine waits power_wait after that confirmation before power-on, which some BMCs refuse
+// when it follows an off at once.
+export const IPMI_DEFAULTS = { ipport: '623', power_wait: '2' } as const;
 
 /** fence_kit_ipmi's options, typed by their declarations. */
 export type IpmiOptionTypes = OptionTypesOf<typeof IPMI_OPTIONS, keyof typeof IPMI_DEFAULTS>;

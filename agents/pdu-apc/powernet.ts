@@ -13,12 +13,21 @@ import { parseSwitchOutlet, switchOption } from './outlet.js';
 
 export const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
 
-/** sysObjectID values (without the leading dot) that select a family; anything else is MasterSwitch. */
+/** sysObjectID values (without the leading dot) that select a family. */
 export const SYS_OBJECT_IDS = {
   rackPdu: '1.3.6.1.4.1.318.1.3.4.5',
   masterSwitchPlus: '1.3.6.1.4.1.318.1.3.4.4',
   masterSwitchV6: '1.3.6.1.4.1.318.1.3.4.6',
 } as const;
+
+/**
+ * APC's masterSwitch product subtree (PowerNet-MIB hardware.masterSwitch): every switched PDU APC made has
+ * its sysObjectID here, and those not in SYS_OBJECT_IDS (MasterSwitch v1, v2, VM) speak sPDUOutletCtl, the
+ * MasterSwitch fallback's table.
+ */
+export const APC_MASTER_SWITCH_SUBTREE = '1.3.6.1.4.1.318.1.3.4';
+/** Tripp Lite's enterprise: fence_apc_snmp (as fence_tripplite_snmp) drives its PDUs; fencekit does not yet. */
+const TRIPPLITE_ENTERPRISE = '1.3.6.1.4.1.850';
 
 export type FamilyId = 'rpdu' | 'rpdu2' | 'msp' | 'ms6' | 'ms';
 
@@ -100,13 +109,26 @@ export const FAMILIES: Readonly<Record<FamilyId, PduFamily>> = {
 /** Where newer rack PDUs have the rPDU2 tables: a GET of this column's instance tells (rPDU2OutletSwitchedStatusState). */
 export const RPDU2_PROBE_COLUMN = FAMILIES.rpdu2.statusColumn;
 
-/** The family a sysObjectID selects, before the rPDU2 probe (fence_apc_snmp's table, MasterSwitch as fallback). */
+/**
+ * The family a sysObjectID selects, before the rPDU2 probe: fence_apc_snmp's table, and MasterSwitch for the
+ * rest of APC's masterSwitch subtree. Any other sysObjectID, or none, is refused: fence_apc_snmp switches
+ * such a device through MasterSwitch OIDs, which on another vendor's PDU name nothing or something else.
+ */
 export function familyForSysObjectId(sysObjectId: string | undefined): FamilyId {
   const id = (sysObjectId ?? '').replace(/^\./, '');
   if (id === SYS_OBJECT_IDS.rackPdu) return 'rpdu';
   if (id === SYS_OBJECT_IDS.masterSwitchPlus) return 'msp';
   if (id === SYS_OBJECT_IDS.masterSwitchV6) return 'ms6';
-  return 'ms';
+  if (id.startsWith(`${APC_MASTER_SWITCH_SUBTREE}.`)) return 'ms';
+  const what = id === '' ? 'no sysObjectID' : `sysObjectID ${id}`;
+  const tripplite = id === TRIPPLITE_ENTERPRISE || id.startsWith(`${TRIPPLITE_ENTERPRISE}.`)
+    ? ', a Tripp Lite PDU (fence_tripplite_snmp drives it; fencekit does not yet)'
+    : '';
+  throw new FenceError(
+    'unconfirmed',
+    `the device reports ${what}${tripplite}, which is not an APC switched PDU (${APC_MASTER_SWITCH_SUBTREE}.*): its outlets' OIDs are unknown, so nothing was switched`,
+    { final: true },
+  );
 }
 
 /** An outlet as the MIB indexes it. `switchId` only for MasterSwitch Plus. */

@@ -345,6 +345,28 @@ describe('fence_kit_apc chooses the outlet tables by sysObjectID', () => {
     }
   });
 
+  // The emulator serves the MasterSwitch table whatever its sysObjectID, so the old fallback would have
+  // switched its outlet 3 and reported success: on a real Tripp Lite that OID names nothing of its own.
+  it.each([
+    ['a Tripp Lite PDU', '.1.3.6.1.4.1.850.1', 'sysObjectID 1.3.6.1.4.1.850.1, a Tripp Lite PDU'],
+    ["net-snmp's own agent", '.1.3.6.1.4.1.8072.3.2.10', 'sysObjectID 1.3.6.1.4.1.8072.3.2.10, which is not an APC switched PDU'],
+  ])('%s (not an APC switched PDU) is refused naming its sysObjectID, off and status, no outlet switched', async (_label, sysObjectID, message) => {
+    const pdu = await startPdu({ outlets: 4, sysObjectID });
+    try {
+      const pid = pdu.outletPids()[2];
+      for (const action of ['off', 'status'] as const) {
+        const r = await agent({ ...v1(pdu), plug: 3, action });
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toContain(message);
+      }
+      expect(pdu.isOutletPowered(3)).toBe(true);
+      expect(pdu.outletPids()[2]).toBe(pid);
+      expect(pdu.readState().setCount).toBe(0);
+    } finally {
+      await pdu.stop();
+    }
+  });
+
   it('a plug naming switch 2 on a PDU without switches is refused (fence_apc_snmp would switch outlet 3 of switch 1)', async () => {
     const pdu = await startPdu({ outlets: 4 });
     try {

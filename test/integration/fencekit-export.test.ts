@@ -41,20 +41,20 @@ describe('fencekit export and check --cib', () => {
     const r = await fencekit(['-t', topo, 'export', 'cib', '--with-secrets'], { FK_PW: 'pw' });
     expect(r.code).toBe(0);
     expect(r.stderr.trim()).toBe('fencekit export: two-node cluster: pcmk_delay_base=5s on the devices that fence node1, so node1 fences node2 first and wins a fence race (the default for two nodes; set cluster.fence_race to change)');
-    // node2-bmc: 0 + 5 + 2 x 20 = 45; node1-bmc also waits its 5 s delay: 50; each PDU shares node1's delay.
-    expect(r.stdout).toContain('<nvpair id="node2-bmc-instance_attributes-pcmk_reboot_timeout" name="pcmk_reboot_timeout" value="45s"/>');
-    expect(r.stdout).toContain('<nvpair id="node1-bmc-instance_attributes-pcmk_reboot_timeout" name="pcmk_reboot_timeout" value="50s"/>');
+    // node2-bmc: 0 + 5 + 2 x (20 + power_wait 2) = 49; node1-bmc also waits its 5 s delay: 54; each PDU shares node1's delay.
+    expect(r.stdout).toContain('<nvpair id="node2-bmc-instance_attributes-pcmk_reboot_timeout" name="pcmk_reboot_timeout" value="49s"/>');
+    expect(r.stdout).toContain('<nvpair id="node1-bmc-instance_attributes-pcmk_reboot_timeout" name="pcmk_reboot_timeout" value="54s"/>');
     expect(r.stdout).toContain('name="pcmk_delay_base" value="node1:5s"');
-    // node1: 50 + (50 + 50) = 150; node2: 45 + 100 = 145.
-    expect(r.stdout).toContain('name="stonith-timeout" value="150s"');
-    expect(r.stdout).toContain('<!--   node1: level 1 node1-bmc 50; level 2 pdu-a 50 + pdu-b 50 = 100; total 150 s -->');
+    // node1: 54 + (50 + 50) = 154; node2: 49 + 100 = 149.
+    expect(r.stdout).toContain('name="stonith-timeout" value="154s"');
+    expect(r.stdout).toContain('<!--   node1: level 1 node1-bmc 54; level 2 pdu-a 50 + pdu-b 50 = 100; total 154 s -->');
     writeFileSync(join(work, 'exported.xml'), r.stdout);
   });
 
   it('check --cib: the exported CIB covers every level (exit 0); a 20 s stonith-timeout without device timeouts does not (exit 1, one line per device)', async () => {
     const ok = await fencekit(['-t', topo, 'check', '--cib', join(work, 'exported.xml')]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/ok: the timeouts in .*exported.xml cover every level of every node \(stonith-timeout 150 s/);
+    expect(ok.stdout).toMatch(/ok: the timeouts in .*exported.xml cover every level of every node \(stonith-timeout 154 s/);
     const bare = join(work, 'bare.xml');
     writeFileSync(
       bare,
@@ -66,7 +66,7 @@ describe('fencekit export and check --cib', () => {
     expect(short.code).toBe(1);
     const warnings = short.stdout.trim().split('\n');
     expect(warnings).toHaveLength(6);
-    expect(warnings[0]).toBe('warning: node1 level 1: node1-bmc: no pcmk_reboot_timeout, so stonith-timeout 20 s cannot cover its reboot: delay 0 + login_timeout 5 + 2 x (power_timeout + power_wait) 40 = 45 s');
+    expect(warnings[0]).toBe('warning: node1 level 1: node1-bmc: no pcmk_reboot_timeout, so stonith-timeout 20 s cannot cover its reboot: delay 0 + login_timeout 5 + 2 x (power_timeout + power_wait) 44 = 49 s');
     expect(warnings[1]).toBe('warning: node1 level 2: pdu-a: no pcmk_off_timeout, so stonith-timeout 20 s cannot cover its off: delay 0 + login_timeout 5 + power_timeout 20 + power_wait 0 = 25 s');
   });
 

@@ -1,6 +1,7 @@
 // PowerNet-MIB rules of fence_kit_apc: family by sysObjectID (fence_apc_snmp's table), OIDs per family,
 // state values (rPDU2's reversed numbering), plug syntax (name resolution: test/unit/plugs). No network.
 import { describe, expect, it } from 'vitest';
+import { FenceError } from '../../../lib/errors.js';
 import { FAMILIES, familyForSysObjectId, instanceOf, outletState, outletStateForList, parsePlug, refuseSwitchWithoutSwitches } from '../../../agents/pdu-apc/powernet.js';
 
 
@@ -11,10 +12,30 @@ describe('family by sysObjectID, as fence_apc_snmp', () => {
     ['.1.3.6.1.4.1.318.1.3.4.4', 'msp'],
     ['.1.3.6.1.4.1.318.1.3.4.6', 'ms6'],
     ['.1.3.6.1.4.1.318.1.3.4.2', 'ms'],
-    ['.1.3.6.1.4.1.8072.3.2.10', 'ms'],
-    [undefined, 'ms'],
+    ['1.3.6.1.4.1.318.1.3.4.1', 'ms'],
   ])('%s -> %s', (oid, family) => {
     expect(familyForSysObjectId(oid)).toBe(family);
+  });
+
+  // fence_apc_snmp switches any of these through MasterSwitch OIDs (sPDUOutletCtl), which another vendor's
+  // PDU does not have or uses for something else.
+  it.each([
+    ['.1.3.6.1.4.1.850.1', 'sysObjectID 1.3.6.1.4.1.850.1, a Tripp Lite PDU'],
+    ['.1.3.6.1.4.1.850.1.1.1', 'sysObjectID 1.3.6.1.4.1.850.1.1.1, a Tripp Lite PDU'],
+    ['.1.3.6.1.4.1.8072.3.2.10', 'sysObjectID 1.3.6.1.4.1.8072.3.2.10, which is not an APC switched PDU'],
+    ['.1.3.6.1.4.1.318.1.3.2.11', 'sysObjectID 1.3.6.1.4.1.318.1.3.2.11, which is not an APC switched PDU'],
+    ['1.3.6.1.4.1.318.1.3.40', 'sysObjectID 1.3.6.1.4.1.318.1.3.40, which'],
+    [undefined, 'no sysObjectID, which'],
+  ])('%s is refused, naming the sysObjectID, as a final error', (oid, message) => {
+    try {
+      familyForSysObjectId(oid);
+      expect.unreachable('an unknown sysObjectID selected a family');
+    } catch (err) {
+      expect(err).toBeInstanceOf(FenceError);
+      expect((err as FenceError).kind).toBe('unconfirmed');
+      expect((err as FenceError).final).toBe(true);
+      expect((err as FenceError).message).toContain(message);
+    }
   });
 
   it('uses the reference OIDs and values for each family', () => {
