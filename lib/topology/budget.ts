@@ -57,7 +57,8 @@ function hasReboot(agent: AgentDeclaration): boolean {
  *  off    = delay + login_timeout + max(power_timeout, what the agent says an off needs) + power_wait
  *  reboot = delay + login_timeout + (1 + retry_on) x (power_timeout + power_wait)
  *  monitor = login_timeout + 4 x shell_timeout (a plug list, the longest query)
- * fencekit's agents sleep power_wait inside power_timeout; fence-agents sleeps it on top, and the exported
+ * fencekit's agents poll an off at once and sleep power_wait only in a reboot, between the confirmed off and
+ * the power-on; fence-agents sleeps it after every command, on top of power_timeout. The exported
  * configuration serves both, so it counts on top. A limit of 0 (no limit) or disable_timeout gives the
  * device no bound of its own: refused, since no Pacemaker timeout could then be derived from it.
  */
