@@ -14,7 +14,8 @@ const work = mkdtempSync(join(tmpdir(), 'fk-sanlock-init-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const sanlock = (...args: string[]) => execFileSync(SANLOCK, args, { encoding: 'utf8' });
-const init = (path: string) => runAgentBinary('fence_kit_sanlock', { argv: ['-o', 'sanlock_init', `--path=${path}`, '--max-host-id=2'] });
+// io_timeout 1: a direct acquire_id waits two io_timeouts to see that nobody else holds the host id.
+const init = (path: string) => runAgentBinary('fence_kit_sanlock', { argv: ['-o', 'sanlock_init', `--path=${path}`, '--max-host-id=2', '--io-timeout=1'] });
 /** Host `id`'s delta lease timestamp as sanlock reads it from the disk. */
 const deltaTimestamp = (path: string, id: number) => Number(/^timestamp (\d+)$/m.exec(sanlock('direct', 'read_leader', '-s', `fence:${id}:${path}:0`))![1]);
 
