@@ -54,10 +54,10 @@ export function runAgentBinary(binary: string, opts: RunAgentOptions = {}): Prom
   });
 }
 
-/** bin/fencekit as an admin runs it, its fence locks under `lockDir` (FENCEKIT_LOCK_DIR). */
-export function runFencekit(args: string[], opts: Omit<RunAgentOptions, 'argv'> & { lockDir: string }): Promise<BinaryRun> {
+/** bin/fencekit as an admin runs it; a test that fences gives `lockDir` (FENCEKIT_LOCK_DIR) for its fence locks. */
+export function runFencekit(args: string[], opts: Omit<RunAgentOptions, 'argv'> & { lockDir?: string } = {}): Promise<BinaryRun> {
   const { lockDir, ...rest } = opts;
-  return runAgentBinary('fencekit', { ...rest, argv: args, env: { FENCEKIT_LOCK_DIR: lockDir, ...rest.env } });
+  return runAgentBinary('fencekit', { ...rest, argv: args, env: { ...(lockDir === undefined ? {} : { FENCEKIT_LOCK_DIR: lockDir }), ...rest.env } });
 }
 
 /** Every fence_kit_* in bin/, canonical agents and their alias symlinks. */
