@@ -7,14 +7,14 @@
 // Bounded: FK_FUZZ_TOPOLOGY_RUNS cases (default 24), seed FK_FUZZ_SEED (default: time), printed on failure.
 // Addresses stay on loopback: `ip` only ever gets hostile variants of 127.0.0.1, never a name to resolve.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { labAsset } from '../../lab/assets.js';
-import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
+import type { Lab, LabNode } from '../../lab/lab.js';
 import { runFencekit, type BinaryRun } from '../support/run-agent.js';
+import { labForFile } from '../support/scratch.js';
 
 const RUNS = Number(process.env.FK_FUZZ_TOPOLOGY_RUNS ?? 24);
 const SEED = Number(process.env.FK_FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -124,14 +124,9 @@ function topology(m: Mutation, shape: string, secretFile: string): { text: strin
   return { text: lines.join('\n') + '\n', env };
 }
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'fk-hostile-'));
-  lab = await startLab({ dir: join(work, 'lab'), nodes: 2 });
+labForFile('fk-hostile-', { nodes: 2 }, (started) => {
+  ({ work, lab } = started);
   node = lab.nodes[0]!;
-}, 60_000);
-afterAll(async () => {
-  await lab?.stop();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('hostile topologies against bin/fencekit (lab: simulated BMC, snmpd PDUs)', () => {

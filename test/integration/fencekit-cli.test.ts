@@ -1,11 +1,11 @@
 // The fencekit CLI over the built-in lab's real peers: BMC simulators and two snmpd PDUs whose outlets feed
 // each node's two power supplies. Every fence is checked on the node's own process and power-model log.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab } from '../../lab/lab.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab.js';
 import { runAgentBinary, runFencekit, type BinaryRun } from '../support/run-agent.js';
+import { labForFile } from '../support/scratch.js';
 
 let lab: Lab;
 let work: string;
@@ -25,14 +25,7 @@ function eventsSince(node: Lab['nodes'][number], mark: number): string[] {
   return node.events().trim().split('\n').slice(mark).map((l) => l.replace(/^\S+ /, ''));
 }
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'fk-cli-'));
-  lab = await startLab({ dir: join(work, 'lab'), nodes: 3 });
-}, 60_000);
-afterAll(async () => {
-  await lab?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+labForFile('fk-cli-', { nodes: 3 }, (started) => ({ work, lab } = started));
 
 describe('fencekit over the lab (real ipmi_sim and snmpd peers)', () => {
   it('check: every device validates and answers', async () => {

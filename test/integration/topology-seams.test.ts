@@ -4,14 +4,15 @@
 // power model's log, the kernel's link flags.
 import { isAlive } from '../../lib/proc.js';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAsset } from '../../lab/assets.js';
-import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
+import type { Lab, LabNode } from '../../lab/lab.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
 import { BIN, runFencekit, type BinaryRun, type RunAgentOptions } from '../support/run-agent.js';
+import { labForFile } from '../support/scratch.js';
 
 let lab: Lab;
 let work: string;
@@ -91,14 +92,7 @@ function powerOn(node: LabNode): void {
   lab.pdus[1].setOutletState(node.outlet, true);
 }
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'fk-seams-'));
-  lab = await startLab({ dir: join(work, 'lab'), nodes: 3 });
-}, 60_000);
-afterAll(async () => {
-  await lab?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+labForFile('fk-seams-', { nodes: 3 }, (started) => ({ work, lab } = started));
 
 describe('topology values reach the agent as written (lab BMCs: the BMC simulator)', () => {
   it('ip "127.0.0.1\\naction=on" is refused: exit 1, one line naming the device and option, the node untouched', async () => {
