@@ -5,32 +5,25 @@ import { SNMP_OPTIONS } from '../../lib/options/snmp.js';
 import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 
+/** Shared options whose help reads differently here, where one agent speaks SNMP and the card's command line: a
+ * note replaces the shared one, or (a function) extends it. */
+const APC_HELP_NOTES: Readonly<Record<string, string | ((sharedNote: string) => string)>> = {
+  ipport: '161 (SNMP) unless given; 22 with ssh=1.',
+  username: 'SSH: the card account (required with ssh=1). SNMP: the v3 user (with snmp_version=3).',
+  community: (sharedNote) => `${sharedNote} Without it, SNMP v1/v2c use the factory community, as fence_apc_snmp does.`,
+  snmp_version:
+    "Default 1, as fence_apc_snmp. With 'username' or 'password' and neither ssh=1 nor 'community', it must be given (3 for SNMPv3): fence_kit_apc does not guess between SNMP and the card's command line.",
+  plug: 'An outlet: its number, switch:number (MasterSwitch Plus), or its exact name. Several outlets, separated by plug_separator (a node with two power supplies), are all switched and confirmed before success is reported.',
+};
+
+function withApcHelp<S extends OptionSpec>(shared: S): S {
+  if (!Object.hasOwn(APC_HELP_NOTES, shared.name)) return shared;
+  const note = APC_HELP_NOTES[shared.name]!;
+  return withOverrides(shared, { helpNote: typeof note === 'string' ? note : note(shared.helpNote ?? '') });
+}
+
 export const APC_OPTIONS = [
-  ...CONNECTION_OPTIONS.map((o) =>
-    o.name === 'ipport'
-      ? withOverrides(o, { helpNote: '161 (SNMP) unless given; 22 with ssh=1.' })
-      : o.name === 'username'
-        ? withOverrides(o, { helpNote: 'SSH: the card account (required with ssh=1). SNMP: the v3 user (with snmp_version=3).' })
-        : o,
-  ),
-  ...SNMP_OPTIONS.map((o) =>
-    o.name === 'community'
-      ? withOverrides(o, { helpNote: `${o.helpNote} Without it, SNMP v1/v2c use the factory community, as fence_apc_snmp does.` })
-      : o.name === 'snmp_version'
-      ? withOverrides(o, {
-          helpNote:
-            "Default 1, as fence_apc_snmp. With 'username' or 'password' and neither ssh=1 nor 'community', it must be given (3 for SNMPv3): fence_kit_apc does not guess between SNMP and the card's command line.",
-        })
-      : o,
-  ),
-  ...PLUG_OPTIONS.map((o) =>
-    o.name === 'plug'
-      ? withOverrides(o, {
-          helpNote:
-            'An outlet: its number, switch:number (MasterSwitch Plus), or its exact name. Several outlets, separated by plug_separator (a node with two power supplies), are all switched and confirmed before success is reported.',
-        })
-      : o,
-  ),
+  ...[...CONNECTION_OPTIONS, ...SNMP_OPTIONS, ...PLUG_OPTIONS].map(withApcHelp),
   { name: 'switch', short: 's', valueName: 'id', type: 'string', order: 1,
     shortdesc: 'Physical switch number on device',
     helpNote: 'MasterSwitch Plus only; default 1. Also written as plug=switch:outlet. Any other switch than 1 is refused on a PDU without switches and with ssh=1, never ignored.' },

@@ -16,13 +16,9 @@ flock 9
 
 state() { cat "$dir/$1" 2>/dev/null || echo 1; }
 
-alive() {
-  local pid st
-  pid=$(cat "$dir/pid" 2>/dev/null) || return 1
-  [[ -n $pid ]] || return 1
-  st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-  [[ -n $st && $st != Z ]]
-}
+# shellcheck source=pid-alive.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pid-alive.sh"
+alive() { pid_file_alive "$dir/pid"; }
 
 node_stop() {
   local pid

@@ -202,46 +202,30 @@ export class IpmiSession {
   private async handshake(overallDeadline: number): Promise<void> {
     const v2 = this.params.version === '2.0';
     const ctx: HandshakeContext = { overallDeadline };
+    // The handshake as a table: each state's exchange, then the state it leads to. IPMI 2.0 (RMCP+) goes
+    // auth-capabilities, [cipher-suites], open-session, RAKP 1/2, RAKP 3/4; IPMI 1.5 goes auth-capabilities,
+    // session-challenge, activate-session; both end with set-privilege.
+    const steps: Partial<Record<SessionState, { run: (deadline: number) => Promise<void>; next: () => SessionState }>> = {
+      'auth-capabilities': {
+        run: (d) => this.getAuthCapabilities(d),
+        next: () => (!v2 ? 'session-challenge' : this.suite ? 'open-session' : 'cipher-suites'),
+      },
+      'cipher-suites': { run: (d) => this.negotiateCipherSuite(d), next: () => 'open-session' },
+      'open-session': { run: (d) => this.openSession(ctx, d), next: () => 'rakp-1-2' },
+      'rakp-1-2': { run: (d) => this.rakp12(ctx, d), next: () => 'rakp-3-4' },
+      'rakp-3-4': { run: (d) => this.rakp34(ctx, d), next: () => 'set-privilege' },
+      'session-challenge': { run: (d) => this.sessionChallenge(ctx, d), next: () => 'activate-session' },
+      'activate-session': { run: (d) => this.activateSession(ctx, d), next: () => 'set-privilege' },
+      'set-privilege': { run: (d) => this.setPrivilege(d), next: () => 'active' },
+    };
     this.enter('auth-capabilities');
     while (this.stateNow !== 'active') {
       this.retransmitted = false;
       const deadline = Math.min(overallDeadline, Date.now() + HANDSHAKE_STEP_MS);
-      switch (this.stateNow) {
-        case 'auth-capabilities':
-          await this.getAuthCapabilities(deadline);
-          this.enter(!v2 ? 'session-challenge' : this.suite ? 'open-session' : 'cipher-suites');
-          break;
-        case 'cipher-suites':
-          await this.negotiateCipherSuite(deadline);
-          this.enter('open-session');
-          break;
-        case 'open-session':
-          await this.openSession(ctx, deadline);
-          this.enter('rakp-1-2');
-          break;
-        case 'rakp-1-2':
-          await this.rakp12(ctx, deadline);
-          this.enter('rakp-3-4');
-          break;
-        case 'rakp-3-4':
-          await this.rakp34(ctx, deadline);
-          this.enter('set-privilege');
-          break;
-        case 'session-challenge':
-          await this.sessionChallenge(ctx, deadline);
-          this.enter('activate-session');
-          break;
-        case 'activate-session':
-          await this.activateSession(ctx, deadline);
-          this.enter('set-privilege');
-          break;
-        case 'set-privilege':
-          await this.setPrivilege(deadline);
-          this.enter('active');
-          break;
-        default:
-          throw new FenceError('internal', `IPMI session: no transition from ${this.stateNow}`);
-      }
+      const step = Object.hasOwn(steps, this.stateNow) ? steps[this.stateNow] : undefined;
+      if (step === undefined) throw new FenceError('internal', `IPMI session: no transition from ${this.stateNow}`);
+      await step.run(deadline);
+      this.enter(step.next());
     }
   }
 

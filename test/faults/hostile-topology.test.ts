@@ -6,15 +6,15 @@
 // model still runs the node. (A case may fence the node for real; power is restored after each.)
 // Bounded: FK_FUZZ_TOPOLOGY_RUNS cases (default 24), seed FK_FUZZ_SEED (default: time), printed on failure.
 // Addresses stay on loopback: `ip` only ever gets hostile variants of 127.0.0.1, never a name to resolve.
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { labAsset } from '../../lab/assets.js';
-import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
-import { BIN } from '../support/run-agent.js';
+import type { Lab, LabNode } from '../../lab/lab.js';
+import { runFencekit, type BinaryRun } from '../support/run-agent.js';
+import { labForFile } from '../support/scratch.js';
 
 const RUNS = Number(process.env.FK_FUZZ_TOPOLOGY_RUNS ?? 24);
 const SEED = Number(process.env.FK_FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -23,21 +23,8 @@ let lab: Lab;
 let work: string;
 let node: LabNode;
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function fencekit(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      join(BIN, 'fencekit'),
-      args,
-      { env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FENCEKIT_LOCK_DIR: join(work, 'locks'), ...env }, timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0, stdout, stderr }),
-    );
-  });
+function fencekit(args: string[], env: Record<string, string>): Promise<BinaryRun> {
+  return runFencekit(args, { lockDir: join(work, 'locks'), env, timeoutMs: 30_000 });
 }
 
 function powerOn(n: LabNode): void {
@@ -137,14 +124,9 @@ function topology(m: Mutation, shape: string, secretFile: string): { text: strin
   return { text: lines.join('\n') + '\n', env };
 }
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'fk-hostile-'));
-  lab = await startLab({ dir: join(work, 'lab'), nodes: 2 });
+labForFile('fk-hostile-', { nodes: 2 }, (started) => {
+  ({ work, lab } = started);
   node = lab.nodes[0]!;
-}, 60_000);
-afterAll(async () => {
-  await lab?.stop();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('hostile topologies against bin/fencekit (lab: simulated BMC, snmpd PDUs)', () => {

@@ -5,7 +5,7 @@
 // (node-power.sh, shared with the PDU outlets) and its power-supply sensors: ipmitool proves both here.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import { startBmcSim, type BmcSim, type PowerModel } from '../peers/bmc-sim.js';
 import { labAsset } from '../../lab/assets.js';
 import { nodePowerModel, supplySensors } from '../../lab/lab.js';
 import { isAlive } from '../../lib/proc.js';
+import { stopThenRemove } from '../support/scratch.js';
 
 const execFileAsync = promisify(execFile);
 let bmc: BmcSim;
@@ -27,10 +28,7 @@ beforeAll(async () => {
   bmc = await startBmcSim({ hostOn: true });
   work = mkdtempSync(join(tmpdir(), 'fk-bmc-sim-'));
 });
-afterAll(async () => {
-  await bmc?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => stopThenRemove(work, bmc));
 afterEach(async () => {
   Object.assign(bmc.quirks, { ackWithoutActing: false, powerDelayMs: 0, silentCipherSuites: false });
   if (!bmc.isHostRunning()) await bmc.powerOnHost();

@@ -1,13 +1,12 @@
 // fencekit audit, plan and verify-wiring through bin/fencekit, against the built-in lab's real peers: BMC
 // simulators whose power-supply sensors follow the two snmpd PDUs' outlets (lab/). What verify-wiring must never
 // do, stop a node, is read on the node's own process and its power-model log.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
-import { BIN } from '../support/run-agent.js';
+import { runFencekit, type BinaryRun } from '../support/run-agent.js';
 import { freeUdpPort, startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startBmcSim, type BmcSim } from '../peers/bmc-sim.js';
 import { APC_SYS_OBJECT_ID, startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
@@ -15,12 +14,8 @@ import { APC_SYS_OBJECT_ID, startPdu, type PduPeer } from '../peers/snmpd-pdu.js
 let work: string;
 
 // XDG_STATE_HOME: audit --live records its drift state there by default, never under the machine's /var/lib.
-function fencekit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(join(BIN, 'fencekit'), args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FENCEKIT_LOCK_DIR: join(work, 'locks'), XDG_STATE_HOME: join(work, 'xdg-state') }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function fencekit(args: string[], env: Record<string, string> = {}): Promise<BinaryRun> {
+  return runFencekit(args, { lockDir: join(work, 'locks'), env: { XDG_STATE_HOME: join(work, 'xdg-state'), ...env }, timeoutMs: 120_000 });
 }
 
 const lines = (n: LabNode) => n.events().trim().split('\n').length;
@@ -412,9 +407,9 @@ nodes:
     mkdirSync(dir, { recursive: true });
     const topology = join(dir, 'topology.yaml');
     writeFileSync(topology, TOPOLOGY);
-    const exported = await new Promise<string>((resolve, reject) =>
-      execFile(join(BIN, 'fencekit'), ['-t', topology, 'export', 'cib', '--with-secrets'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FK_PW: 'pw', FK_COMMUNITY: 'c' } }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
-    );
+    const exportRun = await fencekit(['-t', topology, 'export', 'cib', '--with-secrets'], { FK_PW: 'pw', FK_COMMUNITY: 'c' });
+    expect(exportRun.code).toBe(0);
+    const exported = exportRun.stdout;
     const whole = join(dir, 'whole.xml');
     const cut = join(dir, 'cut.xml');
     writeFileSync(whole, exported);

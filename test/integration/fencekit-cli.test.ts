@@ -1,40 +1,23 @@
 // The fencekit CLI over the built-in lab's real peers: BMC simulators and two snmpd PDUs whose outlets feed
 // each node's two power supplies. Every fence is checked on the node's own process and power-model log.
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab } from '../../lab/lab.js';
-import { BIN } from '../support/run-agent.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab.js';
+import { runAgentBinary, runFencekit, type BinaryRun } from '../support/run-agent.js';
+import { labForFile } from '../support/scratch.js';
 
 let lab: Lab;
 let work: string;
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function fencekit(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(join(BIN, 'fencekit'), args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FENCEKIT_LOCK_DIR: join(work, 'locks'), ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+/** bin/fencekit over this file's lab, its fence locks in the work directory. */
+function fencekit(args: string[], env: Record<string, string> = {}): Promise<BinaryRun> {
+  return runFencekit(args, { lockDir: join(work, 'locks'), env, timeoutMs: 120_000 });
 }
 
 /** ipmitool as a user runs it, the password in its environment (-E), not its argv. */
-function ipmitool(args: string[], password: string): Promise<CliRun> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile('ipmitool', args, { env: { ...process.env, IPMI_PASSWORD: password }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+function ipmitool(args: string[], password: string): Promise<BinaryRun> {
+  return runAgentBinary('/usr/bin/ipmitool', { argv: args, env: { IPMI_PASSWORD: password }, timeoutMs: 30_000 });
 }
 
 /** Power-model lines after `mark`: "chassis=1 psu-a=0 psu-b=1 running=1". */
@@ -42,14 +25,7 @@ function eventsSince(node: Lab['nodes'][number], mark: number): string[] {
   return node.events().trim().split('\n').slice(mark).map((l) => l.replace(/^\S+ /, ''));
 }
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'fk-cli-'));
-  lab = await startLab({ dir: join(work, 'lab'), nodes: 3 });
-}, 60_000);
-afterAll(async () => {
-  await lab?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+labForFile('fk-cli-', { nodes: 3 }, (started) => ({ work, lab } = started));
 
 describe('fencekit over the lab (real ipmi_sim and snmpd peers)', () => {
   it('check: every device validates and answers', async () => {
@@ -89,6 +65,19 @@ describe('fencekit over the lab (real ipmi_sim and snmpd peers)', () => {
     } finally {
       node.bmc.thaw();
       lab.pdus[0].thaw();
+    }
+  });
+
+  it('a run killed at its time limit has no exit code: a hang can never pass as exit 1', async () => {
+    // status only: a killed CLI leaves its agents to finish alone, so nothing here may change power.
+    const node = lab.nodes[1]!;
+    node.bmc.freeze();
+    try {
+      const r = await runFencekit(['-t', lab.topologyPath, 'status'], { lockDir: join(work, 'locks'), timeoutMs: 1500 });
+      expect(r.signal).toBe('SIGKILL');
+      expect(r.code).toBeNull();
+    } finally {
+      node.bmc.thaw();
     }
   });
 

@@ -1,22 +1,17 @@
 // `fencekit export` and `fencekit check --cib` through bin/fencekit: the timeout budget and the fence-race
 // line reach the user, and check reads a CIB file back and names the level a short timeout cannot cover.
 // No device is contacted (the addresses are never used). The arithmetic itself is test/unit/topology's.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN } from '../support/run-agent.js';
+import { runFencekit, type BinaryRun } from '../support/run-agent.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fk-export-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function fencekit(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(join(BIN, 'fencekit'), args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function fencekit(args: string[], env: Record<string, string> = {}): Promise<BinaryRun> {
+  return runFencekit(args, { env });
 }
 
 const TOPOLOGY = `devices:

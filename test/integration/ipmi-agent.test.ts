@@ -1,7 +1,7 @@
 // fence_kit_ipmi end to end against a real BMC: OpenIPMI's ipmi_sim on loopback, whose chassis powers a
 // real process. Every state change is checked on that process and cross-checked with ipmitool.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { isAlive } from '../../lib/proc.js';
 import { bmcStdin, runAgentBinary } from '../support/run-agent.js';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startSilentDevice } from '../support/silent-device.js';
+import { stopThenRemove } from '../support/scratch.js';
 
 let bmc: IpmiSim;
 let work: string;
@@ -30,10 +31,7 @@ beforeAll(async () => {
   bmc = await startIpmiSim({ hostOn: true });
   work = mkdtempSync(join(tmpdir(), 'fk-ipmi-agent-'));
 });
-afterAll(async () => {
-  await bmc?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => stopThenRemove(work, bmc));
 afterEach(async () => {
   bmc.thaw();
   bmc.setDelays({ powerOnDelayMs: 0, powerOffDelayMs: 0 });

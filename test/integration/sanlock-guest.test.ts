@@ -114,6 +114,16 @@ async function runPair(scenario: 'frozen' | 'live'): Promise<PairRun> {
   };
 }
 
+/** The enclosing describe's guest pair: run for `scenario` before its tests (handed to `use`), cleaned up after them. */
+function pairAround(scenario: 'frozen' | 'live', use: (run: PairRun) => void): void {
+  let run: PairRun | undefined;
+  beforeAll(async () => {
+    run = await runPair(scenario);
+    use(run);
+  }, 360_000);
+  afterAll(() => run?.cleanup());
+}
+
 /** The survivor's sanlock: last_live of host 2 (its own monotonic seconds) when it last saw it renew. */
 function survivorLastSight(hostStatus: string): number {
   const block = hostStatus.split(/^(?=\d+ timestamp )/m).find((b) => b.startsWith('2 timestamp'));
@@ -169,10 +179,7 @@ function expectArmedAndUnfenced(run: PairRun) {
 
 describe('fence_kit_sanlock, two guests with softdog + wdmd + sanlock (io_timeout 2): the victim hangs', () => {
   let run: PairRun;
-  beforeAll(async () => {
-    run = await runPair('frozen');
-  }, 360_000);
-  afterAll(() => run?.cleanup());
+  pairAround('frozen', (started) => (run = started));
 
   it('both guests arm the watchdog through wdmd and are unfenced by on', () => expectArmedAndUnfenced(run));
 
@@ -184,10 +191,7 @@ describe('fence_kit_sanlock, two guests with softdog + wdmd + sanlock (io_timeou
 
 describe('fence_kit_sanlock, two guests with softdog + wdmd + sanlock (io_timeout 2): the victim is healthy', () => {
   let run: PairRun;
-  beforeAll(async () => {
-    run = await runPair('live');
-  }, 360_000);
-  afterAll(() => run?.cleanup());
+  pairAround('live', (started) => (run = started));
 
   it('both guests arm the watchdog through wdmd and are unfenced by on', () => expectArmedAndUnfenced(run));
 

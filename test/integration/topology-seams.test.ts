@@ -3,58 +3,23 @@
 // switch (test/peers/netns-switch.ts). Every fence is judged on the peer side: the node's process, the
 // power model's log, the kernel's link flags.
 import { isAlive } from '../../lib/proc.js';
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAsset } from '../../lab/assets.js';
-import { startLab, type Lab, type LabNode } from '../../lab/lab.js';
+import type { Lab, LabNode } from '../../lab/lab.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
-import { BIN } from '../support/run-agent.js';
+import { BIN, runFencekit, type BinaryRun, type RunAgentOptions } from '../support/run-agent.js';
+import { labForFile } from '../support/scratch.js';
 
 let lab: Lab;
 let work: string;
 
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-interface CliOptions {
-  env?: Record<string, string>;
-  cwd?: string;
-  /** Called with every chunk of stdout as it arrives, and the CLI's PID. */
-  onStdout?: (text: string, pid: number) => void;
-  onStart?: (pid: number) => void;
-}
-
-/** bin/fencekit as an admin runs it, with its PID known while it runs. */
-function fencekit(args: string[], opts: CliOptions = {}): Promise<CliRun> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(join(BIN, 'fencekit'), args, {
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: '', FENCEKIT_LOCK_DIR: join(work, 'locks'), ...opts.env },
-      cwd: opts.cwd ?? work,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-      opts.onStdout?.(stdout, child.pid!);
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    opts.onStart?.(child.pid!);
-    child.on('close', (code, signal) => {
-      clearTimeout(limit);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+/** bin/fencekit as an admin runs it from the work directory, its PID known while it runs (RunAgentOptions.onStdout). */
+function fencekit(args: string[], opts: Omit<RunAgentOptions, 'argv'> = {}): Promise<BinaryRun> {
+  return runFencekit(args, { cwd: work, timeoutMs: 120_000, ...opts, lockDir: join(work, 'locks') });
 }
 
 async function goneWithin(pid: number, ms: number): Promise<boolean> {
@@ -127,14 +92,7 @@ function powerOn(node: LabNode): void {
   lab.pdus[1].setOutletState(node.outlet, true);
 }
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'fk-seams-'));
-  lab = await startLab({ dir: join(work, 'lab'), nodes: 3 });
-}, 60_000);
-afterAll(async () => {
-  await lab?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+labForFile('fk-seams-', { nodes: 3 }, (started) => ({ work, lab } = started));
 
 describe('topology values reach the agent as written (lab BMCs: the BMC simulator)', () => {
   it('ip "127.0.0.1\\naction=on" is refused: exit 1, one line naming the device and option, the node untouched', async () => {

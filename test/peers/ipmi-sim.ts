@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, signal } from '../../lib/proc.js';
+import { labAsset } from '../../lab/assets.js';
 import { promisify } from 'node:util';
 import { AUTH_TYPE, CMD, NETFN, encodeGetChannelAuthCapabilities, encodeIpmiRequest, encodeSession15 } from '../../lib/ipmi/codec.js';
 
@@ -64,6 +65,9 @@ const USERS = {
 };
 const GUID = 'a123456789abcdefa123456789abcdef';
 
+/** The lab's pid_file_alive (lab/assets/pid-alive.sh), single-quoted for the chassis script's `source`. */
+const PID_ALIVE_SH = `'${labAsset('pid-alive.sh').replace(/'/g, `'\\''`)}'`;
+
 // ipmi_sim runs `chassis.sh [0x20] get power` and `set power 0|1`, `set reset 1` through popen and reads
 // the output: the host must be detached from every inherited fd or popen never sees EOF. The host is one
 // process (host.pid); delay-on/delay-off files make the chassis slow; a `mode` file makes it faulty without
@@ -80,13 +84,8 @@ pidfile="$dir/host.pid"
 helpers="$dir/helpers.pids"
 mode=$(cat "$dir/mode" 2>/dev/null || echo normal)
 
-alive() {
-  local pid state
-  pid=$(cat "$pidfile" 2>/dev/null) || return 1
-  [[ -n $pid ]] || return 1
-  state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-  [[ -n $state && $state != Z ]]
-}
+source ${PID_ALIVE_SH}
+alive() { pid_file_alive "$pidfile"; }
 
 delay() { cat "$dir/delay-$1" 2>/dev/null || echo 0; }
 

@@ -14,32 +14,50 @@ export interface AgentRun {
   ms: number;
 }
 
+/** A run killed by a signal (its time limit, or anything else) has no exit code: `code` is null and `signal` says
+ * which, so a test expecting exit 1 fails on a hang instead of reading it as a refusal. */
+export interface BinaryRun extends AgentRun {
+  signal: NodeJS.Signals | null;
+}
+
 export interface RunAgentOptions {
   argv?: string[];
   stdin?: string;
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
+  cwd?: string;
+  /** Called with all stdout so far each time more arrives, and the child's PID. */
+  onStdout?: (text: string, pid: number) => void;
 }
 
-export function runAgentBinary(binary: string, opts: RunAgentOptions = {}): Promise<AgentRun> {
+export function runAgentBinary(binary: string, opts: RunAgentOptions = {}): Promise<BinaryRun> {
   const started = Date.now();
   const env: Record<string, string | undefined> = { ...process.env, NODE_EXTRA_CA_CERTS: undefined, PCMK_service: undefined, ...opts.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(binary.includes('/') ? binary : join(BIN, binary), opts.argv ?? [], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(binary.includes('/') ? binary : join(BIN, binary), opts.argv ?? [], { env: env as NodeJS.ProcessEnv, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.stdout.on('data', (b) => out.push(b));
+    child.stdout.on('data', (b: Buffer) => {
+      out.push(b);
+      opts.onStdout?.(Buffer.concat(out).toString(), child.pid!);
+    });
     child.stderr.on('data', (b) => err.push(b));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
+      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin ?? '');
   });
+}
+
+/** bin/fencekit as an admin runs it; a test that fences gives `lockDir` (FENCEKIT_LOCK_DIR) for its fence locks. */
+export function runFencekit(args: string[], opts: Omit<RunAgentOptions, 'argv'> & { lockDir?: string } = {}): Promise<BinaryRun> {
+  const { lockDir, ...rest } = opts;
+  return runAgentBinary('fencekit', { ...rest, argv: args, env: { ...(lockDir === undefined ? {} : { FENCEKIT_LOCK_DIR: lockDir }), ...rest.env } });
 }
 
 /** Every fence_kit_* in bin/, canonical agents and their alias symlinks. */
