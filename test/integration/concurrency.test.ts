@@ -7,10 +7,11 @@
 // The target's state is read on the peer side (the powered process) every 5 ms during the race, so an
 // off reported while the target still ran would be seen.
 // Peers: ipmi_sim (native RMCP+ and transport=ipmitool), snmpd + PowerNet emulator (fence_kit_apc SNMP).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runAgentBinary, type AgentRun } from '../support/run-agent.js';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
+import { peerForFile } from '../support/scratch.js';
 
 const TRIALS = Number(process.env.FK_RACE_TRIALS ?? 4);
 let bmc: IpmiSim;
@@ -26,14 +27,8 @@ interface Target {
   powerOn(): Promise<void>;
 }
 
-beforeAll(async () => {
-  bmc = await startIpmiSim({ hostOn: true });
-  pdu = await startPdu({ outlets: 4 });
-});
-afterAll(async () => {
-  await bmc?.stop();
-  await pdu?.stop();
-});
+peerForFile(() => startIpmiSim({ hostOn: true }), (p) => (bmc = p));
+peerForFile(() => startPdu({ outlets: 4 }), (p) => (pdu = p));
 
 const timing = { power_timeout: 10, stonith_status_sleep: 1, login_timeout: 5 };
 const targets = (): Target[] => [
@@ -126,12 +121,17 @@ describe.each(targets().map((t) => [t.name, t] as const))('two simultaneous fenc
       expect(off.r.code !== 0 || offSeenBy(off.end), `off reported success with no off on the timeline: ${story}`).toBe(true);
       expect(reboot.r.code !== 0 || offSeenBy(reboot.end), `reboot reported success with no off on the timeline: ${story}`).toBe(true);
       // An off that succeeded and finished last leaves the target off; a reboot that succeeded last leaves it on.
-      const last = off.end >= reboot.end ? off : reboot;
       // (A reboot whose power-on timed out after its confirmed off is still a success, with a warning, as in
       // fence-agents: then it says nothing of the end state.)
-      const powerOnConfirmed = !/power ON after a confirmed OFF/i.test(last.r.stderr);
-      const expectedEnd = last.r.code !== 0 ? undefined : last.action === 'off' ? false : powerOnConfirmed ? true : undefined;
-      if (expectedEnd !== undefined) expect(t.isOn(), `the ${last.action} finished last with success: ${story}`).toBe(expectedEnd);
+      const endOf = (x: typeof off): boolean | undefined =>
+        x.r.code !== 0 ? undefined : x.action === 'off' ? false : /power ON after a confirmed OFF/i.test(x.r.stderr) ? undefined : true;
+      // A process exits some milliseconds after its last device action (seen: an off that confirmed at +58 ms
+      // and a reboot that switched on at +65 ms both exited at +69 ms). Exits closer than that say nothing of
+      // which acted last: then the end state must be one that either run leaves.
+      const EXIT_LAG_MS = 50;
+      const lastOnes = Math.abs(off.end - reboot.end) < EXIT_LAG_MS ? [off, reboot] : [off.end > reboot.end ? off : reboot];
+      const ends = lastOnes.map(endOf);
+      if (!ends.includes(undefined)) expect(ends, `the end state is not one the last run leaves: ${story}`).toContain(t.isOn());
     }
   });
 });

@@ -4,6 +4,8 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../lab/lab.js';
+import { isAlive } from '../../lib/proc.js';
+import { sleep } from '../../lib/timing.js';
 import { runAgentBinary, runFencekit, type BinaryRun } from '../support/run-agent.js';
 import { labForFile } from '../support/scratch.js';
 
@@ -69,13 +71,17 @@ describe('fencekit over the lab (real ipmi_sim and snmpd peers)', () => {
   });
 
   it('a run killed at its time limit has no exit code: a hang can never pass as exit 1', async () => {
-    // status only: a killed CLI leaves its agents to finish alone, so nothing here may change power.
+    // status only: nothing here may change power.
     const node = lab.nodes[1]!;
     node.bmc.freeze();
     try {
       const r = await runFencekit(['-t', lab.topologyPath, 'status'], { lockDir: join(work, 'locks'), timeoutMs: 1500 });
       expect(r.signal).toBe('SIGKILL');
       expect(r.code).toBeNull();
+      // The CLI and the agents it started (each in a process group of its own) were all killed by PID.
+      expect(r.killed!.length).toBeGreaterThan(1);
+      for (const until = Date.now() + 5000; r.killed!.some((pid) => isAlive(pid)) && Date.now() < until; ) await sleep(20);
+      expect(r.killed!.filter((pid) => isAlive(pid))).toEqual([]);
     } finally {
       node.bmc.thaw();
     }

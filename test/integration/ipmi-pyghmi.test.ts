@@ -4,9 +4,10 @@
 // Close Sessions are counted at the peer.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, bmcStdin, runAgentBinary } from '../support/run-agent.js';
 import { startPyghmiBmc, type PyghmiBmc } from '../peers/pyghmi-bmc.js';
+import { peerForFile } from '../support/scratch.js';
 
 let bmc: PyghmiBmc;
 
@@ -15,12 +16,7 @@ const cfg = (extra: Record<string, string> = {}) => bmcStdin(bmc, extra);
 const agent = (stdin: string) => runAgentBinary('fence_kit_ipmi', { stdin, timeoutMs: 60_000 });
 const count = (word: string) => bmc.events().filter((l) => l === word || l.startsWith(`${word} `)).length;
 
-beforeAll(async () => {
-  bmc = await startPyghmiBmc({ hostOn: true });
-});
-afterAll(async () => {
-  await bmc?.stop();
-});
+peerForFile(() => startPyghmiBmc({ hostOn: true }), (p) => (bmc = p));
 afterEach(async () => {
   if (!bmc.isHostRunning()) await bmc.powerOnHost();
   bmc.clearEvents();

@@ -2,11 +2,12 @@
 // fence-agents agent it was written for and through fencekit's, against the same simulated device, with
 // the simulator's address and credentials in place of the row's. Both must report the same status, and
 // both offs must leave the device's outlet or chassis really off (its process gone), each from on.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { runAgentBinary, stdinOf } from '../support/run-agent.js';
 import { CORPUS, type MigrationRow } from '../conformance/migration/corpus.js';
+import { peerForFile } from '../support/scratch.js';
 
 interface Target {
   /** The row's options with the simulator's address and credentials. */
@@ -52,14 +53,8 @@ const TARGETS: Record<NonNullable<MigrationRow['device']>, Target> = {
 
 const ROWS = CORPUS.filter((r) => r.device);
 
-beforeAll(async () => {
-  bmc = await startIpmiSim({ hostOn: true });
-  pdu = await startPdu({ outlets: 4 });
-});
-afterAll(async () => {
-  await bmc?.stop();
-  await pdu?.stop();
-});
+peerForFile(() => startIpmiSim({ hostOn: true }), (p) => (bmc = p));
+peerForFile(() => startPdu({ outlets: 4 }), (p) => (pdu = p));
 
 const run = (binary: string, options: Record<string, string>, action: string) =>
   runAgentBinary(binary, { stdin: stdinOf({ ...options, action }), timeoutMs: 90_000 });

@@ -3,18 +3,14 @@
 // Measured from the BMC's side: ipmi_sim's chassis script stamps every command it is asked to run.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { bmcStdin, runAgentBinary } from '../support/run-agent.js';
+import { peerForFile } from '../support/scratch.js';
 
 let bmc: IpmiSim;
 
-beforeAll(async () => {
-  bmc = await startIpmiSim({ hostOn: true });
-});
-afterAll(async () => {
-  await bmc?.stop();
-});
+peerForFile(() => startIpmiSim({ hostOn: true }), (p) => (bmc = p));
 afterEach(async () => {
   if (!bmc.isHostRunning()) await bmc.powerOnHost();
 });

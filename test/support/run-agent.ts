@@ -1,6 +1,7 @@
 // Run a built agent binary the way Pacemaker (stdin) or an admin (argv) does, and capture everything.
 import { spawn } from 'node:child_process';
 import { readdirSync, lstatSync } from 'node:fs';
+import { procStat, signal } from '../../lib/proc.js';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +19,8 @@ export interface AgentRun {
  * which, so a test expecting exit 1 fails on a hang instead of reading it as a refusal. */
 export interface BinaryRun extends AgentRun {
   signal: NodeJS.Signals | null;
+  /** At the time limit: the binary and every process below it, each killed by PID. */
+  killed?: number[];
 }
 
 export interface RunAgentOptions {
@@ -30,6 +33,20 @@ export interface RunAgentOptions {
   onStdout?: (text: string, pid: number) => void;
 }
 
+/** `pid` and every process below it now (children first found through /proc's ppid), by PID. */
+function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const child = Number(entry);
+    if (!Number.isInteger(child)) continue;
+    const ppid = procStat(child)?.ppid;
+    if (ppid !== undefined) children.set(ppid, [...(children.get(ppid) ?? []), child]);
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
 export function runAgentBinary(binary: string, opts: RunAgentOptions = {}): Promise<BinaryRun> {
   const started = Date.now();
   const env: Record<string, string | undefined> = { ...process.env, NODE_EXTRA_CA_CERTS: undefined, PCMK_service: undefined, ...opts.env };
@@ -38,7 +55,13 @@ export function runAgentBinary(binary: string, opts: RunAgentOptions = {}): Prom
     const child = spawn(binary.includes('/') ? binary : join(BIN, binary), opts.argv ?? [], { env: env as NodeJS.ProcessEnv, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    // At the time limit the binary and everything it started die by PID: the fencekit CLI runs each agent in a
+    // process group of its own, so killing the CLI alone would leave its agents running.
+    let killed: number[] | undefined;
+    const timer = setTimeout(() => {
+      killed = processTree(child.pid!);
+      for (const pid of killed) signal(pid, 'SIGKILL');
+    }, opts.timeoutMs ?? 60_000);
     child.stdout.on('data', (b: Buffer) => {
       out.push(b);
       opts.onStdout?.(Buffer.concat(out).toString(), child.pid!);
@@ -47,7 +70,7 @@ export function runAgentBinary(binary: string, opts: RunAgentOptions = {}): Prom
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
+      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - started, ...(killed ? { killed } : {}) });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin ?? '');

@@ -37,3 +37,16 @@ export async function stopThenRemove(dir: string | undefined, ...peers: ({ stop(
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** For the calling test file: a peer started before its tests (handed to `use`) and stopped after them by its
+ * own stop(), which stops what it started by PID. A peer whose start failed is not stopped. */
+export function peerForFile<T extends { stop(): Promise<void> | void }>(start: () => Promise<T>, use: (peer: T) => void): void {
+  let peer: T | undefined;
+  beforeAll(async () => {
+    peer = await start();
+    use(peer);
+  }, 60_000);
+  afterAll(async () => {
+    await peer?.stop();
+  });
+}
