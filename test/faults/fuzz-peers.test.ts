@@ -249,14 +249,23 @@ describe('SNMP agents against a responder of wrong-type values and malformed mes
   });
 });
 
-/** Every GET answered with the same value; every SET acknowledged. */
+/** sysObjectID.0 (1.3.6.1.2.1.1.2.0), BER-encoded as a varbind's name. */
+const SYS_OBJECT_ID_NAME = Buffer.from([0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x02, 0x00]);
+/** An APC MasterSwitch's sysObjectID, 1.3.6.1.4.1.318.1.3.4.1 (318 = 82 3E in base 128), as an OID value. */
+const MASTER_SWITCH_ID = tlv(0x06, Buffer.from([0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x3e, 0x01, 0x03, 0x04, 0x01]));
+
+/**
+ * Every GET answered with the same value, except sysObjectID (an APC MasterSwitch, so that fence_kit_apc reaches
+ * its outlet tables: any other sysObjectID is refused before a state is read); every SET acknowledged.
+ */
 function constantResponder(value: Buffer) {
   return (req: Buffer): Buffer | undefined => {
     const msg = readTlv(req, 0);
     const [version, community, pdu] = children(req, msg.start, msg.end);
     const [reqId, , , vbl] = children(req, pdu!.start, pdu!.end);
     const varbinds = children(req, vbl!.start, vbl!.end).map((vb) => children(req, vb.start, vb.end));
-    const vbs = Buffer.concat(varbinds.map(([oid, v]) => tlv(0x30, Buffer.concat([oid!.raw, pdu!.tag === 0xa3 ? v!.raw : value]))));
+    const answerOf = (name: Buffer, v: Buffer) => (pdu!.tag === 0xa3 ? v : name.equals(SYS_OBJECT_ID_NAME) ? MASTER_SWITCH_ID : value);
+    const vbs = Buffer.concat(varbinds.map(([oid, v]) => tlv(0x30, Buffer.concat([oid!.raw, answerOf(oid!.raw, v!.raw)]))));
     return tlv(0x30, Buffer.concat([version!.raw, community!.raw, tlv(0xa2, Buffer.concat([reqId!.raw, int(0), int(0), tlv(0x30, vbs)]))]));
   };
 }
