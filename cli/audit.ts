@@ -13,6 +13,7 @@ import { parseStdin } from '../lib/options/parse.js';
 import type { IpmiClient } from '../lib/ipmi/client.js';
 import { isHealthy, readSensorRecords, readSupplies, type SupplyState } from '../lib/ipmi/sensors.js';
 import { outletName, verifyWiring, type Outlet, type WiringIo } from '../lib/topology/verify-wiring.js';
+import { SYS_DESCR, SYS_OBJECT_ID } from '../lib/snmp/oid.js';
 import { sleep } from '../lib/timing.js';
 import type { DeviceConfig, Topology } from '../lib/topology/file.js';
 import type { TopologyAction } from '../lib/topology/levels.js';
@@ -300,8 +301,6 @@ function agentOptions(device: DeviceConfig, deadline: number): Options {
   return options;
 }
 
-const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
-const SYS_DESCR = '1.3.6.1.2.1.1.1.0';
 
 /** What a device says it is and how it was spoken to: read-only queries with the agent's own settings. */
 interface DeviceIdentityRead {

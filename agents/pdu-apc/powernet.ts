@@ -11,7 +11,7 @@ import type { PowerState } from '../../lib/agent/declaration.js';
 import { listedState, plugNumber, plugState, rowNamed } from '../../lib/agent/plugs.js';
 import { parseSwitchOutlet, switchOption } from './outlet.js';
 
-export const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
+export { SYS_OBJECT_ID } from '../../lib/snmp/oid.js';
 
 /** sysObjectID values (without the leading dot) that select a family. */
 export const SYS_OBJECT_IDS = {

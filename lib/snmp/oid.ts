@@ -3,6 +3,10 @@
 // is numeric per arc: "1.10" sorts after "1.9", as getnext order requires.
 import { FenceError } from '../errors.js';
 
+/** SNMPv2-MIB system group (RFC 3418): what a device says it is. */
+export const SYS_DESCR = '1.3.6.1.2.1.1.1.0';
+export const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
+
 const MAX_ARC = 0xffff_ffff; // arcs are unsigned 32-bit on the wire (RFC 2578 §7.1.3)
 const MAX_ARCS = 128; // RFC 2578 §3.5
 
