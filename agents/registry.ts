@@ -4,16 +4,19 @@ import type { AgentDeclaration } from '../lib/agent/declaration.js';
 import type { SnmpOptionTypes } from '../lib/options/snmp.js';
 import type { Options } from '../lib/options/values.js';
 import { ipmiAgent } from './ipmi/agent.js';
-import { apcAgent } from './pdu-apc/agent.js';
-import type { ApcOptionTypes } from './pdu-apc/options.js';
+import { apcAgent, apcSnmpAgent } from './pdu-apc/agent.js';
 import { sanlockAgent } from './sanlock-watchdog/agent.js';
 import { scsiAgent } from './scsi-reservation/agent.js';
 import { switchPortAgent } from './switch-port/agent.js';
 
-/** Agent directory under agents/ → declaration. */
+/**
+ * Bundle → declaration: dist/agents/<bundle>.cjs runs it. A bundle is named after its agent directory under
+ * agents/ (main.ts), or <directory>-<name> for a second agent declared there (main-<name>.ts, scripts/build.mjs).
+ */
 export const AGENTS: Readonly<Record<string, AgentDeclaration>> = {
   ipmi: ipmiAgent,
   'pdu-apc': apcAgent,
+  'pdu-apc-snmp': apcSnmpAgent,
   'sanlock-watchdog': sanlockAgent,
   'scsi-reservation': scsiAgent,
   'switch-port': switchPortAgent,
@@ -31,12 +34,9 @@ export { bmcSettingsOf } from './ipmi/agent.js';
 
 /**
  * The SNMP view of a device's options (fencekit audit --live reads sysObjectID with the agent's own version and
- * credentials): fence_kit_switch, and fence_kit_apc unless ssh=1; undefined for an agent that does not speak SNMP.
+ * credentials): fence_kit_switch and fence_kit_apc_snmp; undefined for an agent that does not speak SNMP.
  * The options must come from the same agent's declaration (readOptions / resolveValues with agent.options).
  */
 export function snmpOptionsOf(agent: AgentDeclaration, options: Options): Options<SnmpOptionTypes> | undefined {
-  if (agent === switchPortAgent) return options as unknown as Options<SnmpOptionTypes>;
-  if (agent !== apcAgent) return undefined;
-  const apc = options as unknown as Options<ApcOptionTypes>;
-  return apc.flag('ssh') ? undefined : (options as unknown as Options<SnmpOptionTypes>);
+  return agent === switchPortAgent || agent === apcSnmpAgent ? (options as unknown as Options<SnmpOptionTypes>) : undefined;
 }

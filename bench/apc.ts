@@ -1,4 +1,4 @@
-// fence_kit_apc vs Debian's fence_apc_snmp on the same 24-outlet PDU in one run: net-snmp's snmpd with the
+// fence_kit_apc_snmp vs Debian's fence_apc_snmp on the same 24-outlet PDU in one run: net-snmp's snmpd with the
 // PowerNet emulator (test/peers/snmpd-pdu.ts), outlets powering real processes. Both agents run on stdin
 // with NODE_EXTRA_CA_CERTS unset, SNMP v1 and community private (fence_apc_snmp's defaults), each at its
 // defaults otherwise (power_wait 0). Runs alternate between the two agents so drift hits both alike.
@@ -10,7 +10,8 @@ import { startPdu } from '../test/peers/snmpd-pdu.js';
 import { median, report, timeCommand, failures, type Comparison } from './harness.js';
 
 const ROOT = join(import.meta.dirname ?? '.', '..');
-const OURS = join(ROOT, 'bin', 'fence_kit_apc');
+const OURS = join(ROOT, 'bin', 'fence_kit_apc_snmp');
+const OURS_CLI = join(ROOT, 'bin', 'fence_kit_apc');
 const PEER = '/usr/sbin/fence_apc_snmp';
 const CLI_PEER = '/usr/sbin/fence_apc';
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
@@ -46,7 +47,7 @@ try {
         const t = await timed(agent, stdin(action));
         (label === 'fencekit' ? cpu.ours : cpu.peer).push(t.cpuMs);
         if (!codes.includes(t.code ?? -1) || !check()) {
-          if (label === 'fencekit') throw new Error(`fence_kit_apc ${name}: exit ${t.code}: ${t.stderr.trim().split('\n').pop()}`);
+          if (label === 'fencekit') throw new Error(`fence_kit_apc_snmp ${name}: exit ${t.code}: ${t.stderr.trim().split('\n').pop()}`);
           failures.set(`${label} ${name}`, (failures.get(`${label} ${name}`) ?? 0) + 1);
         }
         into.push(t.ms);
@@ -60,7 +61,7 @@ try {
   await both('on', 'on', setOutlet(false), () => pdu.isOutletPowered(OUTLET));
   await both('reboot', 'reboot', setOutlet(true), () => pdu.isOutletPowered(OUTLET));
   await both('list-status (24 outlets)', 'list-status', async () => undefined, () => true);
-  console.log(report(`fence_kit_apc vs fence_apc_snmp, SNMP v1, snmpd + PowerNet emulator, 24 outlets (median of ${RUNS})`, rows));
+  console.log(report(`fence_kit_apc_snmp vs fence_apc_snmp, SNMP v1, snmpd + PowerNet emulator, 24 outlets (median of ${RUNS})`, rows));
   console.log(`CPU time (user + sys of the whole process tree, median of ${RUNS}): the same cases, free of other load`);
   for (const r of cpuRows) {
     const o = median(r.ours);
@@ -86,7 +87,7 @@ try {
       const peerMs: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         await prepare();
-        const o = await timeCommand(OURS, [], oursStdin(action));
+        const o = await timeCommand(OURS_CLI, [], oursStdin(action));
         if (o.code !== 0 || !check()) throw new Error(`fence_kit_apc ssh ${name}: exit ${o.code}: ${o.stderr.trim().split('\n').pop()}`);
         oursMs.push(o.ms);
         await prepare();

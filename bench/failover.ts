@@ -1,6 +1,6 @@
 // Failover in a real two-node Pacemaker cluster (namespaces; test/pacemaker/failover.ts), configured only by
 // `fencekit export cib` (timeouts and fence-race delay included). Same CIB for both toolkits, agent types
-// swapped (fence_kit_ipmi/fence_kit_apc vs fence_ipmilan/fence_apc_snmp), same machine, same run:
+// swapped (fence_kit_ipmi/fence_kit_apc_snmp vs fence_ipmilan/fence_apc_snmp), same machine, same run:
 //   (a) the BMC answers: SIGKILL of node2's corosync → node1's `stonith_admin --history node2` shows the fence;
 //   (b) the BMC is frozen (SIGSTOP), and separately powered off with its node (nftables drop: no answer, no
 //       ICMP): level 1 fails, both PDU outlets fence node2. Target: fencekit ≤ 0.5× fence-agents (medians);

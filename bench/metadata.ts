@@ -8,7 +8,8 @@ const ROOT = join(import.meta.dirname ?? '.', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const PAIRS: [string, string][] = [
   ['fence_kit_ipmi', 'fence_ipmilan'],
-  ['fence_kit_apc', 'fence_apc_snmp'],
+  ['fence_kit_apc', 'fence_apc'],
+  ['fence_kit_apc_snmp', 'fence_apc_snmp'],
   ['fence_kit_switch', 'fence_ifmib'],
   ['fence_kit_scsi', 'fence_scsi'],
   // fence_sanlock is not packaged in Debian 12; fence_sbd is the nearest shared-storage peer there.

@@ -357,7 +357,7 @@ async function readSnmpIdentity(device: DeviceConfig, deadline: number): Promise
   }
 }
 
-/** Which read applies to a device: IPMI agents, SNMP agents (not the APC agent over SSH); others have none. */
+/** Which read applies to a device: IPMI agents, SNMP agents (fence_kit_switch, fence_kit_apc_snmp); others have none. */
 function identityReader(device: DeviceConfig): ((device: DeviceConfig, deadline: number) => Promise<Required<DeviceIdentityRead>>) | undefined {
   if (device.agent.name === 'fence_kit_ipmi') return readBmcIdentity;
   if (snmpOptionsOf(device.agent, deviceOptions(device))) return readSnmpIdentity;

@@ -254,7 +254,7 @@ function labTopology(nodes: readonly LabNode[], pdus: readonly PduPeer[], passwo
     );
   }
   for (const [i, p] of pdus.entries()) {
-    lines.push(`  pdu-${'ab'[i]}:`, '    agent: fence_kit_apc', `    ip: ${p.host}`, `    ipport: ${p.port}`, '    snmp_version: 2c', `    community: { file: ${communityFile} }`, '    power_timeout: 10');
+    lines.push(`  pdu-${'ab'[i]}:`, '    agent: fence_kit_apc_snmp', `    ip: ${p.host}`, `    ipport: ${p.port}`, '    snmp_version: 2c', `    community: { file: ${communityFile} }`, '    power_timeout: 10');
   }
   lines.push('nodes:');
   for (const n of nodes) lines.push(`  ${n.name}:`, `    - [${n.name}-bmc]`, `    - [pdu-a:${n.outlet}, pdu-b:${n.outlet}]`);

@@ -24,10 +24,16 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 /** The oldest Node the built files run on; scripts/package.mjs writes it into the packages' dependencies. */
 export const NODE_TARGET = 'node18';
 
+// agents/<dir>/main.ts is the bundle <dir>; a directory that declares a second agent (agents/pdu-apc:
+// fence_kit_apc and fence_kit_apc_snmp) has its entry in main-<name>.ts, the bundle <dir>-<name>. The
+// registry (agents/registry.ts) is keyed by these bundle names.
 const agentEntries = {};
 for (const dir of readdirSync(join(root, 'agents'))) {
-  const main = join(root, 'agents', dir, 'main.ts');
-  if (existsSync(main)) agentEntries[dir] = main;
+  if (!existsSync(join(root, 'agents', dir, 'main.ts'))) continue;
+  for (const file of readdirSync(join(root, 'agents', dir))) {
+    const m = /^main(-[a-z0-9]+)?\.ts$/.exec(file);
+    if (m) agentEntries[`${dir}${m[1] ?? ''}`] = join(root, 'agents', dir, file);
+  }
 }
 const esmEntries = { registry: join(root, 'agents/registry.ts'), fencekit: join(root, 'cli/main.ts') };
 /** npm packages that get a bundle of their own in dist/vendor/, loaded by the agents only when used. */

@@ -1,41 +1,52 @@
-// fence_kit_apc's options: fence_apc_snmp's and fence_apc's, one list for both transports, and the types
-// they give. Imported by the declaration (agent.ts) and by anything that reads these options.
+// The options of the two APC agents, and the types they give. fence-agents has two APC agents with two
+// transports and two option sets, and so has fencekit: fence_kit_apc is fence_apc's peer (the card's
+// command line; SSH only), fence_kit_apc_snmp is fence_apc_snmp's (SNMP v1/v2c/v3). An option of one is
+// no option of the other, so a configuration can never be reached over a protocol it was not written for.
+// Imported by the declarations (agent.ts) and by anything that reads these options.
 import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/options/common.js';
 import { SNMP_OPTIONS } from '../../lib/options/snmp.js';
 import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 
-/** Shared options whose help reads differently here, where one agent speaks SNMP and the card's command line: a
- * note replaces the shared one, or (a function) extends it. */
-const APC_HELP_NOTES: Readonly<Record<string, string | ((sharedNote: string) => string)>> = {
-  ipport: '161 (SNMP) unless given; 22 with ssh=1.',
-  username: 'SSH: the card account (required with ssh=1). SNMP: the v3 user (with snmp_version=3).',
-  community: (sharedNote) => `${sharedNote} Without it, SNMP v1/v2c use the factory community, as fence_apc_snmp does.`,
-  snmp_version:
-    "Default 1, as fence_apc_snmp. With 'username' or 'password' and neither ssh=1 nor 'community', it must be given (3 for SNMPv3): fence_kit_apc does not guess between SNMP and the card's command line.",
-  plug: 'An outlet: its number, switch:number (MasterSwitch Plus), or its exact name. Several outlets, separated by plug_separator (a node with two power supplies), are all switched and confirmed before success is reported.',
-};
+const PLUG_HELP =
+  'An outlet: its number, switch:number (MasterSwitch Plus, SNMP), or its exact name. Several outlets, separated by plug_separator (a node with two power supplies), are all switched and confirmed before success is reported.';
 
-function withApcHelp<S extends OptionSpec>(shared: S): S {
-  if (!Object.hasOwn(APC_HELP_NOTES, shared.name)) return shared;
-  const note = APC_HELP_NOTES[shared.name]!;
-  return withOverrides(shared, { helpNote: typeof note === 'string' ? note : note(shared.helpNote ?? '') });
+/** Shared options whose help reads differently for an APC agent: a note replaces the shared one, or (a function) extends it. */
+type HelpNotes = Readonly<Record<string, string | ((sharedNote: string) => string)>>;
+
+function withHelp<S extends OptionSpec>(notes: HelpNotes): (shared: S) => S {
+  return (shared) => {
+    if (!Object.hasOwn(notes, shared.name)) return shared;
+    const note = notes[shared.name]!;
+    return withOverrides(shared, { helpNote: typeof note === 'string' ? note : note(shared.helpNote ?? '') });
+  };
 }
 
+const SWITCH_OPTION = { name: 'switch', short: 's', valueName: 'id', type: 'string', order: 1,
+  shortdesc: 'Physical switch number on device' } as const satisfies OptionSpec;
+
+// ---- fence_kit_apc: fence_apc's options, the card's command line over SSH ----------------------------
+
+const CLI_HELP: HelpNotes = {
+  ipport: '22 unless given (SSH).',
+  username: 'The card account (required).',
+  plug: PLUG_HELP,
+};
+
 export const APC_OPTIONS = [
-  ...[...CONNECTION_OPTIONS, ...SNMP_OPTIONS, ...PLUG_OPTIONS].map(withApcHelp),
-  { name: 'switch', short: 's', valueName: 'id', type: 'string', order: 1,
-    shortdesc: 'Physical switch number on device',
-    helpNote: 'MasterSwitch Plus only; default 1. Also written as plug=switch:outlet. Any other switch than 1 is refused on a PDU without switches and with ssh=1, never ignored.' },
+  ...[...CONNECTION_OPTIONS, ...PLUG_OPTIONS].map(withHelp(CLI_HELP)),
+  withOverrides(SWITCH_OPTION, {
+    helpNote: "The card's command line addresses the outlets of the unit it runs on: any other switch than 1 is refused, never ignored.",
+  }),
   { name: 'ssh', deprecatedName: 'secure', short: 'x', type: 'boolean', order: 1,
     shortdesc: 'Use SSH connection',
-    helpNote: "Drive the card's command line over SSH (fence_apc) instead of SNMP (fence_apc_snmp)." },
+    helpNote: "Required: fence_kit_apc reaches the card's command line over SSH only. Telnet, fence_apc's default, sends the password in clear and is not supported; fence_kit_apc_snmp speaks SNMP." },
   { name: 'identity_file', short: 'k', valueName: 'filename', type: 'string', order: 1,
     shortdesc: 'Identity file (private key) for SSH',
     helpNote: 'An encrypted key is opened with the password as its passphrase.' },
-  { name: 'command_prompt', deprecatedName: 'cmd_prompt', valueName: 'prompt', type: 'string', order: 1,
+  { name: 'command_prompt', deprecatedName: 'cmd_prompt', short: 'c', valueName: 'prompt', type: 'string', order: 1,
     shortdesc: 'Force Python regex for command prompt',
-    helpNote: "A regular expression matched at the end of the card's output. Default: \\n> or \\napc> (fence_apc's). No -c letter here: -c is the SNMP community." },
+    helpNote: "A regular expression matched at the end of the card's output. Default: \\n> or \\napc> (fence_apc's)." },
   { name: 'ssh_options', valueName: 'options', type: 'string', order: 1,
     shortdesc: 'SSH options to use',
     helpNote: 'OpenSSH client arguments, as far as the built-in client can honour them: -o StrictHostKeyChecking=yes|accept-new, -o UserKnownHostsFile=FILE, -o GlobalKnownHostsFile=FILE, -c / -o Ciphers, -o KexAlgorithms, -o HostKeyAlgorithms, -o MACs, -o PubkeyAcceptedAlgorithms, -i, -4, -6; CheckHostIP, ConnectionAttempts, IdentitiesOnly, GSSAPIAuthentication and ControlMaster are accepted and change nothing. Anything else (fence_apc\'s old "-1 -c blowfish") is refused by name.' },
@@ -48,9 +59,47 @@ export const APC_OPTIONS = [
   { name: 'ssh_accept_new_host_key', type: 'boolean', order: 1,
     shortdesc: 'Accept and record an unknown host key',
     helpNote: 'OpenSSH accept-new: an unknown key is added to the known_hosts file and used; a changed key still fails. Refused when there is no file to keep the key in (/dev/null, none).' },
+  // fence_apc's paths to the programs it runs. fencekit runs neither: accepted so that a configuration carries
+  // over, and said to change nothing (metadata shows the shortdesc only).
+  { name: 'ssh_path', valueName: 'path', type: 'string', order: 200,
+    shortdesc: 'Path to ssh binary (no effect: the SSH client is built in)' },
+  { name: 'telnet_path', valueName: 'path', type: 'string', order: 200,
+    shortdesc: 'Path to telnet binary (no effect: telnet is not supported, set ssh=1)' },
   ...CORE_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
-export const APC_DEFAULTS = { snmp_version: '1', community: 'private', ipport: '161' } as const;
+/** fence_apc's port is 23 for telnet and 22 with ssh=1; fence_kit_apc speaks SSH only. */
+export const APC_DEFAULTS = { ipport: '22' } as const;
 export type ApcOptionTypes = OptionTypesOf<typeof APC_OPTIONS, keyof typeof APC_DEFAULTS>;
 export type ApcOptions = Options<ApcOptionTypes>;
+
+// ---- fence_kit_apc_snmp: fence_apc_snmp's options, PowerNet-MIB over SNMP ----------------------------
+
+const SNMP_HELP: HelpNotes = {
+  ipport: '161 unless given.',
+  username: 'The SNMPv3 user (with snmp_version=3).',
+  community: (sharedNote) => `${sharedNote} Without it, SNMP v1/v2c use the factory community, as fence_apc_snmp does.`,
+  snmp_version:
+    "Default 1, as fence_apc_snmp. With 'username' or 'password' and no 'community', it must be given (3 for SNMPv3): a user meant for SNMPv3 never ends up in an SNMP v1 request with the factory community.",
+  plug: PLUG_HELP,
+};
+
+export const APC_SNMP_OPTIONS = [
+  ...[...CONNECTION_OPTIONS, ...SNMP_OPTIONS, ...PLUG_OPTIONS].map(withHelp(SNMP_HELP)),
+  withOverrides(SWITCH_OPTION, {
+    helpNote: 'MasterSwitch Plus only; default 1. Also written as plug=switch:outlet. Any other switch than 1 is refused on a PDU without switches, never ignored.',
+  }),
+  // fence_apc_snmp's paths to the net-snmp tools. fencekit runs none of them: accepted so that a configuration
+  // carries over, and said to change nothing (metadata shows the shortdesc only).
+  { name: 'snmpget_path', valueName: 'path', type: 'string', order: 200,
+    shortdesc: 'Path to snmpget binary (no effect: fencekit speaks SNMP itself)' },
+  { name: 'snmpset_path', valueName: 'path', type: 'string', order: 200,
+    shortdesc: 'Path to snmpset binary (no effect: fencekit speaks SNMP itself)' },
+  { name: 'snmpwalk_path', valueName: 'path', type: 'string', order: 200,
+    shortdesc: 'Path to snmpwalk binary (no effect: fencekit speaks SNMP itself)' },
+  ...CORE_OPTIONS,
+] as const satisfies readonly OptionSpec[];
+
+export const APC_SNMP_DEFAULTS = { snmp_version: '1', community: 'private', ipport: '161' } as const;
+export type ApcSnmpOptionTypes = OptionTypesOf<typeof APC_SNMP_OPTIONS, keyof typeof APC_SNMP_DEFAULTS>;
+export type ApcSnmpOptions = Options<ApcSnmpOptionTypes>;

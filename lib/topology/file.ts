@@ -7,7 +7,7 @@
 //       ip: 10.0.0.11
 //       username: admin
 //       password: { file: /etc/fencekit/node1-bmc.pw }   # or { env: VAR }, or password_script: CMD
-//     pdu-a: { agent: fence_kit_apc, ip: 10.0.0.50, community: { env: PDU_COMMUNITY } }
+//     pdu-a: { agent: fence_kit_apc_snmp, ip: 10.0.0.50, community: { env: PDU_COMMUNITY } }
 //   nodes:
 //     node1:
 //       - [node1-bmc]            # level 1

@@ -2,7 +2,7 @@
 //  - IPMI: a peer that answers every datagram with random bytes or a mutated real BMC answer (captured
 //    from ipmi_sim, test/fixtures/ipmi), and a proxy in front of a real ipmi_sim that mutates a share of
 //    its answers (bit flips, truncation, duplication, a byte spliced in) at every stage of the session;
-//  - SNMP: a responder that answers fence_kit_apc's and fence_kit_switch's GETs and SETs with wrong-type
+//  - SNMP: a responder that answers fence_kit_apc_snmp's and fence_kit_switch's GETs and SETs with wrong-type
 //    values (OCTET STRING, NULL, OID, Counter32, Gauge32, IpAddress, out-of-range INTEGERs, v2 exceptions)
 //    and malformed messages (truncated, wrong request-id, wrong PDU tag, random bytes).
 // Invariants, per run: the agent exits 1 (never 0: no answer here says "off", except through the real
@@ -223,8 +223,8 @@ function snmpAnswer(req: Buffer, rnd: () => number): Buffer | undefined {
 
 describe('SNMP agents against a responder of wrong-type values and malformed messages', () => {
   const cases = [
-    { agent: 'fence_kit_apc', extra: ['plug=3', 'snmp_version=1', 'community=private'] },
-    { agent: 'fence_kit_apc', extra: ['plug=3', 'snmp_version=2c', 'community=private'] },
+    { agent: 'fence_kit_apc_snmp', extra: ['plug=3', 'snmp_version=1', 'community=private'] },
+    { agent: 'fence_kit_apc_snmp', extra: ['plug=3', 'snmp_version=2c', 'community=private'] },
     { agent: 'fence_kit_switch', extra: ['plug=11', 'snmp_version=2c', 'community=private'] },
   ];
   it.each(cases)(`$agent $extra.1 (${RUNS} runs each of off and status): never success, never OFF, exit 1 within the bound, no crash`, async ({ agent, extra }) => {
@@ -255,7 +255,7 @@ const SYS_OBJECT_ID_NAME = Buffer.from([0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01
 const MASTER_SWITCH_ID = tlv(0x06, Buffer.from([0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x3e, 0x01, 0x03, 0x04, 0x01]));
 
 /**
- * Every GET answered with the same value, except sysObjectID (an APC MasterSwitch, so that fence_kit_apc reaches
+ * Every GET answered with the same value, except sysObjectID (an APC MasterSwitch, so that fence_kit_apc_snmp reaches
  * its outlet tables: any other sysObjectID is refused before a state is read); every SET acknowledged.
  */
 function constantResponder(value: Buffer) {
@@ -272,8 +272,8 @@ function constantResponder(value: Buffer) {
 
 describe('a status column answered with a Counter32 or Gauge32 holding the "off" value (2) is no state', () => {
   it.each([
-    ['fence_kit_apc', 'plug=3', 'Counter32', tlv(0x41, Buffer.from([2]))],
-    ['fence_kit_apc', 'plug=3', 'Gauge32', tlv(0x42, Buffer.from([2]))],
+    ['fence_kit_apc_snmp', 'plug=3', 'Counter32', tlv(0x41, Buffer.from([2]))],
+    ['fence_kit_apc_snmp', 'plug=3', 'Gauge32', tlv(0x42, Buffer.from([2]))],
     ['fence_kit_switch', 'plug=11', 'Counter32', tlv(0x41, Buffer.from([2]))],
     ['fence_kit_switch', 'plug=11', 'Gauge32', tlv(0x42, Buffer.from([2]))],
   ])('%s %s, %s 2: status and off fail (exit 1), never OFF', async (agent, plug, _type, value) => {

@@ -114,7 +114,7 @@ function topology(m: Mutation, shape: string, secretFile: string): { text: strin
   const lines = ['devices:', '  bmc:', ...Object.entries(bmc).map(([k, v]) => `    ${k}: ${v}`)];
   if (extraLine) lines.push(extraLine);
   for (const [i, p] of lab.pdus.entries()) {
-    lines.push(`  pdu-${'ab'[i]}:`, '    agent: fence_kit_apc', `    ip: ${p.host}`, `    ipport: ${p.port}`, '    snmp_version: 2c', `    community: { file: ${join(lab.dir, 'secrets', 'pdu.community')} }`, '    power_timeout: 4');
+    lines.push(`  pdu-${'ab'[i]}:`, '    agent: fence_kit_apc_snmp', `    ip: ${p.host}`, `    ipport: ${p.port}`, '    snmp_version: 2c', `    community: { file: ${join(lab.dir, 'secrets', 'pdu.community')} }`, '    power_timeout: 4');
   }
   const pdus = `[${quoted(`pdu-a:${plug}`)}, ${quoted(`pdu-b:${plug}`)}]`;
   // The mutated device is always in a level: a plug needs the PDUs, anything else the BMC.

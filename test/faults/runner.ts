@@ -16,7 +16,7 @@ export const SUBJECTS: readonly Subject[] = [
   { label: 'fence_kit_ipmi (native RMCP+)', rig: 'ipmi', binary: 'fence_kit_ipmi', ours: true },
   { label: 'fence_kit_ipmi transport=ipmitool', rig: 'ipmi', binary: 'fence_kit_ipmi', ours: true, extra: { transport: 'ipmitool' } },
   { label: 'fence_ipmilan (Debian)', rig: 'ipmi', binary: '/usr/sbin/fence_ipmilan', ours: false },
-  { label: 'fence_kit_apc (SNMP)', rig: 'apc-snmp', binary: 'fence_kit_apc', ours: true },
+  { label: 'fence_kit_apc_snmp', rig: 'apc-snmp', binary: 'fence_kit_apc_snmp', ours: true },
   { label: 'fence_apc_snmp (Debian)', rig: 'apc-snmp', binary: '/usr/sbin/fence_apc_snmp', ours: false },
   { label: 'fence_kit_apc ssh=1', rig: 'apc-ssh', binary: 'fence_kit_apc', ours: true },
   { label: 'fence_kit_switch', rig: 'switch', binary: 'fence_kit_switch', ours: true },

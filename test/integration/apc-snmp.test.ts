@@ -1,4 +1,4 @@
-// fence_kit_apc over SNMP against a real peer: net-snmp's snmpd with the PowerNet-MIB pass_persist
+// fence_kit_apc_snmp over SNMP against a real peer: net-snmp's snmpd with the PowerNet-MIB pass_persist
 // emulator (test/peers/snmpd-pdu.ts), whose outlets power real processes, so "off" is checked through
 // /proc and never through the agent's own reading. Debian's fence_apc_snmp runs against the same snmpd
 // where the comparison is the point (its two-plug defect, its list-status): what it does is recorded
@@ -15,7 +15,7 @@ const NAMES = ['web1', 'node1-psu-a', 'node1-psu-b', 'node2-psu-a', 'node2-psu-b
 
 type Cfg = Record<string, string | number>;
 const stdinOf = (cfg: Cfg) => Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-const agent = (cfg: Cfg, timeoutMs = 60_000) => runAgentBinary('fence_kit_apc', { stdin: stdinOf(cfg), timeoutMs });
+const agent = (cfg: Cfg, timeoutMs = 60_000) => runAgentBinary('fence_kit_apc_snmp', { stdin: stdinOf(cfg), timeoutMs });
 const peerAgent = (cfg: Cfg) => runAgentBinary(PEER, { stdin: stdinOf(cfg), timeoutMs: 60_000 });
 
 function v1(pdu: PduPeer, extra: Cfg = {}): Cfg {
@@ -35,7 +35,7 @@ const CREDENTIALS: [string, (pdu: PduPeer) => Cfg][] = [
   })],
 ];
 
-describe('fence_kit_apc against snmpd + PowerNet emulator (rack PDU, rPDU tables)', () => {
+describe('fence_kit_apc_snmp against snmpd + PowerNet emulator (rack PDU, rPDU tables)', () => {
   let pdu: PduPeer;
   beforeAll(async () => {
     pdu = await startPdu({ outlets: 8, names: NAMES });
@@ -285,7 +285,7 @@ describe('fence_kit_apc against snmpd + PowerNet emulator (rack PDU, rPDU tables
   });
 });
 
-describe('fence_kit_apc chooses the outlet tables by sysObjectID', () => {
+describe('fence_kit_apc_snmp chooses the outlet tables by sysObjectID', () => {
   const FAMILY_CASES: { label: string; sysObjectID: string; tables?: ('rpdu2' | 'msp')[]; plug: string; list: string }[] = [
     { label: 'rack PDU with rPDU2 tables (status off(1)/on(2))', sysObjectID: APC_SYS_OBJECT_ID.rackPdu, tables: ['rpdu2'], plug: '3', list: '3,Outlet 3,OFF' },
     { label: 'MasterSwitch Plus (switch:outlet, off = 3)', sysObjectID: APC_SYS_OBJECT_ID.masterSwitchPlus, tables: ['msp'], plug: '1:3', list: '1:3,Outlet 3,OFF' },

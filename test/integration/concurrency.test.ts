@@ -6,7 +6,7 @@
 //                   and a success is never reported while the target runs
 // The target's state is read on the peer side (the powered process) every 5 ms during the race, so an
 // off reported while the target still ran would be seen.
-// Peers: ipmi_sim (native RMCP+ and transport=ipmitool), snmpd + PowerNet emulator (fence_kit_apc SNMP).
+// Peers: ipmi_sim (native RMCP+ and transport=ipmitool), snmpd + PowerNet emulator (fence_kit_apc_snmp SNMP).
 import { describe, expect, it } from 'vitest';
 import { runAgentBinary, type AgentRun } from '../support/run-agent.js';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
@@ -47,8 +47,8 @@ const targets = (): Target[] => [
     powerOn: () => bmc.powerOnHost(),
   },
   {
-    name: 'fence_kit_apc SNMP (snmpd + PowerNet emulator)',
-    run: (action) => runAgentBinary('fence_kit_apc', { stdin: stdinOf({ action, ip: pdu.host, ipport: pdu.port, plug: 2, ...timing }) }),
+    name: 'fence_kit_apc_snmp SNMP (snmpd + PowerNet emulator)',
+    run: (action) => runAgentBinary('fence_kit_apc_snmp', { stdin: stdinOf({ action, ip: pdu.host, ipport: pdu.port, plug: 2, ...timing }) }),
     isOn: () => pdu.isOutletPowered(2),
     identity: () => pdu.outletPids()[1],
     powerOn: async () => pdu.setOutletState(2, true),

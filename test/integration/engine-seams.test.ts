@@ -178,9 +178,9 @@ describe('silence fails fast, even under Pacemaker (issue 16)', () => {
     expect(silent.contacts()).toBeGreaterThan(before); // it did try
   });
 
-  it('fence_kit_apc (SNMP) and fence_kit_switch against a silent port: the same, from the same place', async () => {
+  it('fence_kit_apc_snmp (SNMP) and fence_kit_switch against a silent port: the same, from the same place', async () => {
     for (const [agent, cfg] of [
-      ['fence_kit_apc', { action: 'off', ip: '127.0.0.1', ipport: String(silent.port), plug: '1', snmp_version: '2c', community: 'private', login_timeout: '2' }],
+      ['fence_kit_apc_snmp', { action: 'off', ip: '127.0.0.1', ipport: String(silent.port), plug: '1', snmp_version: '2c', community: 'private', login_timeout: '2' }],
       ['fence_kit_switch', { action: 'off', ip: '127.0.0.1', ipport: String(silent.port), plug: '1', community: 'private', login_timeout: '2' }],
     ] as const) {
       const r = await runAgentBinary(agent, { stdin: stdinOf(cfg), env: pacemaker, timeoutMs: 30_000 });

@@ -218,7 +218,7 @@ describe('audit --live drift: each live run records every device, the next one r
         '    login_timeout: 10', // the latency test keeps the BMC silent for 3 s
         '    power_timeout: 10',
         '  pdu:',
-        '    agent: fence_kit_apc',
+        '    agent: fence_kit_apc_snmp',
         '    ip: 127.0.0.1',
         `    ipport: ${pdu!.port}`,
         `    snmp_version: "${snmpVersion}"`,
@@ -395,7 +395,7 @@ describe('one CIB reader: audit --cib and check --cib read a CIB the same way', 
   const TOPOLOGY = `devices:
   node1-bmc: { agent: fence_kit_ipmi, ip: 127.0.0.1, ipport: 9, username: admin, password: { env: FK_PW }, lanplus: 1 }
   node2-bmc: { agent: fence_kit_ipmi, ip: 127.0.0.1, ipport: 10, username: admin, password: { env: FK_PW }, lanplus: 1 }
-  pdu: { agent: fence_kit_apc, ip: 127.0.0.1, ipport: 11, snmp_version: 2c, community: { env: FK_COMMUNITY } }
+  pdu: { agent: fence_kit_apc_snmp, ip: 127.0.0.1, ipport: 11, snmp_version: 2c, community: { env: FK_COMMUNITY } }
 nodes:
   node1: [[node1-bmc], [pdu:1]]
   node2: [[node2-bmc], [pdu:2]]

@@ -17,8 +17,8 @@ function fencekit(args: string[], env: Record<string, string> = {}): Promise<Bin
 const TOPOLOGY = `devices:
   node1-bmc: { agent: fence_kit_ipmi, ip: 192.0.2.11, username: admin, password: { env: FK_PW } }
   node2-bmc: { agent: fence_kit_ipmi, ip: 192.0.2.12, username: admin, password: { env: FK_PW } }
-  pdu-a: { agent: fence_kit_apc, ip: 192.0.2.50, community: { env: FK_PW } }
-  pdu-b: { agent: fence_kit_apc, ip: 192.0.2.51, community: { env: FK_PW } }
+  pdu-a: { agent: fence_kit_apc_snmp, ip: 192.0.2.50, community: { env: FK_PW } }
+  pdu-b: { agent: fence_kit_apc_snmp, ip: 192.0.2.51, community: { env: FK_PW } }
 nodes:
   node1:
     - [node1-bmc]

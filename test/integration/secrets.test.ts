@@ -146,9 +146,9 @@ describe('no secret anywhere but where it must be (every agent, maximum verbosit
     expect(leaks(a, secret)).toEqual(['env IPMI_PASSWORD of /usr/bin/ipmitool']);
   });
 
-  it.each(['off', 'on'])('fence_kit_apc SNMPv3, %s: neither the auth nor the privacy passphrase leaks', async (action) => {
+  it.each(['off', 'on'])('fence_kit_apc_snmp SNMPv3, %s: neither the auth nor the privacy passphrase leaks', async (action) => {
     const u = pdu.v3.rw;
-    const a = await audited('apc-v3', 'fence_kit_apc', {
+    const a = await audited('apc-v3', 'fence_kit_apc_snmp', {
       action, ip: pdu.host, ipport: pdu.port, plug: 2, snmp_version: 3, username: u.username,
       snmp_sec_level: 'authPriv', snmp_auth_prot: u.authProtocol, snmp_priv_prot: u.privProtocol,
       password_script: scriptFor('auth', u.authPassword), snmp_priv_passwd_script: scriptFor('priv', u.privPassword),
@@ -159,9 +159,9 @@ describe('no secret anywhere but where it must be (every agent, maximum verbosit
     expect(leaks(a, u.privPassword)).toEqual([]);
   });
 
-  it.each(['off', 'on'])('fence_kit_apc SNMPv3, both scripts in shell syntax, %s: neither passphrase leaks, not even to the other script', async (action) => {
+  it.each(['off', 'on'])('fence_kit_apc_snmp SNMPv3, both scripts in shell syntax, %s: neither passphrase leaks, not even to the other script', async (action) => {
     const u = pdu.v3.rw;
-    const a = await audited('apc-v3-shell', 'fence_kit_apc', {
+    const a = await audited('apc-v3-shell', 'fence_kit_apc_snmp', {
       action, ip: pdu.host, ipport: pdu.port, plug: 2, snmp_version: 3, username: u.username,
       snmp_sec_level: 'authPriv', snmp_auth_prot: u.authProtocol, snmp_priv_prot: u.privProtocol,
       password_script: shellScriptFor('auth-shell', u.authPassword, 'pipe'),
@@ -174,9 +174,9 @@ describe('no secret anywhere but where it must be (every agent, maximum verbosit
     expect(leaks(a, u.privPassword)).toEqual([]);
   });
 
-  it.each(['off', 'on'])('fence_kit_apc SNMPv1, %s: the community leaks nowhere', async (action) => {
+  it.each(['off', 'on'])('fence_kit_apc_snmp SNMPv1, %s: the community leaks nowhere', async (action) => {
     const community = pdu.communities.rw;
-    const a = await audited('apc-v1', 'fence_kit_apc', {
+    const a = await audited('apc-v1', 'fence_kit_apc_snmp', {
  action, ip: pdu.host, ipport: pdu.port, plug: 3, community });
     expect(a.run.code, a.run.stderr).toBe(0);
     expect(leaks(a, community)).toEqual([]);

@@ -1,7 +1,7 @@
 // SNMPv3 DES privacy (issue 14, item 5): fence_apc_snmp and fence_ifmib offer snmp_priv_prot=DES, and DES
 // is net-snmp's default for authPriv, so migrated configurations use it. OpenSSL 3 (every Node since 17)
 // keeps single DES in its legacy provider; lib/snmp/des.ts runs it as DES-EDE3 with the key K|K|K. Proved
-// here through fence_kit_apc against snmpd with a DES user (test/peers/snmpd-pdu.ts, v3.rwDes), on the Node
+// here through fence_kit_apc_snmp against snmpd with a DES user (test/peers/snmpd-pdu.ts, v3.rwDes), on the Node
 // that runs the tests and on every runtime `npm run runtimes` has cached in out/runtimes/, none of them
 // given --openssl-legacy-provider.
 import { spawnSync } from 'node:child_process';
@@ -38,7 +38,7 @@ function desUser(extra: Record<string, string | number> = {}) {
 
 /** The agent with no NODE_OPTIONS (so no --openssl-legacy-provider), on the first node found in `path`. */
 const apc = (options: Record<string, string | number>, path = process.env.PATH) =>
-  runAgentBinary('fence_kit_apc', { stdin: stdinOf(options), env: { NODE_OPTIONS: undefined, PATH: path }, timeoutMs: 60_000 });
+  runAgentBinary('fence_kit_apc_snmp', { stdin: stdinOf(options), env: { NODE_OPTIONS: undefined, PATH: path }, timeoutMs: 60_000 });
 
 describe('SNMPv3 authPriv with DES privacy, without --openssl-legacy-provider', () => {
   it('the peer is a real DES user: net-snmp snmpget reads with -x DES, and its AES key is refused', () => {
@@ -52,7 +52,7 @@ describe('SNMPv3 authPriv with DES privacy, without --openssl-legacy-provider', 
     expect(get('AES').status).not.toBe(0);
   });
 
-  it('fence_kit_apc off, status, on with snmp_priv_prot=DES: each confirmed by the outlet itself', async () => {
+  it('fence_kit_apc_snmp off, status, on with snmp_priv_prot=DES: each confirmed by the outlet itself', async () => {
     const off = await apc(desUser({ plug: 2, action: 'off' }));
     expect(off.code, off.stderr).toBe(0);
     expect(pdu.isOutletPowered(2)).toBe(false);

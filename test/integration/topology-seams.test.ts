@@ -266,7 +266,7 @@ describe('agents are bounded as process groups, and keep no secrets in their env
     const script = join(dir, 'pw.sh');
     writeFileSync(script, `#!/bin/sh\nenv > ${dir}/env.txt\ncat ${passwordFile()}\n`);
     chmodSync(script, 0o700);
-    const text = bmcTopology(node, [`password_script: ${script}`]).replace('nodes:\n', `  other:\n    agent: fence_kit_apc\n    ip: 127.0.0.1\n    community: { env: FK_SEAMS_COMMUNITY }\nnodes:\n`);
+    const text = bmcTopology(node, [`password_script: ${script}`]).replace('nodes:\n', `  other:\n    agent: fence_kit_apc_snmp\n    ip: 127.0.0.1\n    community: { env: FK_SEAMS_COMMUNITY }\nnodes:\n`);
     const r = await fencekit(['-t', writeTopology('env.yaml', text), 'status', node.name], { env: { FK_SEAMS_COMMUNITY: 'pdu-secret-41' } });
     expect(r.code).toBe(0);
     const env = readFileSync(join(dir, 'env.txt'), 'utf8');

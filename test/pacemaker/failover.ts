@@ -7,7 +7,7 @@
 // (split brain) makes both fence each other: the exported delay must leave exactly one survivor.
 //
 // With devices: 'fence-agents' the same CIB runs Debian's fence_ipmilan and fence_apc_snmp instead of
-// fence_kit_ipmi and fence_kit_apc (fencekit is their drop-in peer: same parameters), for comparison.
+// fence_kit_ipmi and fence_kit_apc_snmp (fencekit is their drop-in peer: same parameters), for comparison.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +86,7 @@ function topologyYaml(bmcPorts: readonly [number, number], pduPorts: readonly [n
     ]),
     ...(['a', 'b'] as const).flatMap((x, i) => [
       `  pdu-${x}:`,
-      '    agent: fence_kit_apc',
+      '    agent: fence_kit_apc_snmp',
       `    ip: ${MGMT_HOST}`,
       `    ipport: ${pduPorts[i]}`,
       '    snmp_version: 2c',
@@ -107,7 +107,7 @@ function topologyYaml(bmcPorts: readonly [number, number], pduPorts: readonly [n
 
 /** fencekit's agents are drop-in peers: the fence-agents run of the scenario changes only the types. */
 export function asFenceAgents(cib: string): string {
-  return cib.replace(/type="fence_kit_ipmi"/g, 'type="fence_ipmilan"').replace(/type="fence_kit_apc"/g, 'type="fence_apc_snmp"');
+  return cib.replace(/type="fence_kit_ipmi"/g, 'type="fence_ipmilan"').replace(/type="fence_kit_apc_snmp"/g, 'type="fence_apc_snmp"');
 }
 
 async function must(what: string, r: ReturnType<typeof run> | Awaited<ReturnType<typeof run>>, argv: readonly string[] = [what]): Promise<string> {

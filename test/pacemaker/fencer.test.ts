@@ -159,13 +159,13 @@ describe('fence_kit_ipmi registered with pacemaker-fenced, against ipmi_sim', ()
   });
 });
 
-describe('fence_kit_apc registered with pacemaker-fenced, against snmpd serving PowerNet-MIB', () => {
+describe('fence_kit_apc_snmp registered with pacemaker-fenced, against snmpd serving PowerNet-MIB', () => {
   let pdu: PduPeer;
   let rec: StdinRecorder;
   const params = () => ({ ip: pdu.host, ipport: String(pdu.port), snmp_version: '2c', community: pdu.communities.rw });
   beforeAll(async () => {
     pdu = await startPdu({ outlets: 4, names: ['alpha', 'bravo', 'charlie', 'delta'] });
-    rec = stdinRecorder('fence_kit_apc');
+    rec = stdinRecorder('fence_kit_apc_snmp');
     recorders.push(rec);
   });
   afterAll(async () => {
@@ -174,7 +174,7 @@ describe('fence_kit_apc registered with pacemaker-fenced, against snmpd serving 
   });
 
   it('--query runs monitor; --list-targets runs list and names every outlet', async () => {
-    await admin(registerArgs('kit-apc', 'fence_kit_apc', { ...params(), pcmk_host_map: 'node-a:1;node-b:3' }));
+    await admin(registerArgs('kit-apc', 'fence_kit_apc_snmp', { ...params(), pcmk_host_map: 'node-a:1;node-b:3' }));
     await admin(['--query', 'kit-apc']);
     const targets = await admin(['--list-targets', 'kit-apc']);
     for (const name of ['alpha', 'bravo', 'charlie', 'delta']) expect(targets).toContain(name);
@@ -215,7 +215,7 @@ describe('fence_kit_apc registered with pacemaker-fenced, against snmpd serving 
   });
 
   it('pcmk_reboot_action=off: --reboot leaves the outlet off', async () => {
-    await admin(registerArgs('kit-apc-off', 'fence_kit_apc', { ...params(), pcmk_host_map: 'node-o:1', pcmk_reboot_action: 'off' }));
+    await admin(registerArgs('kit-apc-off', 'fence_kit_apc_snmp', { ...params(), pcmk_host_map: 'node-o:1', pcmk_reboot_action: 'off' }));
     try {
       await admin(['--reboot', 'node-o']);
       expect(pdu.isOutletPowered(1)).toBe(false);

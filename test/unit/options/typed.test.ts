@@ -4,7 +4,7 @@
 // The type checks are made by `tsc --noEmit` over this file (expectTypeOf, @ts-expect-error); the runtime
 // checks show the values behind those types.
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { apcAgent } from '../../../agents/pdu-apc/agent.js';
+import { apcSnmpAgent } from '../../../agents/pdu-apc/agent.js';
 import { ipmiAgent } from '../../../agents/ipmi/agent.js';
 import { sanlockAgent } from '../../../agents/sanlock-watchdog/agent.js';
 import { readOptions } from '../../../lib/agent/run.js';
@@ -41,13 +41,13 @@ describe('typed option access', () => {
     expectTypeOf(ipmi.string('auth')).toEqualTypeOf<'md5' | 'password' | 'none' | undefined>();
     expectTypeOf(ipmi.string('method')).toEqualTypeOf<'onoff' | 'cycle'>();
     expect(ipmi.string('privlvl')).toBe('operator');
-    const apc = read(apcAgent, 'ip=pdu1\nplug=3');
+    const apc = read(apcSnmpAgent, 'ip=pdu1\nplug=3');
     expectTypeOf(apc.string('snmp_version')).toEqualTypeOf<'1' | '2c' | '3'>();
     expect(apc.string('snmp_version')).toBe('1');
   });
 
   it('passes a string value exactly as written: a plug "01" stays "01"', () => {
-    const apc = read(apcAgent, 'ip=pdu1\nplug=01\nswitch=01');
+    const apc = read(apcSnmpAgent, 'ip=pdu1\nplug=01\nswitch=01');
     expect(apc.string('plug')).toBe('01');
     expect(apc.string('switch')).toBe('01');
   });

@@ -12,8 +12,8 @@ const DEVICES = `devices:
   node1-bmc: { agent: fence_kit_ipmi, ip: 10.1.0.11, username: admin, password: { file: /etc/fk/bmc.pw }, lanplus: 1 }
   node2-bmc: { agent: fence_kit_ipmi, ip: 10.1.0.12, username: admin, password: { file: /etc/fk/bmc.pw }, lanplus: 1 }
   node3-bmc: { agent: fence_kit_ipmi, ip: 10.1.0.13, username: admin, password: { file: /etc/fk/bmc.pw }, lanplus: 1 }
-  pdu-a: { agent: fence_kit_apc, ip: 10.1.0.50, snmp_version: 2c, community: { env: PDU_COMMUNITY } }
-  pdu-b: { agent: fence_kit_apc, ip: 10.1.0.51, snmp_version: 2c, community: { env: PDU_COMMUNITY } }
+  pdu-a: { agent: fence_kit_apc_snmp, ip: 10.1.0.50, snmp_version: 2c, community: { env: PDU_COMMUNITY } }
+  pdu-b: { agent: fence_kit_apc_snmp, ip: 10.1.0.51, snmp_version: 2c, community: { env: PDU_COMMUNITY } }
 `;
 
 /** Three nodes, each: its BMC, then both of its PDU outlets. Breaks no rule. */
@@ -109,7 +109,7 @@ describe('fencekit audit: the rules', () => {
   });
 
   it('timeout-budget without a CIB: a device with no bound of its own (power_timeout 0) is an error', async () => {
-    const unbounded = await audit(GOOD.replace('pdu-a: { agent: fence_kit_apc,', 'pdu-a: { agent: fence_kit_apc, power_timeout: 0,'));
+    const unbounded = await audit(GOOD.replace('pdu-a: { agent: fence_kit_apc_snmp,', 'pdu-a: { agent: fence_kit_apc_snmp, power_timeout: 0,'));
     expect(only(unbounded, 'timeout-budget')).toEqual([expect.objectContaining({ severity: 'error', subject: 'cluster' })]);
     expect(only(unbounded, 'timeout-budget')[0]!.message).toContain('power_timeout 0 means no limit');
     expect(only(await audit(GOOD), 'timeout-budget')).toEqual([]);

@@ -23,7 +23,7 @@ const TWO_NODES = `devices:
     power_timeout: 30
     delay: 2
   pdu:
-    agent: fence_kit_apc
+    agent: fence_kit_apc_snmp
     ip: 127.0.0.3
     community: { env: FK_PW }
 nodes:

@@ -32,7 +32,7 @@ const bmc = (over: Partial<DeviceFingerprint> = {}): DeviceFingerprint => ({
   ...over,
 });
 const pdu = (over: Partial<DeviceFingerprint> = {}): DeviceFingerprint => ({
-  agent: 'fence_kit_apc',
+  agent: 'fence_kit_apc_snmp',
   address: '10.0.0.9:161',
   ms: 150,
   protocol: { family: 'snmp', version: '3', securityLevel: 'authPriv', authProtocol: 'SHA', privProtocol: 'AES' },

@@ -6,8 +6,8 @@ import { planFence, resolvePlug } from '../../../lib/topology/plan.js';
 
 const TOPOLOGY = `devices:
   node1-bmc: { agent: fence_kit_ipmi, ip: 10.1.0.11, username: admin, password: { file: /p }, lanplus: 1, cipher: 17 }
-  pdu-a: { agent: fence_kit_apc, ip: 10.1.0.50, snmp_version: 2c, community: { env: C }, power_timeout: 10 }
-  pdu-b: { agent: fence_kit_apc, ip: 10.1.0.51, snmp_version: 2c, community: { env: C } }
+  pdu-a: { agent: fence_kit_apc_snmp, ip: 10.1.0.50, snmp_version: 2c, community: { env: C }, power_timeout: 10 }
+  pdu-b: { agent: fence_kit_apc_snmp, ip: 10.1.0.51, snmp_version: 2c, community: { env: C } }
 nodes:
   node1: [[node1-bmc], [pdu-a:node1-psu-a, pdu-b:3]]
 `;

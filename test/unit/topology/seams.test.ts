@@ -70,7 +70,7 @@ describe('what cannot travel as one stdin line is refused, naming the device and
   });
 
   it('a node name or a plug with a line break, at load time', async () => {
-    const pdu = 'devices:\n  pdu:\n    agent: fence_kit_apc\n    ip: 127.0.0.1\n';
+    const pdu = 'devices:\n  pdu:\n    agent: fence_kit_apc_snmp\n    ip: 127.0.0.1\n';
     await expect(parse(`${pdu}nodes:\n  "n1\\naction=on": ["pdu:1"]\n`)).rejects.toThrow(/node name "n1\\naction=on" contains a control character \(LF\)/);
     await expect(parse(`${pdu}nodes:\n  n1: ["pdu:1\\naction=on"]\n`)).rejects.toThrow(/node "n1" level 1: pdu: plug contains a control character \(LF\)/);
   });
@@ -121,7 +121,7 @@ describe('secrets stay on stdin', () => {
     ip: 127.0.0.1
     password: { env: FK_A }
   b:
-    agent: fence_kit_apc
+    agent: fence_kit_apc_snmp
     ip: 127.0.0.1
     community: { env: FK_B }
 nodes:
