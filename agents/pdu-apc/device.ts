@@ -1,6 +1,7 @@
-// An APC PDU as a fencing device, each plug an outlet, on either transport: over SNMP (SnmpPdu, read from
-// the family's status column and switched through its control column) or over the card's SSH command line
-// (SshPdu). Loaded only by connect(); net-snmp and ssh2 load only when a transport's client opens.
+// An APC PDU as a fencing device, each plug an outlet, on either transport: over SNMP (SnmpPdu, for
+// fence_kit_apc_snmp: read from the family's status column and switched through its control column) or over
+// the card's SSH command line (SshPdu, for fence_kit_apc). Loaded only by connect(); net-snmp and ssh2 load
+// only when a transport's client opens.
 import type { OperationContext, PlugInfo, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { plugNumber } from '../../lib/agent/plugs.js';
 import { FenceError } from '../../lib/errors.js';
@@ -214,7 +215,7 @@ export class SshPdu implements PowerDevice {
     const version = /\bv(\d+)\.\d+/.exec(session.banner);
     if (version && Number(version[1]) < 5) {
       await session.close('exit');
-      throw new FenceError('device-refused', `the card runs AOS v${version[1]}, which has menus only; fence_kit_apc speaks the AOS 5+ command line (or use SNMP)`);
+      throw new FenceError('device-refused', `the card runs AOS v${version[1]}, which has menus only; fence_kit_apc speaks the AOS 5+ command line (or use fence_kit_apc_snmp)`);
     }
     return new SshPdu(session);
   }

@@ -349,6 +349,9 @@ export class CliSession {
       (session as { banner: string }).banner = banner;
       return session;
     } catch (err) {
+      // Given up (a login timeout, a refused key): ssh2 still reports the connection it loses now ("Connection
+      // lost before handshake") as an 'error' event, which with no listener left would crash the agent.
+      client.on('error', () => undefined);
       client.end();
       socket.destroy();
       throw err;

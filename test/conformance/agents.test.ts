@@ -40,8 +40,10 @@ function validConfig(params: Param[], port: number): Record<string, string> {
   if (has('ipport')) cfg.ipport = String(port);
   if (has('username')) cfg.username = 'admin';
   if (has('password')) cfg.password = SECRET;
-  // An SNMP agent with a user and a password is SNMPv3; fence_kit_apc wants that said (it also speaks SSH).
+  // An SNMP agent with a user and a password is SNMPv3; fence_kit_apc_snmp wants that said.
   if (has('snmp_version') && has('username')) cfg.snmp_version = '3';
+  // fence_kit_apc speaks the card's command line over SSH only, and wants that said.
+  if (has('ssh')) cfg.ssh = '1';
   if (has('plug')) cfg.plug = '1';
   if (has('login_timeout')) cfg.login_timeout = '1';
   if (has('power_timeout')) cfg.power_timeout = '2';
@@ -76,8 +78,8 @@ const agents = binaries
     meta: parseMetadata(execFileSync(join(BIN, name), ['-o', 'metadata'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } }).toString()),
   }));
 
-it('has secret parameters to check for defaults (fence_kit_apc: password, community)', () => {
-  const apc = agents.find((a) => a.name === 'fence_kit_apc')!;
+it('has secret parameters to check for defaults (fence_kit_apc_snmp: password, community)', () => {
+  const apc = agents.find((a) => a.name === 'fence_kit_apc_snmp')!;
   expect(apc.meta.params.filter((p) => p.secret).map((p) => p.name)).toEqual(expect.arrayContaining(['password', 'community', 'snmp_priv_passwd']));
 });
 
@@ -90,6 +92,10 @@ describe.each(agents)('$name', ({ name, meta }) => {
   beforeAll(() => {
     cfg = validConfig(meta.params, device.port);
   });
+
+  /** cfg as long options; a boolean (fence_kit_apc's ssh=1) is a bare flag there, as getopt has it. */
+  const argvOf = (c: Record<string, string>) =>
+    Object.entries(c).map(([k, v]) => (meta.params.find((p) => p.name === k)?.type === 'boolean' ? `--${k.replace(/_/g, '-')}` : `--${k.replace(/_/g, '-')}=${v}`));
 
   /** Runs that must not reach the device: the counter must not move. */
   async function runUntouched(opts: Parameters<typeof runAgentBinary>[1]) {
@@ -172,7 +178,7 @@ describe.each(agents)('$name', ({ name, meta }) => {
   });
 
   it('refuses a repeated -o/--action on the command line: one line naming action, exit 1, device untouched', async () => {
-    const argv = ['-o', 'off', ...Object.entries(cfg).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}=${v}`]), '--action=on'];
+    const argv = ['-o', 'off', ...argvOf(cfg), '--action=on'];
     const r = await runUntouched({ argv });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
@@ -238,7 +244,7 @@ describe.each(agents)('$name', ({ name, meta }) => {
   });
 
   it('reads only argv when arguments are given (stdin is ignored)', async () => {
-    const argv = ['-o', 'validate-all', ...Object.entries(cfg).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}=${v}`])];
+    const argv = ['-o', 'validate-all', ...argvOf(cfg)];
     const r = await runUntouched({ argv, stdin: 'action=off\nbogus line\n' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -265,6 +271,10 @@ describe.each(agents)('$name', ({ name, meta }) => {
     const r = await runAgentBinary(name, { stdin: `${stdinOf(cfg)}verbose_level=3\ndebug_file=${debugFile}\naction=status\n`, timeoutMs: 30_000 });
     expect(r.code).toBe(1);
     expect(r.stdout).not.toContain('Status:');
+    // A failure reported, not a crash that happens to exit 1 (fence_kit_apc's SSH client once threw an
+    // unhandled 'error' event after a login timeout).
+    expect(r.stderr).toMatch(/(^|ERROR: )Failed: /m);
+    expect(r.stderr).not.toMatch(/Unhandled 'error' event|^\s+at /m);
     expect(r.ms).toBeLessThan(15_000);
     const debug = existsSync(debugFile) ? readFileSync(debugFile, 'utf8') : '';
     expect(debug.length).toBeGreaterThan(0);
@@ -286,5 +296,57 @@ describe.each(agents)('$name', ({ name, meta }) => {
     const r = await runUntouched({ stdin: `${stdinOf(cfg)}password_script=/bin/true\naction=status\n` });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/'password'.*conflicts with.*'password_script'/);
+  });
+});
+
+// Issue 14 item 1: fence_apc without ssh=1 is telnet. fence_kit_apc used to send SNMP v1 SETs with community
+// "private" to such a configuration's port instead, and validate-all said 0. Now it refuses, before any packet
+// of any protocol: the counter on the configured port (UDP and TCP alike) must not move.
+describe('fence_kit_apc without ssh=1: refused with one line, nothing sent', () => {
+  const TELNET_LINE = /^Failed: option 'ssh' \(-x, --ssh\) is not set: fence_kit_apc speaks the card's command line over SSH only; set ssh=1 .*fence_kit_apc_snmp/;
+
+  async function refusedUntouched(opts: Parameters<typeof runAgentBinary>[1]) {
+    const before = device.contacts();
+    const r = await runAgentBinary('fence_kit_apc', opts);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(device.contacts(), 'fence_kit_apc sent something to the device').toBe(before);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toBe('');
+    const failures = r.stderr.split('\n').filter((l) => l.startsWith('Failed:'));
+    expect(failures, r.stderr).toHaveLength(1);
+    expect(failures[0]).toMatch(TELNET_LINE);
+    return r;
+  }
+
+  it.each(['validate-all', 'off', 'reboot', 'on', 'status', 'list', 'monitor'])('%s with fence_apc_snmp-like options (no credentials): exit 1', async (action) => {
+    await refusedUntouched({ stdin: stdinOf({ action, ip: '127.0.0.1', ipport: String(device.port), plug: '1', login_timeout: '1', power_timeout: '2' }) });
+  });
+
+  it("fence_apc's telnet configuration (username, password, telnet_path): exit 1, the password nowhere", async () => {
+    const r = await refusedUntouched({
+      stdin: stdinOf({ action: 'off', ip: '127.0.0.1', ipport: String(device.port), username: 'apc', password: SECRET, plug: '1', telnet_path: '/usr/bin/telnet' }),
+    });
+    expect(r.stderr).not.toContain(SECRET);
+  });
+
+  it('SNMP options are unknown keys to fence_kit_apc, warned about without their value, and change nothing', async () => {
+    const r = await refusedUntouched({
+      stdin: stdinOf({ action: 'off', ip: '127.0.0.1', ipport: String(device.port), plug: '1', community: SECRET, snmp_version: '2c' }),
+    });
+    expect(r.stderr).toContain("Ignoring unknown option 'community'");
+    expect(r.stderr).toContain("Ignoring unknown option 'snmp_version'");
+    expect(r.stderr).not.toContain(SECRET);
+  });
+
+  it('on the command line too (-a -u -n -o off, no -x)', async () => {
+    await refusedUntouched({ argv: ['-a', '127.0.0.1', '-u', String(device.port), '-n', '1', '-o', 'off'] });
+  });
+
+  it("fence_kit_apc_snmp's validate-all of the same options exits 0, untouched (SNMP is its own agent)", async () => {
+    const before = device.contacts();
+    const r = await runAgentBinary('fence_kit_apc_snmp', { stdin: stdinOf({ action: 'validate-all', ip: '127.0.0.1', ipport: String(device.port), plug: '1' }) });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(device.contacts()).toBe(before);
   });
 });

@@ -1,7 +1,7 @@
 // A loopback address where nothing answers but everything is counted: proves that an agent given bad
 // input contacted no device, and gives unreachable-device runs a safe target.
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 
 export interface SilentDevice {
   port: number;
@@ -13,9 +13,14 @@ export interface SilentDevice {
 export async function startSilentDevice(): Promise<SilentDevice> {
   for (let attempt = 0; attempt < 20; attempt++) {
     let count = 0;
+    // Connections are kept open and unanswered until close(), which ends them: a client that left is
+    // never noticed otherwise (nothing reads), and the server would wait for it forever.
+    const connections = new Set<TcpSocket>();
     const tcp: Server = createServer((s) => {
       count++;
+      connections.add(s);
       s.on('error', () => undefined);
+      s.on('close', () => connections.delete(s));
     });
     await new Promise<void>((resolve, reject) => tcp.once('error', reject).listen(0, '127.0.0.1', resolve));
     const port = (tcp.address() as { port: number }).port;
@@ -34,6 +39,7 @@ export async function startSilentDevice(): Promise<SilentDevice> {
       contacts: () => count,
       close: async () => {
         udp.close();
+        for (const s of connections) s.destroy();
         await new Promise<void>((r) => tcp.close(() => r()));
       },
     };
