@@ -8,8 +8,8 @@ import { SNMP_OPTIONS } from '../../lib/options/snmp.js';
 import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 
-const PLUG_HELP =
-  'An outlet: its number, switch:number (MasterSwitch Plus, SNMP), or its exact name. Several outlets, separated by plug_separator (a node with two power supplies), are all switched and confirmed before success is reported.';
+const SEVERAL_OUTLETS =
+  'Several outlets, separated by plug_separator (a node with two power supplies), are all switched and confirmed before success is reported.';
 
 /** Shared options whose help reads differently for an APC agent: a note replaces the shared one, or (a function) extends it. */
 type HelpNotes = Readonly<Record<string, string | ((sharedNote: string) => string)>>;
@@ -28,9 +28,9 @@ const SWITCH_OPTION = { name: 'switch', short: 's', valueName: 'id', type: 'stri
 // ---- fence_kit_apc: fence_apc's options, the card's command line over SSH ----------------------------
 
 const CLI_HELP: HelpNotes = {
-  ipport: '22 unless given (SSH).',
+  ipport: "fence_apc's 23 is its telnet port; fence_kit_apc speaks SSH only.",
   username: 'The card account (required).',
-  plug: PLUG_HELP,
+  plug: `An outlet: its number (1:number is the same outlet; another switch than 1 is refused), or its exact name. ${SEVERAL_OUTLETS}`,
 };
 
 export const APC_OPTIONS = [
@@ -76,12 +76,11 @@ export type ApcOptions = Options<ApcOptionTypes>;
 // ---- fence_kit_apc_snmp: fence_apc_snmp's options, PowerNet-MIB over SNMP ----------------------------
 
 const SNMP_HELP: HelpNotes = {
-  ipport: '161 unless given.',
   username: 'The SNMPv3 user (with snmp_version=3).',
   community: (sharedNote) => `${sharedNote} Without it, SNMP v1/v2c use the factory community, as fence_apc_snmp does.`,
   snmp_version:
     "Default 1, as fence_apc_snmp. With 'username' or 'password' and no 'community', it must be given (3 for SNMPv3): a user meant for SNMPv3 never ends up in an SNMP v1 request with the factory community.",
-  plug: PLUG_HELP,
+  plug: `An outlet: its number, switch:number (MasterSwitch Plus), or its exact name. ${SEVERAL_OUTLETS}`,
 };
 
 export const APC_SNMP_OPTIONS = [

@@ -133,7 +133,7 @@ describe('fence_kit_apc_snmp against snmpd + PowerNet emulator (rack PDU, rPDU t
     expect(one.stdout.trim(), one.stderr).toBe('Status: ON');
   });
 
-  it('username and password without ssh=1, community or snmp_version: refused before any packet (once SNMP v1 with community "private"), validate-all too', async () => {
+  it('username and password without community or snmp_version: refused before any packet (fence_apc_snmp: SNMP v1 with community "private"), validate-all too', async () => {
     const cfg = { ip: pdu.host, ipport: pdu.port, username: pdu.v3.rw.username, password: pdu.v3.rw.authPassword, plug: 5 };
     const sets = pdu.readState().setCount;
     const off = await agent({ ...cfg, action: 'off' });
@@ -141,8 +141,8 @@ describe('fence_kit_apc_snmp against snmpd + PowerNet emulator (rack PDU, rPDU t
     expect(off.stdout).not.toContain('Success');
     const lines = off.stderr.trim().split('\n');
     expect(lines, off.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/'username'.*'ssh'.*'community'.*'snmp_version'/);
-    expect(lines[0]).toMatch(/ssh=1.*snmp_version=3.*community=/);
+    expect(lines[0]).toMatch(/'username'.*given without 'community' or 'snmp_version'/);
+    expect(lines[0]).toMatch(/snmp_version=3.*community=/);
     expect(pdu.isOutletPowered(5)).toBe(true);
     expect(pdu.readState().setCount).toBe(sets);
     const validate = await agent({ ...cfg, action: 'validate-all' });

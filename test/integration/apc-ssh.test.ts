@@ -116,7 +116,7 @@ describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a rea
     expect(pdu.isOutletPowered(3)).toBe(true);
   });
 
-  it('switch=2 over ssh=1 (the command line has no switches) is refused naming switch, before any login; outlet 3 of unit 1 keeps running; switch=1 is accepted', async () => {
+  it('switch=2 over SSH (the command line has no switches) is refused naming switch, before any login; outlet 3 of unit 1 keeps running; switch=1 is accepted', async () => {
     const pid = pdu.outletPids()[2];
     const logins = card.logins.length;
     const commands = card.commands.length;
@@ -124,7 +124,7 @@ describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a rea
       const r = await agent({ ...ssh(), switch: 2, plug: 3, action });
       expect(r.code, `${action}: ${r.stderr}`).toBe(1);
       expect(r.stdout).not.toContain('Success');
-      expect(r.stderr).toMatch(/option 'switch'.*ssh=1/);
+      expect(r.stderr).toMatch(/option 'switch'.*command line has no switches/);
     }
     expect(card.logins.length).toBe(logins);
     expect(card.commands.length).toBe(commands);

@@ -227,3 +227,19 @@ describe('where an on-target on may run', () => {
     }
   });
 });
+
+// Issue 14 item 1: a PDU written as fence_kit_apc with SNMP options used to be fenced over SNMP. fence_kit_apc is
+// the card's command line now, and SNMP is fence_kit_apc_snmp: the topology says which, and never both.
+describe('an APC device speaks the protocol its agent names', () => {
+  const pdu = (agent: string, options: string) => `devices:\n  pdu:\n    agent: ${agent}\n    ip: 127.0.0.1\n${options}nodes:\n  n1: ["pdu:1"]\n`;
+
+  it('fence_kit_apc with a community is refused at load, naming the device and the option', async () => {
+    await expect(parse(pdu('fence_kit_apc', '    community: { env: FK_C }\n'))).rejects.toThrow(/device "pdu": fence_kit_apc has no option "community"/);
+  });
+
+  it('fence_kit_apc_snmp takes the community; ssh is not its option', async () => {
+    const t = await parse(pdu('fence_kit_apc_snmp', '    community: { env: FK_C }\n'));
+    expect(stdinOf(t.devices.get('pdu')!, { FK_C: 'c1' })).toContain('community=c1\n');
+    await expect(parse(pdu('fence_kit_apc_snmp', '    ssh: 1\n'))).rejects.toThrow(/device "pdu": fence_kit_apc_snmp has no option "ssh"/);
+  });
+});
