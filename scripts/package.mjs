@@ -87,7 +87,7 @@ file(
 
 // Manual pages: one per agent; every other name (aliases, fence_kit_scsi_check*) links to the page of the
 // agent whose bundle it runs.
-const pageOfBundle = new Map(Object.entries(AGENTS).map(([agentDir, agent]) => [`${agentDir}.cjs`, agent.name]));
+const pageOfBundle = new Map(Object.entries(AGENTS).map(([bundle, agent]) => [`${bundle}.cjs`, agent.name]));
 for (const { name, bundle } of sbinNames) {
   const page = pageOfBundle.get(bundle);
   if (!page) throw new Error(`${name}: no agent in the registry builds ${bundle}`);

@@ -43,7 +43,7 @@ export function isOurLauncher(text: string): boolean {
   return text.split('\n', 3)[1] === LAUNCHER_MARK;
 }
 
-/** Every agent name and alias, each with the bundle that runs it (dist/agents/<directory>.cjs). */
+/** Every agent name and alias, each with the bundle that runs it (dist/agents/<bundle>.cjs, the registry key). */
 export function launchersFor(
   agents: Readonly<Record<string, AgentDeclaration>>,
   opts: { readonly prefix: string; readonly distDir: string; readonly nodePath: string },
