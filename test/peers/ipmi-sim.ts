@@ -52,6 +52,12 @@ export interface IpmiSim {
   powerOffHost(): Promise<void>;
   /** Change the slow-chassis delays of a running simulator. */
   setDelays(delays: { powerOnDelayMs?: number; powerOffDelayMs?: number }): void;
+  /**
+   * Cancel the chassis actions a slow chassis still has pending (a delayed off or on), so that the next test
+   * starts from a chassis that does nothing on its own: a delayed off left by a test that gave up before it
+   * fired would otherwise power the host off in the middle of a later test.
+   */
+  cancelPending(): void;
   /** SIGSTOP the BMC: it stops answering but keeps its port. */
   freeze(): void;
   thaw(): void;
@@ -252,6 +258,16 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   const chassis = async (...args: string[]) => {
     await execFileAsync(script, args, { timeout: 10_000 });
   };
+  const cancelPending = () => {
+    const helpers = join(dir, 'helpers.pids');
+    if (!existsSync(helpers)) return;
+    for (const line of readFileSync(helpers, 'utf8').split('\n')) {
+      const pid = Number(line.trim());
+      // Each helper is a session of its own (setsid): its group is the sleep and the chassis run it leads to.
+      if (pid > 0 && isAlive(pid)) signal(-pid, 'SIGKILL');
+    }
+    writeFileSync(helpers, '');
+  };
   const hostPid = (): number | undefined => {
     try {
       const n = Number(readFileSync(join(dir, 'host.pid'), 'utf8').trim());
@@ -318,6 +334,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
     powerOnHost: () => chassis('now-on'),
     powerOffHost: () => chassis('now-off'),
     setDelays,
+    cancelPending,
     freeze: () => signal(bmcPid, 'SIGSTOP'),
     thaw: () => signal(bmcPid, 'SIGCONT'),
     stop: async () => {
@@ -325,13 +342,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
       stopped = true;
       forget();
       await stopPid(bmcPid);
-      const helpers = join(dir, 'helpers.pids');
-      if (existsSync(helpers)) {
-        for (const line of readFileSync(helpers, 'utf8').split('\n')) {
-          const pid = Number(line.trim());
-          if (pid > 0) signal(pid, 'SIGKILL');
-        }
-      }
+      cancelPending();
       const pid = hostPid();
       if (pid) await stopPid(pid);
       rmSync(dir, { recursive: true, force: true });
