@@ -44,6 +44,16 @@ export const DEFAULT_RETRANSMIT: RetransmitPolicy = { initialMs: 300, jitterMs: 
  */
 const MIN_ADAPTIVE_WAIT_MS = 100;
 
+/**
+ * Until the BMC has answered once, no wait is longer than this. Its round trip is unknown, and whether a lossy
+ * BMC is heard at all within login_timeout (the silence bound, lib/agent/silence.ts) depends on how many tries
+ * fit: at 30 % loss each way a try is answered with probability 0.49, so the 7 tries of the 1 s cap in 5 s
+ * leave a 0.9 % chance of hearing nothing, and the 10 or more of a 500 ms cap 0.1 %. The extra packets go to a
+ * BMC that has not answered yet, and the first exchange (Get Channel Authentication Capabilities, or Get
+ * Channel Cipher Suites) is a query that may be answered any number of times.
+ */
+const UNANSWERED_MAX_WAIT_MS = 500;
+
 export class UdpTransport implements DatagramExchange {
   private received = false;
   private portUnreachable = false;
@@ -169,8 +179,9 @@ export class UdpTransport implements DatagramExchange {
         this.sendOnly(datagram);
         attempt += 1;
         const remaining = deadline - Date.now();
-        const wait = Math.min(waitMs + Math.random() * Math.min(this.policy.jitterMs, waitMs / 2), this.policy.maxMs);
-        waitMs = Math.min(waitMs * this.policy.backoff, this.policy.maxMs);
+        const maxMs = this.received ? this.policy.maxMs : Math.min(this.policy.maxMs, UNANSWERED_MAX_WAIT_MS);
+        const wait = Math.min(waitMs + Math.random() * Math.min(this.policy.jitterMs, waitMs / 2), maxMs);
+        waitMs = Math.min(waitMs * this.policy.backoff, maxMs);
         if (remaining > 0) retransmitTimer = setTimeout(transmit, timerMs(Math.min(wait, remaining)));
       };
       if (deadline <= Date.now()) {
