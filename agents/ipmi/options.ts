@@ -1,7 +1,7 @@
 // fence_kit_ipmi's options: the declarations (fence_ipmilan's names and defaults) and the types they give.
 // Imported by the declaration (agent.ts) and by anything that reads these options, so that no file needs
 // agent.ts for a type.
-import { CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION, PLUG_SEPARATOR_OPTION } from '../../lib/options/common.js';
+import { ADDRESS_FAMILY_OPTIONS, CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION, PLUG_SEPARATOR_OPTION } from '../../lib/options/common.js';
 import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 
@@ -15,6 +15,9 @@ export const IPMI_OPTIONS = [
   { name: 'plug', deprecatedName: 'port', short: 'n', valueName: 'ip', type: 'string', order: 1,
     shortdesc: 'IP address or hostname of fencing device (together with --port-as-ip)' },
   { name: 'port_as_ip', type: 'boolean', order: 1, shortdesc: 'Make "port/plug" to be an alias to IP address' },
+  // fence_ipmilan lacks them (fencing.py declares them for SSH agents only), but ipmitool has -4/-6: a BMC
+  // name with both A and AAAA records otherwise goes wherever the resolver's order sends it.
+  ...ADDRESS_FAMILY_OPTIONS,
   { name: 'lanplus', short: 'P', type: 'boolean', default: '0', order: 1,
     shortdesc: 'Use Lanplus to improve security of connection' },
   { name: 'auth', short: 'A', valueName: 'auth', type: 'select', choices: ['md5', 'password', 'none'], order: 1,

@@ -75,6 +75,19 @@ export const LOGFILE_OPTION = {
   helpNote: 'Appended to (fence_scsi empties it first), created with mode 0600. Option errors found before it is opened still go to stderr.',
 } as const satisfies OptionSpec;
 
+/**
+ * fencing.py's -4 / -6: the device address is used in that family only (lib/options/address-family.ts). Both
+ * together name no family at all, so they are refused rather than one of them silently winning.
+ */
+export const ADDRESS_FAMILY_OPTIONS = [
+  { name: 'inet4_only', short: '4', type: 'boolean', conflictsWith: ['inet6_only'], order: 1,
+    shortdesc: 'Forces agent to use IPv4 addresses only',
+    helpNote: "An IPv6 address in 'ip', or a host name without an IPv4 address, is refused before anything is sent." },
+  { name: 'inet6_only', short: '6', type: 'boolean', order: 1,
+    shortdesc: 'Forces agent to use IPv6 addresses only',
+    helpNote: "An IPv4 address in 'ip', or a host name without an IPv6 address, is refused before anything is sent." },
+] as const satisfies readonly OptionSpec[];
+
 /** Pacemaker always sends `nodename`; agents that use it declare it. */
 export const NODENAME_OPTION = {
   name: 'nodename', valueName: 'nodename', type: 'string', order: 1, shortdesc: 'Name of the node to be fenced',
