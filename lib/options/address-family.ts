@@ -12,7 +12,8 @@ import type { OptionTypesOf } from './spec.js';
 import { describeOption, type Options } from './values.js';
 
 export type AddressFamily = 4 | 6;
-type FamilyOptions = Options<OptionTypesOf<typeof ADDRESS_FAMILY_OPTIONS>>;
+/** Options of an agent that may declare them (the SNMP options' view: an SNMP agent may not). */
+type FamilyOptions = Options<Partial<OptionTypesOf<typeof ADDRESS_FAMILY_OPTIONS>>>;
 
 const [INET4_ONLY, INET6_ONLY] = ADDRESS_FAMILY_OPTIONS;
 

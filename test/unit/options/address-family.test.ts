@@ -9,6 +9,9 @@ import { ADDRESS_FAMILY_OPTIONS } from '../../../lib/options/common.js';
 import { parseArgv, parseStdin } from '../../../lib/options/parse.js';
 import { resolveValues } from '../../../lib/options/values.js';
 import { FenceError } from '../../../lib/errors.js';
+import { silentLogger } from '../../../lib/log.js';
+import { snmpTargetFrom, validateSnmpOptions } from '../../../lib/options/snmp.js';
+import { SWITCH_DEFAULTS, SWITCH_OPTIONS } from '../../../agents/switch-port/options.js';
 
 const fromArgv = (...argv: string[]) => resolveValues(parseArgv(argv, ADDRESS_FAMILY_OPTIONS), ADDRESS_FAMILY_OPTIONS);
 const optionsOf = (...argv: string[]) => fromArgv(...argv).options;
@@ -71,3 +74,30 @@ describe('inet4_only / inet6_only', () => {
     await expect(resolveInFamily(optionsOf('-6'), '::1', Date.now() + 5000)).resolves.toBeUndefined();
   });
 });
+
+// An SNMP agent that declares them (fence_apc's peer has them): the shared SNMP options honour them, so the
+// agent's declaration is all it takes. fence_kit_switch's list stands in for such an agent here.
+describe('inet4_only / inet6_only in the shared SNMP options', () => {
+  const SPECS = [...SWITCH_OPTIONS, ...ADDRESS_FAMILY_OPTIONS];
+  const snmpOptions = (stdin: string) => {
+    const { options, errors } = resolveValues(parseStdin(`community=private\n${stdin}`, SPECS), SPECS, SWITCH_DEFAULTS);
+    expect(errors).toEqual([]);
+    return options;
+  };
+
+  it('validate refuses an address of the other family, naming the option', () => {
+    expect(validateSnmpOptions(snmpOptions('ip=::1\ninet4_only=1\n'))).toEqual(["Failed: option 'inet4_only' (-4, --inet4-only): the device address is an IPv6 address"]);
+    expect(validateSnmpOptions(snmpOptions('ip=::1\ninet6_only=1\n'))).toEqual([]);
+  });
+
+  it('inet6_only sends a name over udp6 (fencing_snmp: udp6:), inet4_only over udp4, and refuses a name without such an address', async () => {
+    const name = ipv4OnlyHostName();
+    expect((await snmpTargetFrom(snmpOptions(`ip=${name}\ninet4_only=1\n`), silentLogger, Date.now() + 5000)).transport).toBe('udp4');
+    expect((await snmpTargetFrom(snmpOptions('ip=::1\ninet6_only=1\n'), silentLogger, Date.now() + 5000)).transport).toBe('udp6');
+    await expect(snmpTargetFrom(snmpOptions(`ip=${name}\ninet6_only=1\n`), silentLogger, Date.now() + 5000)).rejects.toMatchObject({
+      kind: 'bad-input',
+      message: `option 'inet6_only' (-6, --inet6-only): ${name} has no IPv6 address`,
+    });
+  });
+});
+
