@@ -5,7 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { timerMs } from '../timing.js';
+import { timerMs, withDeadline } from '../timing.js';
 import { FenceError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -83,13 +83,17 @@ export class UdpTransport implements DatagramExchange {
     });
   }
 
-  static async connect(host: string, port: number, opts: { logger?: Logger; deadline: number; policy?: RetransmitPolicy }): Promise<UdpTransport> {
+  /** `family`: that address family only (an address of the other is refused, a name looked up in it alone). */
+  static async connect(host: string, port: number, opts: { logger?: Logger; deadline: number; policy?: RetransmitPolicy; family?: 4 | 6 }): Promise<UdpTransport> {
     const logger = opts.logger ?? silentLogger;
     let address = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
     let family = isIP(address);
+    if (opts.family !== undefined && family !== 0 && family !== opts.family) {
+      throw new FenceError('bad-input', `BMC address ${host} is IPv${family}, and only IPv${opts.family} may be used`);
+    }
     if (family === 0) {
       const resolved = await withDeadline(
-        lookup(address).catch((err: NodeJS.ErrnoException) => {
+        lookup(address, { family: opts.family ?? 0 }).catch((err: NodeJS.ErrnoException) => {
           throw new FenceError('unreachable', `cannot resolve BMC host name ${host}: ${err.code ?? err.message}`);
         }),
         opts.deadline,
@@ -230,14 +234,3 @@ export class UdpTransport implements DatagramExchange {
   }
 }
 
-async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FenceError('unreachable', `${what}: deadline passed`)), timerMs(deadline - Date.now()));
-  });
-  try {
-    return await Promise.race([p, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
