@@ -58,3 +58,16 @@ export async function retryUntil<T>(attempt: (n: number) => Promise<T>, opts: Re
   }
   throw last ?? new FenceError('timeout', `${opts.what} timed out`);
 }
+
+/** `p`, or an 'unreachable' error once `deadline` passes (a lookup, a socket opening: waits with no timeout of their own). */
+export async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FenceError('unreachable', `${what}: deadline passed`)), timerMs(deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -5,6 +5,7 @@ import type { Options } from '../../lib/options/values.js';
 import type { IpmiTarget } from '../../lib/ipmi/index.js';
 import { kgForIpmitoolEnvironment } from '../../lib/ipmi/ipmitool-kg.js';
 import { FenceError } from '../../lib/errors.js';
+import { addressFamily, resolveInFamily, validateAddressFamily } from '../../lib/options/address-family.js';
 import type { BmcSettings } from './device.js';
 import type { IpmitoolSettings } from './ipmitool-transport.js';
 import { IPMI_DEFAULTS, IPMI_OPTIONS, SUPPORTED_CIPHERS, type IpmiOptionTypes, type IpmiOptions } from './options.js';
@@ -53,11 +54,18 @@ function validate(options: IpmiOptions): string[] {
   }
   const port = options.number('ipport');
   if (port !== undefined && (port < 1 || port > 65535)) errors.push("Failed: option 'ipport' (-u, --ipport) must be 1-65535");
+  errors.push(...validateAddressFamily(options, bmcHost(options)));
   return errors;
 }
 
+/** The BMC's address: ip, or plug with port_as_ip (fence_ipmilan's rule). */
+function bmcHost(options: IpmiOptions): string | undefined {
+  return options.flag('port_as_ip') && options.has('plug') ? options.string('plug') : options.string('ip');
+}
+
 export function bmcSettings(options: IpmiOptions): BmcSettings {
-  const host = options.flag('port_as_ip') && options.has('plug') ? options.string('plug')! : options.string('ip')!;
+  const host = bmcHost(options)!;
+  const family = addressFamily(options);
   return {
     target: {
       host,
@@ -72,6 +80,7 @@ export function bmcSettings(options: IpmiOptions): BmcSettings {
       privilege: options.string('privlvl'),
       authType: options.string('auth'),
       allowInsecure: options.flag('allow_insecure'),
+      ...(family !== undefined ? { family } : {}),
     },
     bridgeTarget: options.string('target'),
   };
@@ -114,6 +123,7 @@ export const ipmiAgent = declareAgent<IpmiOptionTypes>({
   },
   async connect(options, ctx) {
     const settings = bmcSettings(options);
+    await resolveInFamily(options, settings.target.host, ctx.deadline);
     const { Bmc } = await import('./device.js');
     if (options.string('transport') === 'ipmitool') {
       const { openIpmitoolTransport } = await import('./ipmitool-transport.js');

@@ -1,7 +1,7 @@
 // fence_kit_ipmi's options: the declarations (fence_ipmilan's names and defaults) and the types they give.
 // Imported by the declaration (agent.ts) and by anything that reads these options, so that no file needs
 // agent.ts for a type.
-import { CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION } from '../../lib/options/common.js';
+import { ADDRESS_FAMILY_OPTIONS, CONNECTION_OPTIONS, CORE_OPTIONS, METHOD_OPTION, PLUG_SEPARATOR_OPTION } from '../../lib/options/common.js';
 import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 
@@ -15,6 +15,9 @@ export const IPMI_OPTIONS = [
   { name: 'plug', deprecatedName: 'port', short: 'n', valueName: 'ip', type: 'string', order: 1,
     shortdesc: 'IP address or hostname of fencing device (together with --port-as-ip)' },
   { name: 'port_as_ip', type: 'boolean', order: 1, shortdesc: 'Make "port/plug" to be an alias to IP address' },
+  // fence_ipmilan lacks them (fencing.py declares them for SSH agents only), but ipmitool has -4/-6: a BMC
+  // name with both A and AAAA records otherwise goes wherever the resolver's order sends it.
+  ...ADDRESS_FAMILY_OPTIONS,
   { name: 'lanplus', short: 'P', type: 'boolean', default: '0', order: 1,
     shortdesc: 'Use Lanplus to improve security of connection' },
   { name: 'auth', short: 'A', valueName: 'auth', type: 'select', choices: ['md5', 'password', 'none'], order: 1,
@@ -34,6 +37,9 @@ export const IPMI_OPTIONS = [
     shortdesc: 'Speak IPMI natively, or run ipmitool (the password goes through its environment, never its arguments)' },
   { name: 'allow_insecure', type: 'boolean', order: 2,
     shortdesc: 'Allow cipher suite 0 and IPMI 1.5 auth type none (many BMCs accept any password with them), cipher suite 1 (answers without integrity, forgeable) and IPMI 1.5 auth type password (the password in clear text)' },
+  // fencing.py splits plug on it and runs the action once per piece, but fence_ipmilan's power functions
+  // ignore the plug: it is one BMC, named by ip (or by the whole plug, with port_as_ip).
+  withOverrides(PLUG_SEPARATOR_OPTION, { noEffect: 'one BMC is one target; with port_as_ip the whole plug is its address' }),
   { name: 'ipmitool_path', valueName: 'path', type: 'string', default: '/usr/bin/ipmitool', order: 200, shortdesc: 'Path to ipmitool binary' },
   // A number of seconds, shown as fence_ipmilan shows it.
   { name: 'ipmitool_timeout', valueName: 'timeout', type: 'second', metadataType: 'string', default: '2', order: 200,

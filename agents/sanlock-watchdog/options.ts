@@ -1,7 +1,7 @@
 // fence_kit_sanlock's options: fence_sanlock's, and the types they give. Imported by the declaration
 // (agent.ts) and by anything that reads these options.
-import { CORE_OPTIONS } from '../../lib/options/common.js';
-import type { OptionSpec, OptionTypesOf } from '../../lib/options/spec.js';
+import { CORE_OPTIONS, NODENAME_OPTION } from '../../lib/options/common.js';
+import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 import { MAX_HOST_ID } from '../../lib/sanlock/layout.js';
 
@@ -20,6 +20,9 @@ export const SANLOCK_OPTIONS = [
     shortdesc: 'sanlock_init formats the leases of host ids 1 to this' },
   { name: 'sanlock_path', valueName: 'path', type: 'string', default: '/usr/sbin/sanlock', order: 200,
     shortdesc: 'Path to the sanlock binary' },
+  // fence_sanlock's getopt takes -n NAME (cman's fenced passed the victim's name) and never reads it: the
+  // lease to take is named by host_id alone.
+  withOverrides(NODENAME_OPTION, { short: 'n', noEffect: 'the node is named by host_id' }),
   ...CORE_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 

@@ -1,7 +1,7 @@
 // fence_kit_scsi's options: fence_scsi's, and the types they give. Imported by the declaration (agent.ts),
 // the watchdog check (check.ts) and anything else that reads these options.
-import { CORE_OPTIONS, NODENAME_OPTION } from '../../lib/options/common.js';
-import type { OptionSpec, OptionTypesOf } from '../../lib/options/spec.js';
+import { CORE_OPTIONS, LOGFILE_OPTION, NODENAME_OPTION, PLUG_SEPARATOR_OPTION } from '../../lib/options/common.js';
+import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
 
 /** Where Debian and RHEL install sg3_utils' tools: the option defaults, and what fence_kit_scsi_check runs. */
@@ -20,16 +20,26 @@ export const SCSI_OPTIONS = [
   { name: 'aptpl', short: 'a', type: 'boolean', order: 1,
     shortdesc: "Use the APTPL flag for registrations. This option is only used for the 'on' action." },
   { name: 'readonly', type: 'boolean', order: 4, shortdesc: 'Open DEVICE read-only.' },
+  // fence_scsi tests it only in its watchdog check (fence_scsi_check), which takes no agent options: the
+  // fence agent itself never reads it.
+  { name: 'suppress_errors', deprecatedName: 'suppress-errors', type: 'boolean', order: 5,
+    shortdesc: 'Error log suppression.',
+    noEffect: 'fence_scsi reads it only in its watchdog check, which takes no agent options' },
+  { ...LOGFILE_OPTION, order: 6 },
   { name: 'key_value', valueName: 'id|hash', type: 'select', choices: ['id', 'hash'], default: 'id', order: 300,
     shortdesc: 'Method used to generate the SCSI key. "id" (default) uses the positional ID from "corosync-cmapctl nodelist" output which can get inconsistent when nodes are removed from cluster without full cluster restart. "hash" uses part of hash made out of node names which is not affected over time but there is theoretical chance that hashes can collide as size of SCSI key is quite limited.' },
   { name: 'corosync_cmap_path', valueName: 'path', type: 'string', default: '/usr/sbin/corosync-cmapctl', order: 300,
     shortdesc: 'Path to corosync-cmapctl binary' },
-  { name: 'sg_persist_path', valueName: 'path', type: 'string', default: SG_PERSIST_PATH, order: 300,
+  // fence_scsi's getopt spells these --sg_persist-path / --sg_turs-path; ours follow the other options.
+  { name: 'sg_persist_path', longAliases: ['sg_persist-path'], valueName: 'path', type: 'string', default: SG_PERSIST_PATH, order: 300,
     shortdesc: 'Path to sg_persist binary' },
-  { name: 'sg_turs_path', valueName: 'path', type: 'string', default: SG_TURS_PATH, order: 300,
+  { name: 'sg_turs_path', longAliases: ['sg_turs-path'], valueName: 'path', type: 'string', default: SG_TURS_PATH, order: 300,
     shortdesc: 'Path to sg_turs binary' },
   { name: 'vgs_path', valueName: 'path', type: 'string', default: '/sbin/vgs', order: 300, shortdesc: 'Path to vgs binary' },
-  ...CORE_OPTIONS,
+  // fencing.py splits plug on it, but fence_scsi makes one key from the whole node name.
+  withOverrides(PLUG_SEPARATOR_OPTION, { noEffect: 'the plug is one node name, one key' }),
+  // fence_scsi's getopt gives delay the letter -H.
+  ...CORE_OPTIONS.map((o) => (o.name === 'delay' ? withOverrides(o, { short: 'H' }) : o)),
 ] as const satisfies readonly OptionSpec[];
 
 export type ScsiOptionTypes = OptionTypesOf<typeof SCSI_OPTIONS>;

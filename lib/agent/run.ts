@@ -1,5 +1,6 @@
 // The life of one agent invocation: read input (argv or stdin), answer metadata/help without touching
 // anything, validate everything before contacting the device, then run one action through the engine.
+import { openSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PowerEngine, type ActionResult, type EngineSettings } from '../actions.js';
 import { FenceError, asFenceError, errorLine, EXIT_FAILURE, EXIT_SUCCESS } from '../errors.js';
@@ -196,6 +197,22 @@ async function execute(agent: AgentDeclaration, action: string, options: Options
   }
 }
 
+/**
+ * Where output goes once options are read: the agent's declared `logfile` (fence_scsi's), appended to, or
+ * the caller's streams. A file that cannot be opened is bad input, before anything is contacted.
+ */
+function openLogfile(agent: AgentDeclaration, options: Options): { write?: (text: string) => void } | { error: string } {
+  const spec = agent.options.find((s) => s.name === 'logfile');
+  const path = spec && options.valueOf(spec);
+  if (typeof path !== 'string' || path === '') return {};
+  try {
+    const fd = openSync(path, 'a', 0o600);
+    return { write: (text) => void writeSync(fd, text) };
+  } catch (err) {
+    return { error: `Failed: option ${describeOption(spec!)}: cannot open ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+}
+
 export async function runAgentWith(agent: AgentDeclaration, io: AgentIo): Promise<number> {
   const raw = io.argv.length > 0 ? parseArgv(io.argv, agent.options) : parseStdin(await io.readStdin(), agent.options);
   const quiet = raw.values.get('quiet') === true;
@@ -212,6 +229,12 @@ export async function runAgentWith(agent: AgentDeclaration, io: AgentIo): Promis
     for (const e of errors) io.err(`${e}\n`);
     return EXIT_FAILURE;
   }
+  const logfile = openLogfile(agent, options);
+  if ('error' in logfile) {
+    io.err(`${logfile.error}\n`);
+    return EXIT_FAILURE;
+  }
+  if (logfile.write) io = { ...io, out: logfile.write, err: logfile.write };
   const advice = agent.advise?.(options, { powerTimeoutMs: engineSettings(options, io.env, false).powerTimeoutMs }) ?? [];
   if (action === 'validate-all') {
     for (const line of advice) io.out(`WARNING: ${line}\n`);
@@ -221,6 +244,9 @@ export async function runAgentWith(agent: AgentDeclaration, io: AgentIo): Promis
   const verbosity = Math.max(options.count('verbose'), options.number('verbose_level') ?? 0);
   const log = createLogger({ verbosity, quiet, debugFile: options.string('debug_file'), write: io.err });
   for (const spec of agent.options) if (spec.secret) log.addSecret(options.valueOf(spec)?.toString());
+  // Names only: an option without effect is still the user's value, and may be mistyped into the wrong key.
+  const withoutEffect = agent.options.filter((s) => s.noEffect && options.given.has(s.name)).map((s) => s.name);
+  if (withoutEffect.length > 0) log.debug(`Given, without effect in fencekit: ${withoutEffect.join(', ')}`);
   for (const line of advice) log.warn(line);
 
   try {

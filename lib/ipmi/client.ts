@@ -37,6 +37,8 @@ export interface IpmiTarget {
   authType?: 'none' | 'password' | 'md5';
   /** Permit cipher suite 0 and IPMI 1.5 auth type none, which accept any password. */
   allowInsecure?: boolean;
+  /** Reach the BMC over this IP version only (inet4_only / inet6_only); unset: whatever the address is. */
+  family?: 4 | 6;
 }
 
 export interface IpmiOpenOptions {
@@ -123,7 +125,7 @@ export class IpmiClient {
     const lock = opts.serialise ? await lockBmc(t.host, t.port, Date.now() + (opts.deadline - Date.now()) / 2, logger) : undefined;
     let transport: UdpTransport;
     try {
-      transport = await UdpTransport.connect(t.host, t.port, { logger, deadline: opts.deadline, ...(opts.retransmit ? { policy: opts.retransmit } : {}) });
+      transport = await UdpTransport.connect(t.host, t.port, { logger, deadline: opts.deadline, family: t.family, ...(opts.retransmit ? { policy: opts.retransmit } : {}) });
     } catch (err) {
       lock?.release();
       throw err;
@@ -261,7 +263,7 @@ export function checkCompletion(what: string, res: IpmiResponse): IpmiResponse {
   throw new FenceError('device-refused', `${what}: ${describeCompletionCode(res.completionCode)}`);
 }
 
-type Target = Required<Omit<IpmiTarget, 'kg' | 'cipherSuite' | 'authType'>> & Pick<IpmiTarget, 'kg' | 'cipherSuite' | 'authType'>;
+type Target = Required<Omit<IpmiTarget, 'kg' | 'cipherSuite' | 'authType' | 'family'>> & Pick<IpmiTarget, 'kg' | 'cipherSuite' | 'authType' | 'family'>;
 
 function withDefaults(t: IpmiTarget): Target {
   const bad = (msg: string) => new FenceError('bad-input', msg);
@@ -279,6 +281,7 @@ function withDefaults(t: IpmiTarget): Target {
   const maxPassword = t.version === '2.0' ? 20 : 16;
   if (Buffer.byteLength(t.password, 'utf8') > maxPassword) throw bad(`IPMI ${t.version}: password longer than ${maxPassword} bytes`);
   if (t.kg && t.kg.length > 20) throw bad('IPMI: Kg longer than 20 bytes');
+  if (t.family !== undefined && t.family !== 4 && t.family !== 6) throw bad(`IPMI: address family ${String(t.family)} is neither 4 nor 6`);
   return {
     host: t.host,
     port,
@@ -290,5 +293,6 @@ function withDefaults(t: IpmiTarget): Target {
     privilege,
     ...(authType !== undefined ? { authType } : {}),
     allowInsecure: t.allowInsecure ?? false,
+    ...(t.family !== undefined ? { family: t.family } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // operation; the password travels in IPMI_PASSWORD (-E) and the Kg in IPMI_KGKEY (-K), never in argv, because
 // argv is world-readable in /proc (a Kg the environment cannot carry is refused: ipmitool-kg.ts). ipmitool's
 // diagnostics are mapped onto the same error kinds as the native client's.
+import { isIP } from 'node:net';
 import { FenceError } from '../errors.js';
 import { run, type RunResult } from '../exec.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -87,6 +88,12 @@ export class IpmitoolRunner {
       args.push('-A', AUTH_ARG[t.authType ?? 'md5']);
     }
     args.push('-L', PRIVILEGE_ARG[t.privilege ?? 'administrator'], '-N', String(retransmit), '-R', String(retries));
+    if (t.family !== undefined) {
+      // ipmitool -4/-6 keep a name's lookup to one family; an address of the other is refused here, not sent.
+      const literal = isIP(t.host.replace(/^\[(.*)\]$/, '$1'));
+      if (literal !== 0 && literal !== t.family) throw new FenceError('bad-input', `BMC address ${t.host} is IPv${literal}, and only IPv${t.family} may be used`);
+      args.push(`-${t.family}`);
+    }
     if (this.opts.bridgeTarget) args.push('-t', this.opts.bridgeTarget);
     args.push('-v', ...action);
     const ipmitool = this.opts.ipmitoolPath ?? '/usr/bin/ipmitool';

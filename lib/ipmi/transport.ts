@@ -5,7 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { timerMs } from '../timing.js';
+import { timerMs, withDeadline } from '../timing.js';
 import { FenceError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -44,6 +44,16 @@ export const DEFAULT_RETRANSMIT: RetransmitPolicy = { initialMs: 300, jitterMs: 
  */
 const MIN_ADAPTIVE_WAIT_MS = 100;
 
+/**
+ * Until the BMC has answered once, no wait is longer than this. Its round trip is unknown, and whether a lossy
+ * BMC is heard at all within login_timeout (the silence bound, lib/agent/silence.ts) depends on how many tries
+ * fit: at 30 % loss each way a try is answered with probability 0.49, so the 7 tries of the 1 s cap in 5 s
+ * leave a 0.9 % chance of hearing nothing, and the 10 or more of a 500 ms cap 0.1 %. The extra packets go to a
+ * BMC that has not answered yet, and the first exchange (Get Channel Authentication Capabilities, or Get
+ * Channel Cipher Suites) is a query that may be answered any number of times.
+ */
+const UNANSWERED_MAX_WAIT_MS = 500;
+
 export class UdpTransport implements DatagramExchange {
   private received = false;
   private portUnreachable = false;
@@ -73,13 +83,17 @@ export class UdpTransport implements DatagramExchange {
     });
   }
 
-  static async connect(host: string, port: number, opts: { logger?: Logger; deadline: number; policy?: RetransmitPolicy }): Promise<UdpTransport> {
+  /** `family`: that address family only (an address of the other is refused, a name looked up in it alone). */
+  static async connect(host: string, port: number, opts: { logger?: Logger; deadline: number; policy?: RetransmitPolicy; family?: 4 | 6 }): Promise<UdpTransport> {
     const logger = opts.logger ?? silentLogger;
     let address = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
     let family = isIP(address);
+    if (opts.family !== undefined && family !== 0 && family !== opts.family) {
+      throw new FenceError('bad-input', `BMC address ${host} is IPv${family}, and only IPv${opts.family} may be used`);
+    }
     if (family === 0) {
       const resolved = await withDeadline(
-        lookup(address).catch((err: NodeJS.ErrnoException) => {
+        lookup(address, { family: opts.family ?? 0 }).catch((err: NodeJS.ErrnoException) => {
           throw new FenceError('unreachable', `cannot resolve BMC host name ${host}: ${err.code ?? err.message}`);
         }),
         opts.deadline,
@@ -169,8 +183,9 @@ export class UdpTransport implements DatagramExchange {
         this.sendOnly(datagram);
         attempt += 1;
         const remaining = deadline - Date.now();
-        const wait = Math.min(waitMs + Math.random() * Math.min(this.policy.jitterMs, waitMs / 2), this.policy.maxMs);
-        waitMs = Math.min(waitMs * this.policy.backoff, this.policy.maxMs);
+        const maxMs = this.received ? this.policy.maxMs : Math.min(this.policy.maxMs, UNANSWERED_MAX_WAIT_MS);
+        const wait = Math.min(waitMs + Math.random() * Math.min(this.policy.jitterMs, waitMs / 2), maxMs);
+        waitMs = Math.min(waitMs * this.policy.backoff, maxMs);
         if (remaining > 0) retransmitTimer = setTimeout(transmit, timerMs(Math.min(wait, remaining)));
       };
       if (deadline <= Date.now()) {
@@ -219,14 +234,3 @@ export class UdpTransport implements DatagramExchange {
   }
 }
 
-async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FenceError('unreachable', `${what}: deadline passed`)), timerMs(deadline - Date.now()));
-  });
-  try {
-    return await Promise.race([p, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -50,14 +50,42 @@ export const CONNECTION_OPTIONS = [
     helpNote: 'A plain command (a path and words) runs by itself; one with shell syntax (a pipe, $VAR, quotes, a redirection) runs with /bin/sh -c, as in fence-agents. Its standard output, trailing whitespace removed, is the password; it is never logged.' },
 ] as const satisfies readonly OptionSpec[];
 
+/** fencing.py declares it for every agent; agents whose plug is one target accept it without effect (noEffect). */
+export const PLUG_SEPARATOR_OPTION = {
+  name: 'plug_separator', valueName: 'char', type: 'string', default: ',', order: 100,
+  shortdesc: 'Separator for plug parameter when specifying more than 1 plug',
+} as const satisfies OptionSpec;
+
 /** Devices with outlets / ports / targets addressed by `plug`. */
 export const PLUG_OPTIONS = [
   { name: 'plug', deprecatedName: 'port', short: 'n', valueName: 'id', type: 'string', required: true, order: 1,
     shortdesc: 'Physical plug number on device, UUID or identification of machine' },
-  { name: 'plug_separator', valueName: 'char', type: 'string', default: ',', order: 100,
-    shortdesc: 'Separator for plug parameter when specifying more than 1 plug' },
+  PLUG_SEPARATOR_OPTION,
   { name: 'separator', short: 'C', valueName: 'char', type: 'string', default: ',', order: 100,
     shortdesc: "Separator for CSV created by 'list' operation" },
+] as const satisfies readonly OptionSpec[];
+
+/**
+ * fence_scsi's logfile: the agent's output (stdout and stderr) goes to this file instead, from the point
+ * fence_scsi opens it (after option errors, before validate-all's report). The runner honours it
+ * (lib/agent/run.ts) for any agent that declares it.
+ */
+export const LOGFILE_OPTION = {
+  name: 'logfile', valueName: 'file', type: 'string', order: 200, shortdesc: 'Log output (stdout and stderr) to file',
+  helpNote: 'Appended to (fence_scsi empties it first), created with mode 0600. Option errors found before it is opened still go to stderr.',
+} as const satisfies OptionSpec;
+
+/**
+ * fencing.py's -4 / -6: the device address is used in that family only (lib/options/address-family.ts). Both
+ * together name no family at all, so they are refused rather than one of them silently winning.
+ */
+export const ADDRESS_FAMILY_OPTIONS = [
+  { name: 'inet4_only', short: '4', type: 'boolean', conflictsWith: ['inet6_only'], order: 1,
+    shortdesc: 'Forces agent to use IPv4 addresses only',
+    helpNote: "An IPv6 address in 'ip', or a host name without an IPv4 address, is refused before anything is sent." },
+  { name: 'inet6_only', short: '6', type: 'boolean', order: 1,
+    shortdesc: 'Forces agent to use IPv6 addresses only',
+    helpNote: "An IPv4 address in 'ip', or a host name without an IPv6 address, is refused before anything is sent." },
 ] as const satisfies readonly OptionSpec[];
 
 /** Pacemaker always sends `nodename`; agents that use it declare it. */

@@ -1,10 +1,10 @@
 // --help text and the troff man page, from the same declarations as the metadata.
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from '../agent/declaration.js';
 import { sortedOptions } from './metadata.js';
-import { getoptMixed, shownDefault, type OptionSpec } from './spec.js';
+import { getoptMixed, shownDefault, shownShortdesc, type OptionSpec } from './spec.js';
 
 function describe(spec: OptionSpec, defaults: Record<string, string>): string {
-  let text = spec.shortdesc;
+  let text = shownShortdesc(spec);
   if (spec.type === 'select' && spec.choices) text += ` (${spec.choices.join('|')})`;
   const def = shownDefault(spec, defaults);
   if (def !== undefined) text += ` (Default: ${def})`;

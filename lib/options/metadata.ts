@@ -1,7 +1,7 @@
 // Metadata XML in the exact shape of fence-agents' metadata.rng (strict element order), which is what
 // Pacemaker, pcs and crm_resource read. Built from the option declarations: nothing here is agent-specific.
 import { advertisedActions, effectiveDefaults, type AgentDeclaration } from '../agent/declaration.js';
-import { getoptMixed, shownDefault, type OptionSpec } from './spec.js';
+import { getoptMixed, shownDefault, shownShortdesc, type OptionSpec } from './spec.js';
 
 export function xmlEscape(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
@@ -24,7 +24,7 @@ function parameterXml(spec: OptionSpec, name: string, defaults: Record<string, s
   } else {
     lines.push(`\t\t<content type="${spec.metadataType ?? spec.type}"${defAttr} />`);
   }
-  lines.push(`\t\t<shortdesc lang="en">${xmlEscape(spec.shortdesc)}</shortdesc>`);
+  lines.push(`\t\t<shortdesc lang="en">${xmlEscape(shownShortdesc(spec))}</shortdesc>`);
   lines.push('\t</parameter>');
   return lines.join('\n');
 }

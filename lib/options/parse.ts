@@ -136,6 +136,7 @@ export function parseArgv(argv: readonly string[], specs: readonly OptionSpec[])
   for (const s of specs) {
     if (s.short) byShort.set(s.short, s);
     byLong.set(longName(s), s);
+    for (const alias of s.longAliases ?? []) byLong.set(alias, s);
   }
   const values = new Map<string, RawValue>();
   const counts = new Map<string, number>();

@@ -7,7 +7,8 @@ import type { SnmpAuth, SnmpAuthProtocol, SnmpPrivProtocol, SnmpSecurityLevel, S
 import { FenceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runSecretScript } from '../secrets.js';
-import type { CONNECTION_OPTIONS } from './common.js';
+import { addressFamily, resolveInFamily, validateAddressFamily } from './address-family.js';
+import type { ADDRESS_FAMILY_OPTIONS, CONNECTION_OPTIONS } from './common.js';
 import type { OptionSpec, OptionTypesOf } from './spec.js';
 import type { Options } from './values.js';
 
@@ -39,8 +40,12 @@ export const SNMP_OPTIONS = [
     helpNote: 'A plain command (a path and words) runs by itself; one with shell syntax (a pipe, $VAR, quotes, a redirection) runs with /bin/sh -c, as in fence-agents. Its standard output, trailing whitespace removed, is the privacy password; it is never logged.' },
 ] as const satisfies readonly OptionSpec[];
 
-/** The options an SNMP agent has. Each sets its own default snmp_version (see above) and ipport (161 or its own). */
-export type SnmpOptionTypes = OptionTypesOf<[...typeof CONNECTION_OPTIONS, ...typeof SNMP_OPTIONS], 'snmp_version' | 'ipport'>;
+/**
+ * The options an SNMP agent has. Each sets its own default snmp_version (see above) and ipport (161 or its own).
+ * inet4_only / inet6_only are honoured when the agent declares them (ADDRESS_FAMILY_OPTIONS).
+ */
+export type SnmpOptionTypes = OptionTypesOf<[...typeof CONNECTION_OPTIONS, ...typeof SNMP_OPTIONS], 'snmp_version' | 'ipport'> &
+  Partial<OptionTypesOf<typeof ADDRESS_FAMILY_OPTIONS>>;
 type SnmpOptions = Options<SnmpOptionTypes>;
 
 /**
@@ -81,6 +86,7 @@ export function validateSnmpOptions(options: SnmpOptions): string[] {
   }
   const port = options.number('ipport');
   if (port < 1 || port > 65535) errors.push("Failed: option 'ipport' (-u, --ipport) must be 1-65535");
+  errors.push(...validateAddressFamily(options, options.string('ip')));
   return errors;
 }
 
@@ -102,6 +108,8 @@ export function snmpProtocol(options: SnmpOptions, mib: string): string {
 export async function snmpTargetFrom(options: SnmpOptions, logger: Logger, deadline: number): Promise<SnmpTarget> {
   const host = options.string('ip');
   if (!host) throw new FenceError('bad-input', "missing required option 'ip'");
+  await resolveInFamily(options, host, deadline);
+  const family = addressFamily(options);
   const version = snmpVersion(options);
   let auth: SnmpAuth;
   if (version === '3') {
@@ -129,6 +137,7 @@ export async function snmpTargetFrom(options: SnmpOptions, logger: Logger, deadl
     host,
     port: options.number('ipport'),
     auth,
-    transport: host.includes(':') ? 'udp6' : 'udp4',
+    // fencing_snmp's udp: / udp6: prefix for -4 / -6; otherwise the address says which.
+    transport: family === 6 || (family === undefined && host.includes(':')) ? 'udp6' : 'udp4',
   };
 }

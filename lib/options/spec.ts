@@ -12,6 +12,11 @@ export interface OptionSpec {
   readonly short?: string;
   /** getopt long name without dashes; defaults to `name` with `_` replaced by `-`. */
   readonly long?: string;
+  /**
+   * More getopt long names accepted on the command line, never shown: a peer's own spelling beside ours
+   * (fence_scsi's getopt takes `--sg_persist-path`, ours `--sg-persist-path`).
+   */
+  readonly longAliases?: readonly string[];
   /** What the value is called in help and metadata, e.g. `ip` in `--ip=[ip]`. */
   readonly valueName?: string;
   readonly type: OptionType;
@@ -25,6 +30,11 @@ export interface OptionSpec {
   readonly default?: string;
   readonly required?: boolean;
   readonly shortdesc: string;
+  /**
+   * Why the option changes nothing in fencekit, for an option accepted only so that a peer's configuration
+   * carries over (pcs refuses a parameter the metadata lacks). Metadata, --help and the man page say so.
+   */
+  readonly noEffect?: string;
   /** Extra lines for --help and the man page (never in metadata: the RNG forbids a parameter longdesc). */
   readonly helpNote?: string;
   /** Secrets are redacted from every log line and never passed to a child process's argv. */
@@ -43,6 +53,11 @@ export interface OptionSpec {
  */
 export function shownDefault(spec: OptionSpec, defaults: Readonly<Record<string, string>>): string | undefined {
   return spec.secret ? undefined : (defaults[spec.name] ?? spec.default);
+}
+
+/** The shortdesc metadata, --help and the man page show: an option without effect says so in it. */
+export function shownShortdesc(spec: OptionSpec): string {
+  return spec.noEffect ? `${spec.shortdesc} (accepted, no effect in fencekit: ${spec.noEffect})` : spec.shortdesc;
 }
 
 export function longName(spec: OptionSpec): string {

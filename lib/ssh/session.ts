@@ -86,8 +86,14 @@ function timeLeft(deadline: number, what: string): number {
 /** The pre-connected TCP socket, with Nagle off. */
 function openSocket(host: string, port: number, family: 4 | 6 | undefined, deadline: number, logger: Logger): Promise<Socket> {
   const ms = timeLeft(deadline, `connect to ${host}:${port}`);
+  // -4 / -6 (ssh_options, inet4_only / inet6_only) hold for an address as for a name: one of the other family
+  // is refused, never connected to.
+  const literal = isIP(host);
+  if (family !== undefined && literal !== 0 && literal !== family) {
+    return Promise.reject(new FenceError('bad-input', `${host} is an IPv${literal} address, and only IPv${family} may be used`));
+  }
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect({ host, port, ...(family && !isIP(host) ? { family } : {}) });
+    const socket = tcpConnect({ host, port, ...(family && !literal ? { family } : {}) });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new FenceError('unreachable', `no TCP connection to ${host}:${port} within ${ms} ms (timed out)`));
@@ -349,8 +355,8 @@ export class CliSession {
       (session as { banner: string }).banner = banner;
       return session;
     } catch (err) {
-      // Given up (a login timeout, a refused key): ssh2 still reports the connection it loses now ("Connection
-      // lost before handshake") as an 'error' event, which with no listener left would crash the agent.
+      // The login has failed and says why; ssh2 reports the socket it loses on the way out ("Connection lost
+      // before handshake") as one more 'error', which with no listener would end the process as uncaught.
       client.on('error', () => undefined);
       client.end();
       socket.destroy();

@@ -4,7 +4,7 @@
 // BMC or outlet powers, the veth's kernel link flags. Everything started here is stopped by PID or by
 // the namespaces the lab created; nftables tables are our own and deleted after each run.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { pduOutlets, startApcSsh, type ApcSshPeer } from '../peers/apc-ssh.js';
@@ -74,22 +74,6 @@ export async function ipmiRig(): Promise<Rig> {
   const bmc: IpmiSim = await startIpmiSim({ hostOn: true });
   const chassis = (...args: string[]) => execFileSync(`${bmc.dir}/chassis.sh`, args, { timeout: 10_000, stdio: 'ignore' });
   const setMode = (m: 'normal' | 'lying' | 'flapping') => writeFileSync(`${bmc.dir}/mode`, m);
-  /** Delayed offs of a slow chassis are detached helpers in their own session: stop them by PID. */
-  const killHelpers = () => {
-    const file = `${bmc.dir}/helpers.pids`;
-    if (!existsSync(file)) return;
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const pid = Number(line.trim());
-      if (pid > 0) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-    writeFileSync(file, '');
-  };
   return {
     name: 'ipmi',
     notApplicable: { 'no-such-plug': 'a BMC has one chassis: there is no plug to get wrong' },
@@ -101,7 +85,7 @@ export async function ipmiRig(): Promise<Rig> {
       bmc.thaw();
       chassis('flap-stop');
       setMode('normal');
-      killHelpers();
+      bmc.cancelPending();
       bmc.setDelays({ powerOnDelayMs: 0, powerOffDelayMs: 0 });
       if (!bmc.isHostRunning()) chassis('now-on');
       if (!(await waitUntil(() => bmc.isHostRunning(), 5000))) throw new Error('ipmi rig: the host does not come back on');
@@ -145,7 +129,7 @@ export async function ipmiRig(): Promise<Rig> {
       } catch {
         // the BMC dir may be gone
       }
-      killHelpers();
+      bmc.cancelPending();
       await bmc.stop();
     },
   };

@@ -6,7 +6,9 @@ import { runAgentBinary } from '../support/run-agent.js';
 import { injectLoss, type NetFault } from '../support/net-faults.js';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 
-const RUNS = Number(process.env.FK_LOSS_RUNS ?? 10);
+// 20 runs, so that the bar of 95 % allows one failure: at 10 runs it allowed none, and an agent that succeeds
+// 99 % of the time then failed the test once in ten CI runs (seen: 9/10).
+const RUNS = Number(process.env.FK_LOSS_RUNS ?? 20);
 let bmc: IpmiSim;
 let loss: NetFault;
 
@@ -32,6 +34,9 @@ it(`off succeeds in >= 95 % of ${RUNS} runs under 30 % loss each way, with no fa
       // Rule 1: a reported success must be real.
       expect(bmc.isHostRunning(), `run ${i} reported off while the host runs`).toBe(false);
       ok++;
+    } else {
+      // For a failing run's post-mortem: what the agent said and when (CI keeps only the tail).
+      console.log(`run ${i} failed after ${r.ms} ms (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').join(' | ')}`);
     }
     expect(r.ms).toBeLessThan(5_000 + 20_000 + 3_000); // login + default power_timeout + slack
   }

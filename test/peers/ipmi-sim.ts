@@ -28,6 +28,8 @@ export interface IpmiSimOptions {
   powerOffDelayMs?: number;
   /** Fixed UDP port; default: a free one. */
   port?: number;
+  /** The loopback address the BMC listens on (default 127.0.0.1; ::1 for an IPv6-only BMC). */
+  address?: '127.0.0.1' | '::1';
   /**
    * A chassis_control script of the caller's (same calling convention: `[0x20] get power`, `set power 0|1`,
    * `set reset 1`) instead of the built-in one-process host: the lab's nodes share power with their PDUs.
@@ -52,6 +54,12 @@ export interface IpmiSim {
   powerOffHost(): Promise<void>;
   /** Change the slow-chassis delays of a running simulator. */
   setDelays(delays: { powerOnDelayMs?: number; powerOffDelayMs?: number }): void;
+  /**
+   * Cancel the chassis actions a slow chassis still has pending (a delayed off or on), so that the next test
+   * starts from a chassis that does nothing on its own: a delayed off left by a test that gave up before it
+   * fired would otherwise power the host off in the middle of a later test.
+   */
+  cancelPending(): void;
   /** SIGSTOP the BMC: it stops answering but keeps its port. */
   freeze(): void;
   thaw(): void;
@@ -147,13 +155,13 @@ esac
 exit 0
 `;
 
-function lanConf(dir: string, port: number): string {
+function lanConf(dir: string, address: string, port: number): string {
   const auths = 'none md2 md5 straight';
   return `name "fk_bmc"
 set_working_mc 0x20
 chassis_control "${join(dir, 'chassis.sh')}"
 startlan 1
-  addr 127.0.0.1 ${port}
+  addr ${address} ${port}
   priv_limit admin
   allowed_auths_callback ${auths}
   allowed_auths_user ${auths}
@@ -173,17 +181,17 @@ sel_enable 0x20 1000 0x0a
 ${extra}mc_enable 0x20
 `;
 
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+export async function freeUdpPort(address: '127.0.0.1' | '::1' = '127.0.0.1'): Promise<number> {
+  const s = createSocket(address === '::1' ? 'udp6' : 'udp4');
+  await new Promise<void>((resolve) => s.bind(0, address, resolve));
   const { port } = s.address();
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
 }
 
 /** Sessionless Get Channel Authentication Capabilities until anything answers. */
-async function waitAnswering(port: number, timeoutMs: number, child: ChildProcess): Promise<void> {
-  const s = createSocket('udp4');
+async function waitAnswering(address: string, port: number, timeoutMs: number, child: ChildProcess): Promise<void> {
+  const s = createSocket(address === '::1' ? 'udp6' : 'udp4');
   const request = encodeSession15({
     authType: AUTH_TYPE.none,
     sequence: 0,
@@ -206,7 +214,7 @@ async function waitAnswering(port: number, timeoutMs: number, child: ChildProces
       s.on('error', () => undefined);
       const poke = () => {
         if (Date.now() > until) return done(new Error(`ipmi_sim did not answer on port ${port} within ${timeoutMs} ms`));
-        s.send(request, port, '127.0.0.1');
+        s.send(request, port, address);
         timer = setTimeout(poke, 50);
       };
       poke();
@@ -252,6 +260,16 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   const chassis = async (...args: string[]) => {
     await execFileAsync(script, args, { timeout: 10_000 });
   };
+  const cancelPending = () => {
+    const helpers = join(dir, 'helpers.pids');
+    if (!existsSync(helpers)) return;
+    for (const line of readFileSync(helpers, 'utf8').split('\n')) {
+      const pid = Number(line.trim());
+      // Each helper is a session of its own (setsid): its group is the sleep and the chassis run it leads to.
+      if (pid > 0 && isAlive(pid)) signal(-pid, 'SIGKILL');
+    }
+    writeFileSync(helpers, '');
+  };
   const hostPid = (): number | undefined => {
     try {
       const n = Number(readFileSync(join(dir, 'host.pid'), 'utf8').trim());
@@ -266,9 +284,10 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   let child: ChildProcess | undefined;
   let port = 0;
   let lastError: unknown;
+  const address = opts.address ?? '127.0.0.1';
   for (let attempt = 0; attempt < 5 && !child; attempt++) {
-    port = opts.port ?? (await freeUdpPort());
-    writeFileSync(join(dir, 'lan.conf'), lanConf(dir, port));
+    port = opts.port ?? (await freeUdpPort(address));
+    writeFileSync(join(dir, 'lan.conf'), lanConf(dir, address, port));
     const c = spawn('ipmi_sim', ['-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', stateDir, '-n'], {
       cwd: dir,
       detached: true,
@@ -278,7 +297,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
       lastError = err;
     });
     try {
-      await waitAnswering(port, 5000, c);
+      await waitAnswering(address, port, 5000, c);
       child = c;
     } catch (err) {
       lastError = err;
@@ -304,7 +323,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   });
 
   return {
-    host: '127.0.0.1',
+    host: address,
     port,
     users: USERS,
     guid: GUID,
@@ -318,6 +337,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
     powerOnHost: () => chassis('now-on'),
     powerOffHost: () => chassis('now-off'),
     setDelays,
+    cancelPending,
     freeze: () => signal(bmcPid, 'SIGSTOP'),
     thaw: () => signal(bmcPid, 'SIGCONT'),
     stop: async () => {
@@ -325,13 +345,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
       stopped = true;
       forget();
       await stopPid(bmcPid);
-      const helpers = join(dir, 'helpers.pids');
-      if (existsSync(helpers)) {
-        for (const line of readFileSync(helpers, 'utf8').split('\n')) {
-          const pid = Number(line.trim());
-          if (pid > 0) signal(pid, 'SIGKILL');
-        }
-      }
+      cancelPending();
       const pid = hostPid();
       if (pid) await stopPid(pid);
       rmSync(dir, { recursive: true, force: true });

@@ -36,6 +36,14 @@ describe('ipmitool command line', () => {
     expect(() => runner.command(['chassis', 'power', 'status'], Date.now() + 10_000)).toThrow(why);
     expect(() => runner.command(['chassis', 'power', 'status'], Date.now() + 10_000)).toThrow(/transport=native/);
   });
+  it('a family (inet4_only / inet6_only) is -4 / -6; an address of the other family is refused, not run', () => {
+    const args = (t: object) => new IpmitoolRunner({ target: { ...target, ...t } }).command(['chassis', 'power', 'status'], Date.now() + 10_000).args;
+    expect(args({ family: 4 })).toContain('-4');
+    expect(args({ host: 'bmc.example', family: 6 })).toContain('-6');
+    expect(args({})).not.toContain('-4');
+    expect(() => args({ family: 6 })).toThrow(/127\.0\.0\.1 is IPv4, and only IPv6 may be used/);
+    expect(() => args({ host: '[::1]', family: 4 })).toThrow(/is IPv6, and only IPv4 may be used/);
+  });
   it('cipher suite 1 and IPMI 1.5 auth type password need allowInsecure, as suite 0 and auth type none do', () => {
     const cmd = (t: object) => () => new IpmitoolRunner({ target: { ...target, ...t } }).command(['chassis', 'power', 'status'], Date.now() + 10_000);
     expect(cmd({ cipherSuite: 1 })).toThrow(/no integrity/);

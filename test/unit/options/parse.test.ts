@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseArgv, parseStdin } from '../../../lib/options/parse.js';
 import { resolveValues, missingRequired } from '../../../lib/options/values.js';
 import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS, METHOD_OPTION } from '../../../lib/options/common.js';
-import type { OptionSpec } from '../../../lib/options/spec.js';
+import { getoptMixed, type OptionSpec } from '../../../lib/options/spec.js';
 
 const SPECS = [...CORE_OPTIONS, ...CONNECTION_OPTIONS, ...PLUG_OPTIONS, METHOD_OPTION,
   { name: 'lanplus', short: 'P', type: 'boolean', shortdesc: 'lanplus' }] as const satisfies readonly OptionSpec[];
@@ -124,6 +124,15 @@ describe('argv parser (GNU getopt rules)', () => {
     expect(parseArgv(['--bogus'], SPECS).errors[0]).toContain('--bogus');
     expect(parseArgv(['-o'], SPECS).errors[0]).toContain("'-o'");
     expect(parseArgv(['--lanplus=1'], SPECS).errors[0]).toContain('--lanplus');
+  });
+
+  it("takes a declared long alias (fence_scsi's --sg_persist-path) as the option itself, and shows only the long name", () => {
+    const specs = [{ name: 'sg_persist_path', longAliases: ['sg_persist-path'], valueName: 'path', type: 'string', shortdesc: 'p' }] as const satisfies readonly OptionSpec[];
+    expect(parseArgv(['--sg_persist-path=/a'], specs).values.get('sg_persist_path')).toBe('/a');
+    expect(parseArgv(['--sg_persist-path', '/b'], specs).values.get('sg_persist_path')).toBe('/b');
+    expect(parseArgv(['--sg-persist-path=/c'], specs).values.get('sg_persist_path')).toBe('/c');
+    expect(parseArgv(['--sg_persist_path=/d'], specs).errors).toEqual(["Failed: unrecognised option '--sg_persist_path'"]);
+    expect(getoptMixed(specs[0])).toBe('--sg-persist-path=[path]');
   });
 
   it('warns about stray operands without echoing them', () => {
