@@ -59,12 +59,11 @@ export const APC_OPTIONS = [
   { name: 'ssh_accept_new_host_key', type: 'boolean', order: 1,
     shortdesc: 'Accept and record an unknown host key',
     helpNote: 'OpenSSH accept-new: an unknown key is added to the known_hosts file and used; a changed key still fails. Refused when there is no file to keep the key in (/dev/null, none).' },
-  // fence_apc's paths to the programs it runs. fencekit runs neither: accepted so that a configuration carries
-  // over, and said to change nothing (metadata shows the shortdesc only).
+  // fence_apc's paths to the programs it runs; fencekit runs neither.
   { name: 'ssh_path', valueName: 'path', type: 'string', order: 200,
-    shortdesc: 'Path to ssh binary (no effect: the SSH client is built in)' },
+    shortdesc: 'Path to ssh binary', noEffect: 'the SSH client is built in' },
   { name: 'telnet_path', valueName: 'path', type: 'string', order: 200,
-    shortdesc: 'Path to telnet binary (no effect: telnet is not supported, set ssh=1)' },
+    shortdesc: 'Path to telnet binary', noEffect: 'telnet is not supported, set ssh=1' },
   ...CORE_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
@@ -88,14 +87,13 @@ export const APC_SNMP_OPTIONS = [
   withOverrides(SWITCH_OPTION, {
     helpNote: 'MasterSwitch Plus only; default 1. Also written as plug=switch:outlet. Any other switch than 1 is refused on a PDU without switches, never ignored.',
   }),
-  // fence_apc_snmp's paths to the net-snmp tools. fencekit runs none of them: accepted so that a configuration
-  // carries over, and said to change nothing (metadata shows the shortdesc only).
+  // fence_apc_snmp's paths to the net-snmp tools; fencekit runs none of them.
   { name: 'snmpget_path', valueName: 'path', type: 'string', order: 200,
-    shortdesc: 'Path to snmpget binary (no effect: fencekit speaks SNMP itself)' },
+    shortdesc: 'Path to snmpget binary', noEffect: 'fencekit speaks SNMP itself' },
   { name: 'snmpset_path', valueName: 'path', type: 'string', order: 200,
-    shortdesc: 'Path to snmpset binary (no effect: fencekit speaks SNMP itself)' },
+    shortdesc: 'Path to snmpset binary', noEffect: 'fencekit speaks SNMP itself' },
   { name: 'snmpwalk_path', valueName: 'path', type: 'string', order: 200,
-    shortdesc: 'Path to snmpwalk binary (no effect: fencekit speaks SNMP itself)' },
+    shortdesc: 'Path to snmpwalk binary', noEffect: 'fencekit speaks SNMP itself' },
   ...CORE_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 

@@ -137,3 +137,20 @@ describe('fence_kit_sanlock: -n (fence_sanlock takes it and never reads it)', ()
     expect(verbose.stderr).not.toMatch(/node1/);
   });
 });
+
+// fence_apc's and fence_apc_snmp's paths to the programs they run: fencekit runs none of them.
+describe.each([
+  ['fence_kit_apc', { ip: '192.0.2.20', ssh: '1', username: 'apc', password: 'apc', plug: '1' }, ['-a', '192.0.2.20', '-x', '-l', 'apc', '-p', 'apc', '-n', '1'], { ssh_path: '/usr/bin/ssh', telnet_path: '/usr/bin/telnet' }],
+  ['fence_kit_apc_snmp', { ip: '192.0.2.20', community: 'private', plug: '1' }, ['-a', '192.0.2.20', '-c', 'private', '-n', '1'], { snmpget_path: '/usr/bin/snmpget', snmpset_path: '/usr/bin/snmpset', snmpwalk_path: '/usr/bin/snmpwalk' }],
+] as const)('%s: the peer\'s tool paths', (binary, base, baseArgv, paths) => {
+  it('are accepted on stdin and on the command line', async () => {
+    expectAccepted(await runAgentBinary(binary, { stdin: stdinOf({ ...base, ...paths, action: 'validate-all' }) }));
+    const argv = Object.entries(paths).map(([k, v]) => `--${k.replace(/_/g, '-')}=${v}`);
+    expectAccepted(await runAgentBinary(binary, { argv: [...baseArgv, ...argv, '-o', 'validate-all'] }));
+  });
+
+  it('are listed in the metadata as options without effect', () => {
+    const params = parameters(binary);
+    for (const name of Object.keys(paths)) expect(params.get(name)?.shortdesc['#text'], name).toMatch(/no effect in fencekit/);
+  });
+});

@@ -21,8 +21,8 @@ describe('fence_kit_apc: fence_apc over SSH, never telnet, never SNMP', () => {
     const xml = metadataXml(apcAgent, 'fence_kit_apc');
     for (const name of ['ssh', 'secure', 'identity_file', 'command_prompt', 'cmd_prompt', 'ssh_options', 'switch', 'ssh_path', 'telnet_path']) expect(names(xml)).toContain(name);
     for (const name of ['community', 'snmp_version', 'snmp_priv_passwd', 'snmpget_path']) expect(names(xml)).not.toContain(name);
-    expect(xml).toMatch(/Path to ssh binary \(no effect/);
-    expect(xml).toMatch(/Path to telnet binary \(no effect: telnet is not supported/);
+    expect(xml).toContain('Path to ssh binary (accepted, no effect in fencekit: the SSH client is built in)');
+    expect(xml).toContain('Path to telnet binary (accepted, no effect in fencekit: telnet is not supported, set ssh=1)');
   });
 
   it('accepts fence_apc\'s SSH configuration, with the deprecated names, -c as the prompt, and ssh_path/telnet_path', () => {
@@ -82,7 +82,7 @@ describe('fence_kit_apc_snmp: fence_apc_snmp over SNMP', () => {
     const xml = metadataXml(apcSnmpAgent, 'fence_kit_apc_snmp');
     for (const name of ['snmp_version', 'community', 'snmp_priv_passwd', 'switch', 'snmpget_path', 'snmpset_path', 'snmpwalk_path']) expect(names(xml)).toContain(name);
     for (const name of ['ssh', 'secure', 'identity_file', 'command_prompt', 'ssh_options', 'telnet_path']) expect(names(xml)).not.toContain(name);
-    for (const tool of ['snmpget', 'snmpset', 'snmpwalk']) expect(xml).toContain(`Path to ${tool} binary (no effect: fencekit speaks SNMP itself)`);
+    for (const tool of ['snmpget', 'snmpset', 'snmpwalk']) expect(xml).toContain(`Path to ${tool} binary (accepted, no effect in fencekit: fencekit speaks SNMP itself)`);
   });
 
   it('accepts the net-snmp tool paths, which change nothing', () => {
