@@ -15,6 +15,7 @@ import { FenceError } from '../../lib/errors.js';
 import { snmpProtocol, snmpTargetFrom, validateSnmpOptions } from '../../lib/options/snmp.js';
 import { acceptNewWithoutFile, parseSshOptions, readOnlyKnownHostsFiles, type SshClientOptions } from '../../lib/ssh/openssh-options.js';
 import type { HostKeyCheck } from '../../lib/ssh/session.js';
+import { addressFamily, resolveInFamily, validateAddressFamily } from '../../lib/options/address-family.js';
 import {
   APC_DEFAULTS,
   APC_OPTIONS,
@@ -81,6 +82,7 @@ function validateCommandLine(options: ApcOptions): string[] {
       errors.push("Failed: option 'command_prompt' (-c, --command-prompt) is not a valid regular expression");
     }
   }
+  errors.push(...validateAddressFamily(options, options.string('ip')));
   const fingerprint = options.string('ssh_host_key_fingerprint');
   if (fingerprint !== undefined && !FINGERPRINT.test(fingerprint)) {
     errors.push("Failed: option 'ssh_host_key_fingerprint' must look like SHA256:<43 base64 characters> (ssh-keygen -lf)");
@@ -120,9 +122,11 @@ async function connectSsh(options: ApcOptions, ctx: OperationContext) {
     }
   }
   if (parsed.ignored.length > 0) ctx.logger.debug(`ssh_options without effect here: ${parsed.ignored.join(' ')}`);
+  const host = options.string('ip')!;
+  await resolveInFamily(options, host, ctx.deadline);
   const { SshPdu } = await import('./device.js');
   return SshPdu.open({
-    host: options.string('ip')!,
+    host,
     port: options.number('ipport'),
     username: options.string('username')!,
     password: options.string('password'),
@@ -130,7 +134,8 @@ async function connectSsh(options: ApcOptions, ctx: OperationContext) {
     hostKey: hostKeyCheckOf(options, parsed),
     prompt: new RegExp(`(?:${options.string('command_prompt') ?? DEFAULT_PROMPT})[ \\t]*$`),
     deadline: ctx.deadline,
-    family: parsed.family,
+    // inet4_only / inet6_only before ssh_options' -4 / -6, as the agent's own options win everywhere here.
+    family: addressFamily(options) ?? parsed.family,
     algorithms: parsed.algorithms,
     logger: ctx.logger,
   });

@@ -3,7 +3,7 @@
 // command line; SSH only), fence_kit_apc_snmp is fence_apc_snmp's (SNMP v1/v2c/v3). An option of one is
 // no option of the other, so a configuration can never be reached over a protocol it was not written for.
 // Imported by the declarations (agent.ts) and by anything that reads these options.
-import { CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/options/common.js';
+import { ADDRESS_FAMILY_OPTIONS, CONNECTION_OPTIONS, CORE_OPTIONS, PLUG_OPTIONS } from '../../lib/options/common.js';
 import { SNMP_OPTIONS } from '../../lib/options/snmp.js';
 import { withOverrides, type OptionSpec, type OptionTypesOf } from '../../lib/options/spec.js';
 import type { Options } from '../../lib/options/values.js';
@@ -64,6 +64,8 @@ export const APC_OPTIONS = [
     shortdesc: 'Path to ssh binary', noEffect: 'the SSH client is built in' },
   { name: 'telnet_path', valueName: 'path', type: 'string', order: 200,
     shortdesc: 'Path to telnet binary', noEffect: 'telnet is not supported, set ssh=1' },
+  // fence_apc's -4 / -6 (fencing.py gives them to its SSH agents), honoured by the SSH connection.
+  ...ADDRESS_FAMILY_OPTIONS,
   ...CORE_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 

@@ -92,6 +92,28 @@ describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a rea
     expect(pdu.isOutletPowered(4)).toBe(true);
   });
 
+  it("inet6_only (-6) reaches a card on ::1; inet4_only (-4) refuses ::1 before any login, and the outlet keeps running", async () => {
+    const v6 = await startApcSsh({ outlets: pduOutlets(pdu), users: [{ username: 'apc', password: PASSWORD }], address: '::1' });
+    try {
+      const at = { ...ssh(), ip: v6.host, ipport: v6.port, ssh_known_hosts: '/dev/null', ssh_host_key_fingerprint: v6.hostKey.fingerprint, plug: 4 };
+      const s = await agent({ ...at, inet6_only: 1, action: 'status' });
+      expect(s.stderr).toBe('');
+      expect(s).toMatchObject({ code: 0, stdout: 'Status: ON\n' });
+      for (const action of ['validate-all', 'off']) {
+        const r = await agent({ ...at, inet4_only: 1, action });
+        expect(r.code, action).toBe(1);
+        expect(r.stderr).toMatch(/inet4_only.*IPv6 address/);
+      }
+      const argv = await runAgentBinary('fence_kit_apc', { argv: ['-a', v6.host, '-u', String(v6.port), '-x', '-l', 'apc', '-p', PASSWORD, '-n', '4', '-4', '-o', 'off'] });
+      expect(argv.code).toBe(1);
+      expect(argv.stderr).toMatch(/inet4_only/);
+      expect(v6.logins).toHaveLength(1);
+      expect(pdu.isOutletPowered(4)).toBe(true);
+    } finally {
+      await v6.stop();
+    }
+  });
+
   it('list and list-status from olStatus all, with real states', async () => {
     pdu.setOutletState(2, false);
     const ls = await agent({ ...ssh(), action: 'list-status' });

@@ -72,6 +72,8 @@ export interface ApcSshOptions {
   extraHostKeys?: (string | Buffer)[];
   /** AOS version in the banner; fence_apc keys its dialogue on the major version. */
   aosVersion?: string;
+  /** Loopback address to listen on: 127.0.0.1 (default) or ::1. */
+  address?: '127.0.0.1' | '::1';
 }
 
 export interface ApcSshPeer {
@@ -176,6 +178,7 @@ export async function startApcSsh(options: ApcSshOptions = {}): Promise<ApcSshPe
   const backend = options.outlets ?? memoryOutlets(8);
   const users = options.users ?? DEFAULT_USERS;
   const version = options.aosVersion ?? '6.4.6';
+  const address = options.address ?? '127.0.0.1';
   const hostKeyText = options.hostKey ?? generatedHostKey();
   const hostKeyTexts = [hostKeyText, ...(options.extraHostKeys ?? [])];
   const publicForms = hostKeyTexts.map((text) => {
@@ -283,12 +286,12 @@ export async function startApcSsh(options: ApcSshOptions = {}): Promise<ApcSshPe
   (server as unknown as { _srv: import('node:net').Server })._srv.prependListener('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, address, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const hostKeys = publicForms.map((k) => ({ ...k, knownHostsLine: `[127.0.0.1]:${port} ${k.type} ${k.blob.toString('base64')}` }));
+  const hostKeys = publicForms.map((k) => ({ ...k, knownHostsLine: `[${address}]:${port} ${k.type} ${k.blob.toString('base64')}` }));
   return {
-    host: '127.0.0.1',
+    host: address,
     port,
     hostKey: hostKeys[0]!,
     hostKeys,
