@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { prepareGuestKernel, REPO, STAGE2 } from '../guest/lab.js';
 import { fenceSteps, startFailoverLab, type DeviceFamily, type FailoverLab, type FenceStep } from '../pacemaker/failover.js';
 import type { ClusterNode } from '../pacemaker/cluster.js';
-import { explain, procStat, run, sleep, stopPid, waitFor } from '../pacemaker/proc.js';
+import { explain, procStat, run, stopPid, waitFor } from '../pacemaker/proc.js';
 import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
 import { Witness } from './witness.js';
 
@@ -335,4 +335,3 @@ export function splitFromLog(log: string, target: string, failedAt: number, writ
   };
 }
 
-export { sleep };
