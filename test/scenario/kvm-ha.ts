@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareGuestKernel, REPO, STAGE2 } from '../guest/lab.js';
 import { fenceSteps, startFailoverLab, type DeviceFamily, type FailoverLab, type FenceStep } from '../pacemaker/failover.js';
@@ -146,10 +146,17 @@ export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise
   const scratch = mkdtempSync(join(tmpdir(), 'fk-kvmha-'));
   const stops: (() => Promise<unknown>)[] = [
     async () => {
-      // FK_PACEMAKER_KEEP_LOGS=DIR (the cluster's post-mortem switch) keeps libvirt's logs and the guest's console too.
+      // FK_PACEMAKER_KEEP_LOGS=DIR (the cluster's post-mortem switch) keeps libvirt's logs and the guest's console
+      // too: only the log folders (libvirt's state folders hold sockets, which cannot be copied).
       const keep = process.env.FK_PACEMAKER_KEEP_LOGS;
-      if (keep) for (const n of ['node1', 'node2']) if (existsSync(join(scratch, n))) cpSync(join(scratch, n), join(keep, `kvmha-${n}`), { recursive: true });
-      rmSync(scratch, { recursive: true, force: true });
+      try {
+        for (const n of ['node1', 'node2']) {
+          const logs = join(scratch, n, 'libvirt', 'log');
+          if (keep && existsSync(logs)) cpSync(logs, join(keep, `kvmha-${basename(scratch)}`, n), { recursive: true });
+        }
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
     },
   ];
   const stop = async () => {
