@@ -3,16 +3,18 @@
 // `fencekit export cib`, and a witness of "never twice" (both hosts' process tables every 50 ms and the
 // guest's own O_DIRECT records on its volume). Each scenario fails with the witness's story.
 //
-// CI runs power-loss, split-brain (FK_SCENARIO_SPLIT_ROUNDS rounds, 2 by default) and the negative control;
+// CI runs power-loss, split-brain (FK_SCENARIO_SPLIT_ROUNDS rounds, 2 by default), storage cut and the negative control;
 // `npm run scenario` (FK_SCENARIO_ALL=1) adds hung and 10 split-brain rounds. FK_SCENARIO_RESULTS=FILE
 // collects one JSON line per scenario for scripts/scenario.mjs.
 import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_POWER } from '../pacemaker/cluster.js';
 import { splitBrainRound, waitNode2Back } from '../pacemaker/failover.js';
 import { isAlive, procStat, run, signal, sleep, waitFor } from '../pacemaker/proc.js';
 import { splitFromLog, startKvmHaLab, type FailoverSplit, type KvmHaLab } from './kvm-ha.js';
 import type { Witness, WitnessVerdict } from './witness.js';
+import { ROOT } from '../support/run-agent.js';
 
 const ALL = process.env.FK_SCENARIO_ALL === '1';
 /** fence-agents runs the same exported topology with fence_ipmilan and fence_apc_snmp (scripts/scenario.mjs's comparison). */
@@ -154,6 +156,46 @@ describe('the KVM HA pair: a guest never runs on two hosts', () => {
       if (!verdict) w.stop();
     }
   }, 600_000);
+
+  // The SAN is really behind the switch: fencekit's fabric agent cutting node2's storage port cuts its guest off
+  // the disk (a fabric fence leaves the guest's qemu running). Re-enabled, the same boot writes on: the writer
+  // retries, so the records show no gap, and nothing else ran meanwhile.
+  it("storage cut: fence_kit_switch switches node2's storage port off and its guest's writes stop; on again, the same boot writes on", async () => {
+    const l = lab!;
+    const w = l.witness();
+    let verdict: WitnessVerdict | undefined;
+    const sw = l.switchLab;
+    // As Pacemaker runs an agent: options on stdin (the community never in argv), from the switch's management network.
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const agent = (action: string) =>
+      sw.inManager([join(ROOT, 'bin', 'fence_kit_switch')], { input: `action=${action}\nip=${sw.mgmtAddress}\ncommunity=${sw.community.rw}\nplug=${sw.ports.node2.ifIndex}\n`, env, timeoutMs: 30_000 });
+    try {
+      await l.placeGuest(w, 'node2');
+      await sleep(2000);
+      const boots = w.bootsSeen().length;
+      const off = await agent('off');
+      expect(off.code, off.stderr).toBe(0);
+      w.mark("node2's storage port off (fence_kit_switch)");
+      expect(sw.kernelAdminUp(sw.ports.node2)).toBe(false);
+      await sleep(1000); // a write already on the wire may still land
+      const atCut = w.recordsSeen();
+      await sleep(5000);
+      expect(w.recordsSeen(), 'records written while the storage port was down').toBe(atCut);
+      expect([...w.running().values()]).toEqual(['node2']);
+      const on = await agent('on');
+      expect(on.code, on.stderr).toBe(0);
+      w.mark("node2's storage port on (fence_kit_switch)");
+      await waitFor('the guest writing again', () => w.recordsSeen() > atCut, 120_000, 100);
+      await sleep(2000);
+      verdict = w.stop();
+      expectNeverTwice(verdict);
+      expect(w.bootsSeen().length).toBe(boots);
+    } finally {
+      if (!verdict) w.stop();
+      await sw.restorePorts();
+    }
+  }, 300_000);
 
   // Last: it leaves node2 running a guest the cluster believes dead.
   it.runIf(DEVICES === 'fencekit')('negative control: a fence device that reports success without cutting power makes the witness fail', async () => {

@@ -163,6 +163,11 @@ export class Witness {
     return new Map(this.instances);
   }
 
+  /** How many slots of the volume hold records, as far as the sampler has read. */
+  recordsSeen(): number {
+    return this.nextSlot;
+  }
+
   /** When the host first saw a record of `boot`. */
   firstSeen(boot: string): number | undefined {
     return this.bootSeen.get(boot)?.at;
