@@ -10,6 +10,8 @@ import { defineConfig } from 'vitest/config';
 //  pacemaker    pacemaker-fenced and stonith_admin, and a two-node corosync + pacemaker cluster in namespaces
 //  package      the .deb built, installed with dpkg -i and used as an admin would (pacemaker-fenced, man,
 //               fencekit demo), lintian and rpmlint, then purged
+//  scenario     the KVM HA pair end to end: libvirt + VirtualDomain guests on a namespaced cluster, an NBD SAN,
+//               and a witness that the guest never runs twice (docs/kvm-ha.md)
 // Real peers bind ports, spawn processes and build guests: every tier but unit runs its files one at a time
 // on these 2 cores.
 const sequential = { fileParallelism: false } as const;
@@ -32,6 +34,7 @@ export default defineConfig({
       { test: { name: 'guest', include: ['test/integration/**/*-guest.test.ts'], testTimeout: 900_000, hookTimeout: 600_000, ...sequential } },
       { test: { name: 'pacemaker', include: ['test/pacemaker/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 300_000, ...sequential } },
       { test: { name: 'package', include: ['test/package/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 180_000, ...sequential } },
+      { test: { name: 'scenario', include: ['test/scenario/**/*.test.ts'], testTimeout: 900_000, hookTimeout: 600_000, ...sequential } },
     ],
   },
 });

@@ -72,6 +72,12 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   iscsiadm: { package: 'open-iscsi', usedBy: 'guest tier' },
   iscsid: { package: 'open-iscsi', usedBy: 'guest tier' },
   udevadm: { package: 'udev', usedBy: 'guest tier: settle after an iSCSI login' },
+  // The KVM HA pair (scenario tier): libvirt and VirtualDomain in the cluster nodes, a SAN over NBD.
+  'qemu-nbd': { package: 'qemu-utils', usedBy: "scenario tier: the SAN serving the guest's volume over NBD" },
+  'qemu-img': { package: 'qemu-utils', usedBy: "scenario tier: each host reaches the SAN's volume through the switch" },
+  libvirtd: { package: 'libvirt-daemon', usedBy: 'scenario tier: libvirt on each cluster node (ocf:heartbeat:anything)' },
+  virsh: { package: 'libvirt-clients', usedBy: 'scenario tier: ocf:heartbeat:VirtualDomain, and the libvirtd readiness hook' },
+  fence_dummy: { package: 'fence-agents', usedBy: "scenario tier: the negative control's broken fence device" },
   // The packages (npm run package) and the package tier.
   git: { package: 'git', usedBy: 'npm run package: the last commit\'s time stamps the packages\' files' },
   rpmbuild: { package: 'rpm', usedBy: 'npm run package: the RPM' },
@@ -91,6 +97,9 @@ export const SUPPORT_PACKAGES: Readonly<Record<string, string>> = {
   python3: 'the standard library for python3-minimal\'s interpreter (the PowerNet emulator imports socket, json, …)',
   'python3-pyghmi': "pyghmi's BMC server (the basis of virtualbmc): the second BMC implementation of the IPMI tests",
   'libc6-dev': 'headers and crt files for gcc (the sanlock peers\' rlimit shim)',
+  'libvirt-daemon-driver-qemu': "libvirtd's qemu driver (the scenario tier's guests)",
+  'libvirt-daemon-system': "the libvirt-qemu user libvirtd's qemu driver resolves at start, even when qemu.conf runs qemu as root",
+  'resource-agents': 'ocf:heartbeat:VirtualDomain and ocf:heartbeat:anything, which Pacemaker runs in the scenario tier',
   'util-linux': 'unshare, nsenter, flock, setsid, mount (Essential on Debian, listed because the tests depend on it)',
 };
 

@@ -1,0 +1,344 @@
+// The KVM HA pair (issue 15; the setup as a user builds it and the figures: docs/kvm-ha.md). Built on the
+// pacemaker tier's failover lab (test/pacemaker/failover.ts): two hosts as corosync + Pacemaker nodes in
+// namespaces, each powered by a BMC (level 1) and two PDU outlets (level 2), fencing configured only from
+// `fencekit export cib`. Added here:
+//  - a SAN: a namespace of its own on the namespace switch (test/peers/netns-switch.ts) where qemu-nbd
+//    serves the guest's raw volume; each host reaches it through its own switch port (stor0), so cutting
+//    that port really cuts the host off the disk. Addresses: 198.18.10.0/24, inside these namespaces only.
+//  - libvirt on each host: libvirtd in the host's namespaces with a private /etc/libvirt (qemu.conf: run
+//    qemu as root, no cgroups, no virtlogd), run by Pacemaker as a clone of ocf:heartbeat:anything.
+//  - the guest: ocf:heartbeat:VirtualDomain with a domain that boots the guest lab's Debian kernel (TCG) with
+//    its volume on qemu's own NBD client (nbd://198.18.10.100:10809/vol), whose job is guest-writer.py.
+// The witness (witness.ts) watches both hosts' process tables and the volume.
+import { spawn } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareGuestKernel, REPO, STAGE2 } from '../guest/lab.js';
+import { fenceSteps, startFailoverLab, type DeviceFamily, type FailoverLab, type FenceStep } from '../pacemaker/failover.js';
+import type { ClusterNode } from '../pacemaker/cluster.js';
+import { explain, procStat, run, stopPid, waitFor } from '../pacemaker/proc.js';
+import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
+import { Witness } from './witness.js';
+
+const IP = '/usr/sbin/ip';
+const QEMU_NBD = '/usr/bin/qemu-nbd';
+export const SAN_ADDRESS = '198.18.10.100';
+const NBD_PORT = 10809;
+const storageAddress = (n: number) => `198.18.10.${n}`;
+const WRITER = fileURLToPath(new URL('./guest-writer.py', import.meta.url));
+/** The SAN's switch port: the next ifIndex after the switch's own node ports (11, 12). */
+const SAN_PORT_INDEX = 13;
+/**
+ * The libvirt domain. Each host gets its own copy of the domain XML at the same path (in its private
+ * /etc/libvirt), named DOMAIN-HOST: with no PID namespace here, VirtualDomain's probe on a host whose libvirtd
+ * is not up yet falls back to `ps awx | grep "qemu-system.*-name guest=NAME"` (pid_status), which would see the
+ * other host's qemu and report the guest running on both (seen: Pacemaker then stopped the good instance).
+ * Real hosts have their own process tables; the names only keep this lab's hosts apart.
+ */
+const DOMAIN = 'fkguest';
+/** Where VirtualDomain reads the domain: each host's own /etc/libvirt. */
+const DOMAIN_CONFIG = `/etc/libvirt/${DOMAIN}.xml`;
+
+export interface KvmHaLab {
+  readonly failover: FailoverLab;
+  readonly switchLab: SwitchLab;
+  /** The guest's volume: the raw image qemu-nbd serves. */
+  readonly volume: string;
+  readonly devices: DeviceFamily;
+  node(name: string): ClusterNode;
+  /** A witness over both hosts and the volume, sampling from now until its stop(). */
+  witness(): Witness;
+  /** Where Pacemaker says the guest runs (crm_resource --locate), or undefined. */
+  guestHost(): Promise<string | undefined>;
+  /** Make the guest run on `host` and wait until it writes there (a stop and a start if it runs elsewhere). */
+  placeGuest(w: Witness, host: string, timeoutMs?: number): Promise<void>;
+  /** Until a boot not seen before `since` writes from `host`; returns when its first record was seen. */
+  waitNewBoot(w: Witness, host: string, since: number, timeoutMs?: number): Promise<number>;
+  /** node1's pacemaker.log from a byte offset. */
+  node1Log(from?: number): string;
+  stop(): Promise<void>;
+}
+
+function ip(args: readonly string[]): Promise<void> {
+  return run([IP, ...args], { timeoutMs: 10_000 }).then((r) => {
+    if (r.code !== 0) throw new Error(explain([IP, ...args], r));
+  });
+}
+
+async function must(argv: readonly string[], r: ReturnType<typeof run>): Promise<string> {
+  const res = await r;
+  if (res.code !== 0) throw new Error(explain(argv, res));
+  return res.stdout;
+}
+
+// qemu runs as root: the 9p shares and the NBD volume need no ownership changes, and there are no cgroups,
+// no per-VM mount namespaces and no virtlogd inside these nodes.
+const QEMU_CONF = ['user = "root"', 'group = "root"', 'dynamic_ownership = 0', 'remember_owner = 0', 'security_driver = "none"', 'cgroup_controllers = [ ]', 'namespaces = [ ]', 'stdio_handler = "file"', ''].join('\n');
+const LIBVIRTD_CONF = ['unix_sock_group = "root"', 'auth_unix_rw = "none"', 'auth_unix_ro = "none"', ''].join('\n');
+const LIBVIRT_DIRS = { etc: '/etc/libvirt', lib: '/var/lib/libvirt', cache: '/var/cache/libvirt', log: '/var/log/libvirt' } as const;
+
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+
+function domainXml(kernel: { vmlinux: string; initrd: string; modulesDir: string }, outDir: string, name: string): string {
+  const cmdline = ['console=ttyS0', 'quiet', 'panic=-1', 'oops=panic', `fk.stage2=${STAGE2}`, `fk.modules=${kernel.modulesDir}`, `fk.repo=${REPO}`].join(' ');
+  return `<domain type='qemu'>
+  <name>${name}</name>
+  <memory unit='MiB'>384</memory>
+  <vcpu>1</vcpu>
+  <cpu mode='maximum'/>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>${xmlEscape(kernel.vmlinux)}</kernel>
+    <initrd>${xmlEscape(kernel.initrd)}</initrd>
+    <cmdline>${xmlEscape(cmdline)}</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='network' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source protocol='nbd' name='vol'>
+        <host name='${SAN_ADDRESS}' port='${NBD_PORT}'/>
+      </source>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <filesystem type='mount' accessmode='passthrough' multidevs='remap'>
+      <source dir='/'/>
+      <target dir='root'/>
+      <readonly/>
+    </filesystem>
+    <filesystem type='mount' accessmode='passthrough' multidevs='remap'>
+      <source dir='${xmlEscape(outDir)}'/>
+      <target dir='out'/>
+    </filesystem>
+    <serial type='file'>
+      <source path='/var/log/libvirt/qemu/fkguest.console'/>
+    </serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`;
+}
+
+/** The cluster resources: libvirtd on every host, the guest where libvirtd runs, preferring node2. */
+function resourcesXml(domainFile: string): { resources: string[]; constraints: string[] } {
+  const nv = (id: string, name: string, value: string) => `<nvpair id="${id}-${name}" name="${name}" value="${xmlEscape(value)}"/>`;
+  // anything's start returns once libvirtd's PID lives; the hook makes start (and monitor) wait for its socket.
+  const hook = '( for i in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1 )';
+  return {
+    resources: [
+      `<clone id="libvirtd-clone"><primitive id="libvirtd" class="ocf" provider="heartbeat" type="anything"><instance_attributes id="libvirtd-ia">${nv('libvirtd', 'binfile', '/usr/sbin/libvirtd')}${nv('libvirtd', 'cmdline_options', '--config /etc/libvirt/libvirtd.conf')}${nv('libvirtd', 'monitor_hook', hook)}</instance_attributes><operations><op id="libvirtd-start" name="start" interval="0" timeout="30s"/><op id="libvirtd-monitor" name="monitor" interval="10s" timeout="30s"/></operations></primitive></clone>`,
+      `<primitive id="guest" class="ocf" provider="heartbeat" type="VirtualDomain"><instance_attributes id="guest-ia">${nv('guest', 'config', domainFile)}${nv('guest', 'hypervisor', 'qemu:///system')}${nv('guest', 'force_stop', 'true')}</instance_attributes><meta_attributes id="guest-meta">${nv('guest', 'resource-stickiness', '1000')}${nv('guest', 'target-role', 'Stopped')}</meta_attributes><operations><op id="guest-start" name="start" interval="0" timeout="60s"/><op id="guest-stop" name="stop" interval="0" timeout="60s"/><op id="guest-monitor" name="monitor" interval="2s" timeout="30s"/></operations></primitive>`,
+    ],
+    constraints: [
+      '<rsc_order id="libvirtd-before-guest" first="libvirtd-clone" then="guest" kind="Mandatory"/>',
+      '<rsc_colocation id="guest-with-libvirtd" rsc="guest" with-rsc="libvirtd-clone" score="INFINITY"/>',
+      '<rsc_location id="guest-prefers-node2" rsc="guest" node="node2" score="100"/>',
+    ],
+  };
+}
+
+export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise<KvmHaLab> {
+  const scratch = mkdtempSync(join(tmpdir(), 'fk-kvmha-'));
+  const stops: (() => Promise<unknown>)[] = [
+    async () => {
+      // FK_PACEMAKER_KEEP_LOGS=DIR (the cluster's post-mortem switch) keeps libvirt's logs and the guest's console
+      // too: only the log folders (libvirt's state folders hold sockets, which cannot be copied).
+      const keep = process.env.FK_PACEMAKER_KEEP_LOGS;
+      try {
+        for (const n of ['node1', 'node2']) {
+          const logs = join(scratch, n, 'libvirt', 'log');
+          if (keep && existsSync(logs)) cpSync(logs, join(keep, `kvmha-${basename(scratch)}`, n), { recursive: true });
+        }
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    },
+  ];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const kernel = await prepareGuestKernel();
+    const failover = await startFailoverLab(devices);
+    stops.push(() => failover.stop());
+    const { cluster } = failover;
+    const switchLab = await startSwitchLab();
+    stops.push(() => switchLab.stop());
+
+    // Each host's storage port: the switch lab's node veth ends move into the cluster nodes' namespaces.
+    for (const [i, n] of cluster.nodes.entries()) {
+      const swNs = i === 0 ? switchLab.ns.node1 : switchLab.ns.node2;
+      await ip(['-n', swNs, 'addr', 'flush', 'dev', 'eth0']);
+      await ip(['-n', swNs, 'link', 'set', 'eth0', 'netns', String(n.holderPid)]);
+      for (const argv of [['ip', 'link', 'set', 'eth0', 'name', 'stor0'], ['ip', 'addr', 'add', `${storageAddress(i + 1)}/24`, 'dev', 'stor0'], ['ip', 'link', 'set', 'stor0', 'up']]) {
+        await must(argv, n.exec(argv));
+      }
+    }
+    // The SAN: a namespace with one port on the switch's bridge.
+    const sanNs = `fks-san-${switchLab.id}`;
+    await ip(['netns', 'add', sanNs]);
+    stops.push(() => ip(['netns', 'delete', sanNs]));
+    const sw = ['-n', switchLab.ns.switch];
+    await ip([...sw, 'link', 'add', 'sw-san', 'index', String(SAN_PORT_INDEX), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', sanNs]);
+    await ip([...sw, 'link', 'set', 'sw-san', 'master', 'br0']);
+    await ip([...sw, 'link', 'set', 'sw-san', 'up']);
+    await ip(['-n', sanNs, 'addr', 'add', `${SAN_ADDRESS}/24`, 'dev', 'eth0']);
+    await ip(['-n', sanNs, 'link', 'set', 'lo', 'up']);
+    await ip(['-n', sanNs, 'link', 'set', 'eth0', 'up']);
+
+    // 64 MiB: 131072 records, 3.6 hours of writing at 10 a second; sparse until written.
+    const volume = join(scratch, 'vol.raw');
+    writeFileSync(volume, '');
+    truncateSync(volume, 64 << 20);
+    // `ip netns exec` execs qemu-nbd after entering the namespace: the PID is qemu-nbd's own.
+    const nbd = spawn(IP, ['netns', 'exec', sanNs, QEMU_NBD, '--format=raw', '--export-name=vol', `--bind=${SAN_ADDRESS}`, `--port=${NBD_PORT}`, '--persistent', '--shared=4', '--cache=none', '--aio=threads', volume], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
+    let nbdErr = '';
+    nbd.stderr!.on('data', (b: Buffer) => (nbdErr += b.toString()));
+    const nbdPid = nbd.pid!;
+    const nbdStart = procStat(nbdPid)?.startTime;
+    stops.push(() => stopPid(nbdPid, nbdStart, 3000));
+    // Ready when a host reaches the export through the switch with qemu's own NBD client.
+    for (const n of cluster.nodes) {
+      const argv = ['qemu-img', 'info', '--output=json', `nbd://${SAN_ADDRESS}:${NBD_PORT}/vol`];
+      await waitFor(`the SAN's volume from ${n.name}`, async () => {
+        if (nbd.exitCode !== null) throw new Error(`qemu-nbd exited ${nbd.exitCode}: ${nbdErr}`);
+        return (await n.exec(argv, { timeoutMs: 5000 })).code === 0;
+      }, 20_000, 200);
+    }
+
+    const outDir = join(scratch, 'guest-out');
+    mkdirSync(outDir);
+    chmodSync(outDir, 0o777);
+    writeFileSync(join(outDir, 'job.sh'), `#!/bin/bash\n# The guest's job: the witness's writer, on the SAN volume.\nexec python3 '${WRITER}' /dev/vda\n`, { mode: 0o755 });
+    // libvirt on each host: private config, state, cache and logs, bound into the host's mount namespace
+    // (they stay across the host's power cycles: the namespace holder keeps them).
+    for (const n of cluster.nodes) {
+      const base = join(scratch, n.name, 'libvirt');
+      for (const d of Object.keys(LIBVIRT_DIRS)) mkdirSync(join(base, d), { recursive: true });
+      mkdirSync(join(base, 'log', 'qemu'), { recursive: true });
+      writeFileSync(join(base, 'etc', 'qemu.conf'), QEMU_CONF);
+      writeFileSync(join(base, 'etc', 'libvirtd.conf'), LIBVIRTD_CONF);
+      writeFileSync(join(base, 'etc', 'libvirt.conf'), '');
+      writeFileSync(join(base, 'etc', `${DOMAIN}.xml`), domainXml(kernel, outDir, `${DOMAIN}-${n.name}`));
+      for (const [d, target] of Object.entries(LIBVIRT_DIRS)) {
+        const argv = ['sh', '-c', `mkdir -p '${target}' && mount --bind '${join(base, d)}' '${target}'`];
+        await must(argv, n.exec(argv));
+      }
+    }
+
+    const node1 = cluster.node('node1');
+    const { resources, constraints } = resourcesXml(DOMAIN_CONFIG);
+    for (const x of resources) await must(['cibadmin', '--create', '--scope', 'resources'], node1.exec(['cibadmin', '--create', '--scope', 'resources', '--xml-text', x]));
+    for (const x of constraints) await must(['cibadmin', '--create', '--scope', 'constraints'], node1.exec(['cibadmin', '--create', '--scope', 'constraints', '--xml-text', x]));
+    // The guest was created stopped: started only now that it has its constraints, so it starts once, on node2.
+    const start = ['crm_resource', '--resource', 'guest', '--meta', '--delete-parameter', 'target-role'];
+    await must(start, node1.exec(start));
+
+    const guestHost = async () => {
+      const r = await node1.exec(['crm_resource', '--locate', '--resource', 'guest'], { timeoutMs: 10_000 });
+      return /is running on: (\S+)/.exec(r.stdout)?.[1];
+    };
+    const waitNewBoot = async (w: Witness, host: string, since: number, timeoutMs = 120_000) => {
+      let found: number | undefined;
+      await waitFor(`the guest writing from ${host}`, () => {
+        const b = w.bootsSeen().find((x) => x.at >= since && x.host === host);
+        found = b?.at;
+        return found !== undefined;
+      }, timeoutMs, 50).catch((err: Error) => {
+        throw new Error(`${err.message}\n${w.stop().story}\n${node1.pacemakerLog(4000)}`);
+      });
+      return found!;
+    };
+    const lab: KvmHaLab = {
+      failover,
+      switchLab,
+      volume,
+      devices,
+      node: (name) => cluster.node(name),
+      witness: () => new Witness(cluster.nodes.map((n) => ({ name: n.name, holderPid: n.holderPid })), volume, DOMAIN, () => powerStory(cluster.nodes)),
+      guestHost,
+      waitNewBoot,
+      async placeGuest(w, host, timeoutMs = 180_000) {
+        const since = Date.now();
+        const current = await guestHost();
+        if (current === host && w.bootsSeen().some((b) => b.host === host) && w.running().size === 1) return;
+        if (current === undefined || current === host) {
+          // Starting (the first placement): whatever boot writes from `host` first.
+          await waitNewBoot(w, host, 0, timeoutMs);
+          return;
+        }
+        const move = ['crm_resource', '--move', '--resource', 'guest', '--node', host];
+        await must(move, node1.exec(move));
+        try {
+          await waitNewBoot(w, host, since, timeoutMs);
+        } finally {
+          await node1.exec(['crm_resource', '--clear', '--resource', 'guest']);
+        }
+      },
+      node1Log: (from = 0) => {
+        const f = join(node1.dir, 'var/log/pacemaker/pacemaker.log');
+        return existsSync(f) ? readFileSync(f, 'utf8').slice(from) : '';
+      },
+      stop,
+    };
+    return lab;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Each host's power changes (node-power.sh's log), for the witness's story. */
+function powerStory(nodes: readonly ClusterNode[]): string {
+  return ['power:', ...nodes.flatMap((n) => n.events().split('\n').filter(Boolean).slice(-20).map((l) => {
+    const [t, ...rest] = l.split(' ');
+    return `  ${new Date(Number(t) * 1000).toISOString().slice(11, 23)} ${n.name} ${rest.join(' ')}`;
+  }))].join('\n');
+}
+
+/** A pacemaker.log line's time (epoch ms), taking today's date: the log writes only the time of day, in UTC here. */
+export function logLineTime(line: string, now = new Date()): number | undefined {
+  const m = /^\w{3} \d{1,2} (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?/.exec(line);
+  if (!m) return undefined;
+  const day = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  let t = day + ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + (m[4] ? Math.round(Number(`0.${m[4]}`) * 1000) : 0);
+  if (t > now.getTime() + 3_600_000) t -= 86_400_000; // written before midnight
+  return t;
+}
+
+/** The split of one failover: failure → first fence request (detection), each level, fence done → guest writing. */
+export interface FailoverSplit {
+  readonly totalS: number;
+  readonly detectionS: number | undefined;
+  readonly level1S: number | undefined;
+  readonly level2S: number | undefined;
+  readonly guestStartS: number | undefined;
+  readonly steps: readonly FenceStep[];
+}
+
+export function splitFromLog(log: string, target: string, failedAt: number, writingAt: number): FailoverSplit {
+  const steps = fenceSteps(log, target);
+  const lines = log.split('\n');
+  const firstRequest = lines.find((l) => new RegExp(`Requesting that \\S+ perform '\\w+' action targeting ${target} using`).test(l));
+  const lastResult = [...lines].reverse().find((l) => l.includes('(log_async_result)') && l.includes(`targeting ${target} using`));
+  const reqAt = firstRequest ? logLineTime(firstRequest) : undefined;
+  const doneAt = lastResult ? logLineTime(lastResult) : undefined;
+  const sum = (xs: readonly FenceStep[]) => (xs.length === 0 ? undefined : xs.reduce((a, s) => a + (s.ms ?? 0), 0) / 1000);
+  return {
+    totalS: (writingAt - failedAt) / 1000,
+    detectionS: reqAt !== undefined ? (reqAt - failedAt) / 1000 : undefined,
+    level1S: sum(steps.filter((s) => /-bmc$/.test(s.device))),
+    level2S: sum(steps.filter((s) => !/-bmc$/.test(s.device))),
+    guestStartS: doneAt !== undefined ? (writingAt - doneAt) / 1000 : undefined,
+    steps,
+  };
+}
+
