@@ -3,9 +3,8 @@
 // address or a name of the other family is refused before any packet, which a UDP socket on that address
 // counts; both options together are refused. The names come from this machine's /etc/hosts (no DNS server).
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ipv4OnlyHostName } from '../support/hosts.js';
 import { IpmiClient } from '../../lib/ipmi/client.js';
 import { bmcStdin, runAgentBinary } from '../support/run-agent.js';
 import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
@@ -32,19 +31,6 @@ afterAll(async () => {
   for (const c of counters) await new Promise<void>((resolve) => c.socket.close(() => resolve()));
 });
 
-/** A name /etc/hosts gives IPv4 addresses only. */
-function ipv4OnlyHostName(): string {
-  const families = new Map<string, Set<number>>();
-  for (const line of readFileSync('/etc/hosts', 'utf8').split('\n')) {
-    const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
-    if (!address || names.length === 0) continue;
-    const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
-    for (const n of names) families.set(n, new Set([...(families.get(n) ?? []), family]));
-  }
-  const name = [...families].find(([, f]) => f.size === 1 && f.has(4))?.[0];
-  if (!name) throw new Error('/etc/hosts names no host with an IPv4 address only (Debian lists the host name at 127.0.1.1)');
-  return name;
-}
 
 const agent = (stdin: string) => runAgentBinary('fence_kit_ipmi', { stdin, timeoutMs: 60_000 });
 /** The one line the run printed on stderr, its timestamp removed. */

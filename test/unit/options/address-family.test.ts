@@ -1,9 +1,8 @@
 // inet4_only / inet6_only (lib/options/address-family.ts): which family the options ask for, the literal of
 // the other family refused by validate, a name looked up in the asked family only. The name cases use this
 // machine's /etc/hosts (files, no DNS server): a name it gives an IPv4 address and no IPv6 one.
-import { readFileSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { ipv4OnlyHostName } from '../../support/hosts.js';
 import { addressFamily, resolveInFamily, validateAddressFamily } from '../../../lib/options/address-family.js';
 import { ADDRESS_FAMILY_OPTIONS } from '../../../lib/options/common.js';
 import { parseArgv, parseStdin } from '../../../lib/options/parse.js';
@@ -16,19 +15,6 @@ import { SWITCH_DEFAULTS, SWITCH_OPTIONS } from '../../../agents/switch-port/opt
 const fromArgv = (...argv: string[]) => resolveValues(parseArgv(argv, ADDRESS_FAMILY_OPTIONS), ADDRESS_FAMILY_OPTIONS);
 const optionsOf = (...argv: string[]) => fromArgv(...argv).options;
 
-/** A name /etc/hosts gives IPv4 addresses only. */
-function ipv4OnlyHostName(): string {
-  const families = new Map<string, Set<number>>();
-  for (const line of readFileSync('/etc/hosts', 'utf8').split('\n')) {
-    const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
-    if (!address || names.length === 0) continue;
-    const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
-    for (const n of names) families.set(n, new Set([...(families.get(n) ?? []), family]));
-  }
-  const name = [...families].find(([, f]) => f.size === 1 && f.has(4))?.[0];
-  if (!name) throw new Error('/etc/hosts names no host with an IPv4 address only (Debian lists the host name at 127.0.1.1)');
-  return name;
-}
 
 describe('inet4_only / inet6_only', () => {
   it('ask for one family each (-4, -6, and on stdin), none by default', () => {
