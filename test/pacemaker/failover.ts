@@ -270,7 +270,7 @@ export async function killAndMeasure(lab: FailoverLab, timeoutMs = 150_000): Pro
  * kills the corosync node2 is just booting, before it ever rejoins, so nothing is fenced. Wait for a new
  * corosync on node2 and for node2's own Pacemaker to see both nodes and a DC (it can only after joining).
  */
-export async function waitNode2Back(lab: FailoverLab, after: FailoverResult, timeoutMs = 90_000): Promise<void> {
+export async function waitNode2Back(lab: FailoverLab, after: Pick<FailoverResult, 'killedCorosync'>, timeoutMs = 90_000): Promise<void> {
   const node2 = lab.cluster.node('node2');
   const until = Date.now() + timeoutMs;
   await waitFor('a new corosync on node2', () => {

@@ -50,7 +50,18 @@ function expectNeverTwice(verdict: WitnessVerdict): void {
 
 /** node2 back in the cluster after its fence (a new corosync and both nodes online from both). */
 async function node2Back(l: KvmHaLab, corosyncBefore: number | undefined): Promise<void> {
-  await waitNode2Back(l.failover, { killedCorosync: corosyncBefore ?? -1 } as Parameters<typeof waitNode2Back>[1], 150_000);
+  await waitNode2Back(l.failover, { killedCorosync: corosyncBefore ?? -1 }, 150_000);
+}
+
+/**
+ * The guest placed on node2 and settled, and what node2's failure is measured from: node2, its corosync (a new
+ * one means it came back) and where node1's log stands (the fence steps are read from there on).
+ */
+async function guestRunningOnNode2(l: KvmHaLab, w: Witness) {
+  await l.placeGuest(w, 'node2');
+  await sleep(2000);
+  const node2 = l.node('node2');
+  return { node2, corosync: node2.corosyncPid(), logFrom: l.node1Log().length };
 }
 
 describe('the KVM HA pair: a guest never runs on two hosts', () => {
@@ -59,11 +70,7 @@ describe('the KVM HA pair: a guest never runs on two hosts', () => {
     const w: Witness = l.witness();
     let verdict: WitnessVerdict | undefined;
     try {
-      await l.placeGuest(w, 'node2');
-      await sleep(2000);
-      const node2 = l.node('node2');
-      const corosync = node2.corosyncPid();
-      const logFrom = l.node1Log().length;
+      const { node2, corosync, logFrom } = await guestRunningOnNode2(l, w);
       l.failover.setBmc('powered-off');
       const failedAt = Date.now();
       w.mark('node2 loses all power: psu-a, psu-b, its BMC with them');
@@ -130,11 +137,7 @@ describe('the KVM HA pair: a guest never runs on two hosts', () => {
     const w = l.witness();
     let verdict: WitnessVerdict | undefined;
     try {
-      await l.placeGuest(w, 'node2');
-      await sleep(2000);
-      const node2 = l.node('node2');
-      const corosync = node2.corosyncPid();
-      const logFrom = l.node1Log().length;
+      const { node2, corosync, logFrom } = await guestRunningOnNode2(l, w);
       const frozen = node2.pids().map((pid) => ({ pid, start: procStat(pid)?.startTime }));
       const failedAt = Date.now();
       for (const p of frozen) signal(p.pid, 'SIGSTOP');
