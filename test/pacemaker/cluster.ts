@@ -2,11 +2,14 @@
 // measurements: docs/pacemaker-lab.md). Each node is a holder process made by `unshare --mount --uts --net`,
 // with private tmpfs on /run and /dev/shm, its own /etc/corosync, /var/lib/{corosync,pacemaker} and
 // /var/log/{corosync,pacemaker} bind-mounted from a per-node directory, and its own hostname. The nodes
-// talk over a veth pair (ring 198.18.0.0/24, knet); each also has a management veth to the host, where
-// test peers are reached through UDP relays on 198.19.255.254 (addresses exist only on these links).
+// talk over a veth pair (ring 198.18.0.0/24, knet) unless the caller wires the ring itself (the KVM HA lab
+// puts it on a switch port); each also has a management veth to the host, where test peers are reached
+// through UDP relays on 198.19.255.254 (addresses exist only on these links).
 //
 // Power is node-power.sh's model: the node's processes run while its chassis and one of its supplies
-// have power. Everything is selected by the holder's mount namespace or by PIDs we recorded; there is
+// have power. Each boot runs the node in a time namespace of its own whose boot clock starts at zero, so
+// /proc/uptime on the node is the time since its last power-on, as on a real host (what an agent that asks
+// "has this node rebooted since ..." reads). Everything is selected by the holder's mount namespace or by PIDs we recorded; there is
 // no PID namespace and nothing is ever selected by name. stop() removes every process and link made here.
 import { spawn, execFileSync } from 'node:child_process';
 import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +32,7 @@ export interface ClusterNode {
   readonly mgmtAddress: string;
   readonly dir: string;
   readonly holderPid: number;
-  /** A command inside the node's namespaces. */
+  /** A command inside the node's namespaces (and its current boot's clock: /proc/uptime counts from its power-on). */
   exec(argv: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
   /** The node's processes (its mount namespace minus the holder). */
   pids(): number[];
@@ -86,13 +89,19 @@ function corosyncConf(nodes: readonly { name: string; nodeid: number; ring: stri
   ].join('\n');
 }
 
-/** Starts corosync, waits until it answers, then pacemakerd; detached, and recorded for node-power.sh. */
+/**
+ * Starts corosync, waits until it answers, then pacemakerd; detached, and recorded for node-power.sh. Every
+ * process of the boot runs in a new time namespace whose boot clock is set back by the host's uptime (whole
+ * seconds, written to boot-offset for exec()), so the node's /proc/uptime starts near 0 at each power-on.
+ */
 function bootScript(dir: string): string {
   return `#!/bin/sh
-# Boot one namespaced cluster node: corosync, then pacemakerd, fully detached. Run by node-power.sh.
+# Boot one namespaced cluster node: corosync, then pacemakerd, fully detached. Run by node-power.sh (on the host).
 echo $$ > "${dir}/boot.pid"
 h=$(cat "${dir}/holder.pid")
-ns="nsenter -t $h -m -u -n --"
+offset=$(cut -d. -f1 /proc/uptime)
+echo "$offset" > "${dir}/boot-offset"
+ns="nsenter -t $h -m -u -n -- unshare --time --boottime -$offset --"
 $ns sh -c 'rm -rf /dev/shm/* /run/* 2>/dev/null; mkdir -p /run/crm; chown hacluster:haclient /run/crm'
 setsid $ns /usr/sbin/corosync -f </dev/null >>"${dir}/corosync.out" 2>&1 &
 i=0
@@ -104,7 +113,16 @@ setsid $ns /usr/sbin/pacemakerd </dev/null >>"${dir}/pacemakerd.out" 2>&1 &
 `;
 }
 
-export async function startCluster(): Promise<Cluster> {
+/** How the nodes' cluster ring is wired: by default a veth pair between them. */
+export interface ClusterOptions {
+  /**
+   * Wire the ring yourself: give each node (its holder's PID: `ip link set ... netns PID`) a link named ring0,
+   * up, with its ring address (198.18.0.N/24). Called after the namespaces exist, before corosync starts.
+   */
+  readonly ring?: (nodes: readonly { holderPid: number; ringAddress: string }[]) => Promise<void>;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const tag = `${(process.pid % 46656).toString(36)}${(++clusters).toString(36)}`;
   const root = join(tmpdir(), `fk-cluster-${tag}`);
   rmSync(root, { recursive: true, force: true });
@@ -181,14 +199,18 @@ export async function startCluster(): Promise<Cluster> {
     const [h1, h2] = holders.map((h) => String(h.pid)) as [string, string];
     const inNs = (pid: string, args: readonly string[]) => execFileSync('nsenter', ['-t', pid, '-n', '--', IP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 
-    // The cluster ring: one veth pair between the nodes.
-    ip(['link', 'add', `fk${tag}r1`, 'type', 'veth', 'peer', 'name', `fk${tag}r2`]);
-    ip(['link', 'set', `fk${tag}r1`, 'netns', h1]);
-    ip(['link', 'set', `fk${tag}r2`, 'netns', h2]);
-    for (const [i, h] of [h1, h2].entries()) {
-      inNs(h, ['link', 'set', `fk${tag}r${i + 1}`, 'name', 'ring0']);
-      inNs(h, ['addr', 'add', `${specs[i]!.ring}/24`, 'dev', 'ring0']);
-      inNs(h, ['link', 'set', 'ring0', 'up']);
+    if (options.ring) {
+      await options.ring(specs.map((s, i) => ({ holderPid: holders[i]!.pid, ringAddress: s.ring })));
+    } else {
+      // The cluster ring: one veth pair between the nodes.
+      ip(['link', 'add', `fk${tag}r1`, 'type', 'veth', 'peer', 'name', `fk${tag}r2`]);
+      ip(['link', 'set', `fk${tag}r1`, 'netns', h1]);
+      ip(['link', 'set', `fk${tag}r2`, 'netns', h2]);
+      for (const [i, h] of [h1, h2].entries()) {
+        inNs(h, ['link', 'set', `fk${tag}r${i + 1}`, 'name', 'ring0']);
+        inNs(h, ['addr', 'add', `${specs[i]!.ring}/24`, 'dev', 'ring0']);
+        inNs(h, ['link', 'set', 'ring0', 'up']);
+      }
     }
     // Management: a veth per node to the host, /32 routes both ways.
     for (const [i, h] of [h1, h2].entries()) {
@@ -218,7 +240,12 @@ export async function startCluster(): Promise<Cluster> {
         mgmtAddress: n.mgmt,
         dir: n.dir,
         holderPid,
-        exec: (argv, opts) => run(['nsenter', '-t', String(holderPid), '-m', '-u', '-n', '--', ...argv], { timeoutMs: opts?.timeoutMs ?? 60_000, ...(opts?.input !== undefined ? { input: opts.input } : {}) }),
+        exec: (argv, opts) => {
+          // The clock of the node's last boot (bootScript): before the first boot there is none.
+          const offset = existsSync(join(n.dir, 'boot-offset')) ? readFileSync(join(n.dir, 'boot-offset'), 'utf8').trim() : '';
+          const clock = /^\d+$/.test(offset) ? ['unshare', '--time', '--boottime', `-${offset}`, '--'] : [];
+          return run(['nsenter', '-t', String(holderPid), '-m', '-u', '-n', '--', ...clock, ...argv], { timeoutMs: opts?.timeoutMs ?? 60_000, ...(opts?.input !== undefined ? { input: opts.input } : {}) });
+        },
         pids,
         corosyncPid: () =>
           pids().find((p) => {

@@ -15,7 +15,7 @@ import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { injectLoss, type NetFault } from '../support/net-faults.js';
 import { FENCEKIT, installLaunchers, uninstallLaunchers } from './agents.js';
-import { MGMT_HOST, NODE_POWER, startCluster, type Cluster, type ClusterNode } from './cluster.js';
+import { MGMT_HOST, NODE_POWER, startCluster, type Cluster, type ClusterNode, type ClusterOptions } from './cluster.js';
 import { explain, run, sleep, waitFor } from './proc.js';
 
 export type DeviceFamily = 'fencekit' | 'fence-agents';
@@ -34,6 +34,8 @@ export interface FailoverLab {
   readonly bmc1: IpmiSim;
   readonly pdus: readonly [PduPeer, PduPeer];
   readonly cib: string;
+  /** The topology.yaml the CIB was exported from (its password file and FK_PDU_COMMUNITY stay valid until stop()). */
+  readonly topology: string;
   /** What `fencekit export cib` said on stderr (the fence-race choice). */
   readonly exportNotice: string;
   readonly devices: DeviceFamily;
@@ -116,7 +118,7 @@ async function must(what: string, r: ReturnType<typeof run> | Awaited<ReturnType
   return res.stdout;
 }
 
-export async function startFailoverLab(devices: DeviceFamily, race: RaceOption = 'default'): Promise<FailoverLab> {
+export async function startFailoverLab(devices: DeviceFamily, race: RaceOption = 'default', clusterOptions: ClusterOptions = {}): Promise<FailoverLab> {
   const scratch = mkdtempSync(join(tmpdir(), 'fk-failover-'));
   const stops: (() => Promise<unknown>)[] = [async () => rmSync(scratch, { recursive: true, force: true })];
   const stop = async () => {
@@ -127,7 +129,7 @@ export async function startFailoverLab(devices: DeviceFamily, race: RaceOption =
       await must('fencekit install', installLaunchers());
       stops.push(() => uninstallLaunchers());
     }
-    const cluster = await startCluster();
+    const cluster = await startCluster(clusterOptions);
     stops.push(() => cluster.stop());
     const [node1, node2] = [cluster.node('node1'), cluster.node('node2')];
     const chassisScript = (node: ClusterNode) =>
@@ -149,7 +151,8 @@ export async function startFailoverLab(devices: DeviceFamily, race: RaceOption =
     const passwordFile = join(scratch, 'bmc.pw');
     writeFileSync(passwordFile, `${bmc.users.admin.password}\n`, { mode: 0o600 });
     const topology = join(scratch, 'topology.yaml');
-    writeFileSync(topology, topologyYaml([bmcRelays[0].port, bmcRelays[1].port], [pduRelays[0].port, pduRelays[1].port], passwordFile, race));
+    const topologyText = topologyYaml([bmcRelays[0].port, bmcRelays[1].port], [pduRelays[0].port, pduRelays[1].port], passwordFile, race);
+    writeFileSync(topology, topologyText);
     // The community must land in the CIB as a value (fence_apc_snmp has no community_script).
     const exportArgv = [FENCEKIT, '--topology', topology, 'export', 'cib', '--with-secrets'];
     const exportRun = await run(exportArgv, { env: { ...process.env, FK_PDU_COMMUNITY: pdus[0].communities.rw } });
@@ -188,7 +191,7 @@ export async function startFailoverLab(devices: DeviceFamily, race: RaceOption =
       }
       return true;
     }, 60_000, 500);
-    return { cluster, bmc, bmc1, pdus, cib, exportNotice: exportRun.stderr.trim(), devices, stonithTimeoutS, setBmc, stop };
+    return { cluster, bmc, bmc1, pdus, cib, topology: topologyText, exportNotice: exportRun.stderr.trim(), devices, stonithTimeoutS, setBmc, stop };
   } catch (err) {
     await stop();
     throw err;
