@@ -6,19 +6,17 @@
 // CI runs power-loss, split-brain (FK_SCENARIO_SPLIT_ROUNDS rounds, 2 by default), storage cut and the negative control;
 // `npm run scenario` (FK_SCENARIO_ALL=1) adds hung and 10 split-brain rounds. FK_SCENARIO_RESULTS=FILE
 // collects one JSON line per scenario for scripts/scenario.mjs.
-import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_POWER } from '../pacemaker/cluster.js';
-import { splitBrainRound, waitNode2Back } from '../pacemaker/failover.js';
+import { splitBrainRound } from '../pacemaker/failover.js';
 import { isAlive, procStat, run, signal, sleep, waitFor } from '../pacemaker/proc.js';
 import { splitFromLog, startKvmHaLab, type FailoverSplit, type KvmHaLab } from './kvm-ha.js';
+import { DEVICES, expectNeverTwice, fmt, guestRunningOnNode2, node2Back, report } from './results.js';
 import type { Witness, WitnessVerdict } from './witness.js';
 import { ROOT } from '../support/run-agent.js';
 
 const ALL = process.env.FK_SCENARIO_ALL === '1';
-/** fence-agents runs the same exported topology with fence_ipmilan and fence_apc_snmp (scripts/scenario.mjs's comparison). */
-const DEVICES = process.env.FK_SCENARIO_DEVICES === 'fence-agents' ? 'fence-agents' : 'fencekit';
 const SPLIT_ROUNDS = Math.max(1, Number(process.env.FK_SCENARIO_SPLIT_ROUNDS ?? (ALL ? 10 : 2)) || 1);
 
 let lab: KvmHaLab | undefined;
@@ -32,37 +30,6 @@ afterAll(async () => {
   await lab?.stop();
   lab = undefined;
 }, 120_000);
-
-function report(name: string, ok: boolean, seconds: number | null, verdict: WitnessVerdict | undefined, split?: FailoverSplit | FailoverSplit[]): void {
-  const line = { name, devices: DEVICES, ok, seconds, second_writer_seen: verdict?.secondWriterSeen ?? false, split };
-  console.log(`scenario ${JSON.stringify(line)}`);
-  if (process.env.FK_SCENARIO_RESULTS) appendFileSync(process.env.FK_SCENARIO_RESULTS, `${JSON.stringify(line)}\n`);
-}
-
-const fmt = (s: FailoverSplit) =>
-  `total ${s.totalS.toFixed(1)} s (detection ${s.detectionS?.toFixed(1)}, level 1 ${s.level1S?.toFixed(1)}, level 2 ${s.level2S?.toFixed(1)}, guest start ${s.guestStartS?.toFixed(1)}); steps ${s.steps.map((x) => `${x.action}@${x.device}=${x.ok ? 'ok' : 'FAIL'}`).join(', ')}`;
-
-/** The witness must find nothing; otherwise the failure message is its whole story. */
-function expectNeverTwice(verdict: WitnessVerdict): void {
-  if (!verdict.ok) console.log(verdict.story);
-  expect(verdict.problems, verdict.story).toEqual([]);
-}
-
-/** node2 back in the cluster after its fence (a new corosync and both nodes online from both). */
-async function node2Back(l: KvmHaLab, corosyncBefore: number | undefined): Promise<void> {
-  await waitNode2Back(l.failover, { killedCorosync: corosyncBefore ?? -1 }, 150_000);
-}
-
-/**
- * The guest placed on node2 and settled, and what node2's failure is measured from: node2, its corosync (a new
- * one means it came back) and where node1's log stands (the fence steps are read from there on).
- */
-async function guestRunningOnNode2(l: KvmHaLab, w: Witness) {
-  await l.placeGuest(w, 'node2');
-  await sleep(2000);
-  const node2 = l.node('node2');
-  return { node2, corosync: node2.corosyncPid(), logFrom: l.node1Log().length };
-}
 
 describe('the KVM HA pair: a guest never runs on two hosts', () => {
   it('power-loss: node2 loses both supplies and its BMC; level 1 fails, level 2 cuts both outlets, the guest writes again on node1', async () => {

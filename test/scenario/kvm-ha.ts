@@ -2,9 +2,12 @@
 // pacemaker tier's failover lab (test/pacemaker/failover.ts): two hosts as corosync + Pacemaker nodes in
 // namespaces, each powered by a BMC (level 1) and two PDU outlets (level 2), fencing configured only from
 // `fencekit export cib`. Added here:
-//  - a SAN: a namespace of its own on the namespace switch (test/peers/netns-switch.ts) where qemu-nbd
-//    serves the guest's raw volume; each host reaches it through its own switch port (stor0), so cutting
-//    that port really cuts the host off the disk. Addresses: 198.18.10.0/24, inside these namespaces only.
+//  - the namespace switch (test/peers/netns-switch.ts) carries each host's storage port (stor0) and its
+//    cluster port (ring0: corosync's ring runs through the switch), and its management LAN reaches each
+//    host's swmgmt0, so the hosts' fencers can switch ports (fabric fencing) over SNMP.
+//  - a SAN: a namespace of its own on the switch where qemu-nbd serves the guest's raw volume; cutting a
+//    host's storage port really cuts the host off the disk. Addresses: 198.18.10.0/24, inside these
+//    namespaces only.
 //  - libvirt on each host: libvirtd in the host's namespaces with a private /etc/libvirt (qemu.conf: run
 //    qemu as root, no cgroups, no virtlogd), run by Pacemaker as a clone of ocf:heartbeat:anything.
 //  - the guest: ocf:heartbeat:VirtualDomain with a domain that boots the guest lab's Debian kernel (TCG) with
@@ -19,7 +22,8 @@ import { prepareGuestKernel, REPO, STAGE2 } from '../guest/lab.js';
 import { fenceSteps, startFailoverLab, type DeviceFamily, type FailoverLab, type FenceStep } from '../pacemaker/failover.js';
 import type { ClusterNode } from '../pacemaker/cluster.js';
 import { explain, procStat, run, stopPid, waitFor } from '../pacemaker/proc.js';
-import { startSwitchLab, type SwitchLab } from '../peers/netns-switch.js';
+import { IF_MIB, startSwitchLab, type SwitchLab, type SwitchPort } from '../peers/netns-switch.js';
+import { FENCEKIT } from '../pacemaker/agents.js';
 import { Witness } from './witness.js';
 
 const IP = '/usr/sbin/ip';
@@ -28,8 +32,15 @@ export const SAN_ADDRESS = '198.18.10.100';
 const NBD_PORT = 10809;
 const storageAddress = (n: number) => `198.18.10.${n}`;
 const WRITER = fileURLToPath(new URL('./guest-writer.py', import.meta.url));
-/** The SAN's switch port: the next ifIndex after the switch's own node ports (11, 12). */
+/** The SAN's switch port: the next ifIndex after the switch's own node ports (11, 12: the hosts' storage ports). */
 const SAN_PORT_INDEX = 13;
+/** Each host's cluster port (its ring0 is the other end). */
+export const CLUSTER_PORTS = {
+  node1: { ifIndex: 14, name: 'sw-c1', alias: 'node1-cluster' },
+  node2: { ifIndex: 15, name: 'sw-c2', alias: 'node2-cluster' },
+} as const satisfies Record<string, SwitchPort>;
+/** Each host's address on the switch's management LAN (the switch's own is 198.19.0.1, the manager's .2). */
+const switchMgmtAddress = (n: number) => `198.19.0.${10 + n}`;
 /**
  * The libvirt domain. Each host gets its own copy of the domain XML at the same path (in its private
  * /etc/libvirt), named DOMAIN-HOST: with no PID namespace here, VirtualDomain's probe on a host whose libvirtd
@@ -47,7 +58,17 @@ export interface KvmHaLab {
   /** The guest's volume: the raw image qemu-nbd serves. */
   readonly volume: string;
   readonly devices: DeviceFamily;
+  /** Each host's storage port and cluster port on the switch. */
+  readonly ports: { readonly storage: Record<'node1' | 'node2', SwitchPort>; readonly cluster: Record<'node1' | 'node2', SwitchPort> };
   node(name: string): ClusterNode;
+  /**
+   * Fabric fencing for node2: `fencekit export cib` of the lab's topology with node2's levels replaced by one,
+   * the switch (fence_kit_switch, node2's storage and cluster ports, unfence_after_reboot), applied to the CIB.
+   * Returns the topology file (readable from the hosts, for `fencekit --topology FILE fence --action on`).
+   */
+  useFabricFencing(): Promise<string>;
+  /** Set a switch port up or down at the switch (an admin at its console: not fencekit). */
+  setPortByHand(port: SwitchPort, up: boolean): Promise<void>;
   /** A witness over both hosts and the volume, sampling from now until its stop(). */
   witness(): Witness;
   /** Where Pacemaker says the guest runs (crm_resource --locate), or undefined. */
@@ -164,11 +185,40 @@ export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise
   };
   try {
     const kernel = await prepareGuestKernel();
-    const failover = await startFailoverLab(devices);
-    stops.push(() => failover.stop());
-    const { cluster } = failover;
     const switchLab = await startSwitchLab();
     stops.push(() => switchLab.stop());
+    const sw = ['-n', switchLab.ns.switch];
+    const inHolder = (pid: number, args: readonly string[]) => must(['nsenter', '-t', String(pid), '-n', IP, ...args], run(['nsenter', '-t', String(pid), '-n', '--', IP, ...args], { timeoutMs: 10_000 }));
+    // The cluster ring through the switch: each host's ring0 is the far end of its cluster port.
+    const ring = async (nodes: readonly { holderPid: number; ringAddress: string }[]) => {
+      for (const [i, n] of nodes.entries()) {
+        const port = i === 0 ? CLUSTER_PORTS.node1 : CLUSTER_PORTS.node2;
+        await ip([...sw, 'link', 'add', port.name, 'index', String(port.ifIndex), 'type', 'veth', 'peer', 'name', 'ring0', 'netns', String(n.holderPid)]);
+        await ip([...sw, 'link', 'set', port.name, 'master', 'br0']);
+        await ip([...sw, 'link', 'set', port.name, 'up']);
+        await inHolder(n.holderPid, ['addr', 'add', `${n.ringAddress}/24`, 'dev', 'ring0']);
+        await inHolder(n.holderPid, ['link', 'set', 'ring0', 'up']);
+      }
+    };
+    const failover = await startFailoverLab(devices, 'default', { ring });
+    stops.push(() => failover.stop());
+    const { cluster } = failover;
+
+    // The switch's management LAN reaches the hosts: the manager's link to the switch becomes a bridge port,
+    // and each host gets a port on that bridge (swmgmt0). The switch's snmpd takes communities from there.
+    const mg = ['-n', switchLab.ns.manager];
+    await ip([...mg, 'addr', 'flush', 'dev', 'eth0']);
+    await ip([...mg, 'link', 'add', 'mbr', 'type', 'bridge']);
+    await ip([...mg, 'link', 'set', 'eth0', 'master', 'mbr']);
+    await ip([...mg, 'addr', 'add', `${switchLab.managerAddress}/24`, 'dev', 'mbr']);
+    await ip([...mg, 'link', 'set', 'mbr', 'up']);
+    for (const [i, n] of cluster.nodes.entries()) {
+      await ip([...mg, 'link', 'add', `mn${i + 1}`, 'type', 'veth', 'peer', 'name', 'swmgmt0', 'netns', String(n.holderPid)]);
+      await ip([...mg, 'link', 'set', `mn${i + 1}`, 'master', 'mbr']);
+      await ip([...mg, 'link', 'set', `mn${i + 1}`, 'up']);
+      await inHolder(n.holderPid, ['addr', 'add', `${switchMgmtAddress(i + 1)}/24`, 'dev', 'swmgmt0']);
+      await inHolder(n.holderPid, ['link', 'set', 'swmgmt0', 'up']);
+    }
 
     // Each host's storage port: the switch lab's node veth ends move into the cluster nodes' namespaces.
     for (const [i, n] of cluster.nodes.entries()) {
@@ -183,7 +233,6 @@ export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise
     const sanNs = `fks-san-${switchLab.id}`;
     await ip(['netns', 'add', sanNs]);
     stops.push(() => ip(['netns', 'delete', sanNs]));
-    const sw = ['-n', switchLab.ns.switch];
     await ip([...sw, 'link', 'add', 'sw-san', 'index', String(SAN_PORT_INDEX), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', sanNs]);
     await ip([...sw, 'link', 'set', 'sw-san', 'master', 'br0']);
     await ip([...sw, 'link', 'set', 'sw-san', 'up']);
@@ -257,13 +306,65 @@ export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise
       });
       return found!;
     };
+    const ports = { storage: { node1: switchLab.ports.node1, node2: switchLab.ports.node2 }, cluster: CLUSTER_PORTS };
+    // A guest whose host's storage port is down cannot write: the witness does not count it as a writer (a fabric
+    // fence leaves it running). Asked only while two instances run; the kernel's own port flag, at most 250 ms old.
+    const cutOffAt = new Map<string, { at: number; cut: boolean }>();
+    const cutOff = (host: string) => {
+      const known = cutOffAt.get(host);
+      if (known && Date.now() - known.at < 250) return known.cut;
+      const port = host === 'node1' ? ports.storage.node1 : host === 'node2' ? ports.storage.node2 : undefined;
+      const cut = port !== undefined && !switchLab.kernelAdminUp(port);
+      cutOffAt.set(host, { at: Date.now(), cut });
+      return cut;
+    };
+    const snmpEnv = { ...process.env, MIBS: '', MIBDIRS: '/nonexistent' };
+    const snmpAtSwitch = (tool: 'snmpget' | 'snmpset', args: readonly string[]) =>
+      switchLab.inManager([tool, '-On', '-t', '1', '-r', '2', '-v2c', '-c', switchLab.community.rw, switchLab.mgmtAddress, ...args], { env: snmpEnv, timeoutMs: 15_000 });
     const lab: KvmHaLab = {
       failover,
       switchLab,
       volume,
       devices,
+      ports,
       node: (name) => cluster.node(name),
-      witness: () => new Witness(cluster.nodes.map((n) => ({ name: n.name, holderPid: n.holderPid })), volume, DOMAIN, () => powerStory(cluster.nodes)),
+      witness: () => new Witness(cluster.nodes.map((n) => ({ name: n.name, holderPid: n.holderPid })), volume, DOMAIN, () => powerStory(cluster.nodes), cutOff),
+      async useFabricFencing() {
+        // snmpd learns of ports made after its start when it reloads its interface table.
+        for (const p of Object.values(CLUSTER_PORTS)) {
+          await waitFor(`the switch's snmpd answering for port ${p.ifIndex}`, async () => /INTEGER: [12]\b/.test((await snmpAtSwitch('snmpget', [`${IF_MIB.ifAdminStatus}.${p.ifIndex}`])).stdout), 60_000, 500);
+        }
+        const communityFile = join(scratch, 'switch.community');
+        writeFileSync(communityFile, `${switchLab.community.rw}\n`, { mode: 0o600 });
+        const device = ['  switch:', '    agent: fence_kit_switch', `    ip: ${switchLab.mgmtAddress}`, '    snmp_version: 2c', `    community: { file: ${communityFile} }`, '    unfence_after_reboot: 1', ''].join('\n');
+        const plugs = `${ports.storage.node2.ifIndex},${ports.cluster.node2.ifIndex}`;
+        const withDevice = failover.topology.replace(/^nodes:\n/m, `${device}nodes:\n`);
+        const yaml = withDevice.replace(/^  node2:\n(?: {4}- .*\n)+/m, `  node2:\n    # node2's storage and cluster ports, both off before the fence succeeds\n    - ["switch:${plugs}"]\n`);
+        if (withDevice === failover.topology || yaml === withDevice) throw new Error(`cannot make the fabric variant of:\n${failover.topology}`);
+        const file = join(scratch, 'fabric-topology.yaml');
+        writeFileSync(file, yaml);
+        const argv = [FENCEKIT, '--topology', file, 'export', 'cib', '--with-secrets'];
+        const exported = await must(argv, run(argv, { env: { ...process.env, FK_PDU_COMMUNITY: failover.pdus[0].communities.rw } }));
+        const cibFile = join(scratch, 'fabric-fencing.xml');
+        writeFileSync(cibFile, exported);
+        // modify adds the switch and keeps the other devices; node2's old levels go with the replaced topology.
+        const modify = ['cibadmin', '--modify', '--scope', 'configuration', '--xml-file', cibFile];
+        await must(modify, node1.exec(modify));
+        const levels = /<fencing-topology>[\s\S]*<\/fencing-topology>/.exec(exported)?.[0];
+        if (!levels) throw new Error(`export wrote no fencing-topology:\n${exported}`);
+        const replace = ['cibadmin', '--replace', '--scope', 'fencing-topology', '--xml-text', levels];
+        await must(replace, node1.exec(replace));
+        await waitFor('the switch registered on node1 and started', async () => {
+          const mon = await node1.exec(['crm_mon', '-1', '--output-as', 'xml']);
+          if (!/<resource id="switch"[^>]* role="Started"[^>]* failed="false"/.test(mon.stdout)) return false;
+          return (await node1.exec(['stonith_admin', '--list-registered'])).stdout.split('\n').some((l) => l.trim() === 'switch');
+        }, 60_000, 500);
+        return file;
+      },
+      async setPortByHand(port, up) {
+        const r = await snmpAtSwitch('snmpset', [`${IF_MIB.ifAdminStatus}.${port.ifIndex}`, 'i', up ? '1' : '2']);
+        if (r.code !== 0) throw new Error(`snmpset of port ${port.ifIndex}: ${r.stderr}`);
+      },
       guestHost,
       waitNewBoot,
       async placeGuest(w, host, timeoutMs = 180_000) {

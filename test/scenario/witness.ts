@@ -2,7 +2,9 @@
 //  - the hosts' process tables, sampled every 50 ms: a guest instance is a qemu process in a host's mount
 //    namespace running the guest's domain (selected by namespace, then by executable and its `-name
 //    guest=NAME`: libvirtd's own capability probes are qemu processes too; there is no PID namespace and
-//    nothing is ever selected by name across hosts). Two at one instant is a double run.
+//    nothing is ever selected by name across hosts). Two at one instant is a double run, unless one of them
+//    is cut off from the disk at that instant (a fabric fence leaves the fenced host's guest running without
+//    its storage port): the volume's records then judge whether it still wrote.
 //  - the guest's volume (test/scenario/guest-writer.py's records, read from the SAN's raw image): boots
 //    must follow one another in contiguous runs counting from 0 without a gap; a record of one boot after
 //    another boot's first record is a second writer, a gap is a lost record.
@@ -135,6 +137,8 @@ export class Witness {
   private readonly hostSeenSecondWriter: string[] = [];
   private readonly bootSeen = new Map<string, { at: number; host: string | undefined }>();
   private nextSlot = 0;
+  /** The instances last seen cut off from the volume, for the timeline. */
+  private lastCut = '';
   private fd: number;
   private samples = 0;
 
@@ -143,6 +147,8 @@ export class Witness {
     private readonly image: string,
     private readonly domain: string,
     private readonly extraStory: () => string = () => '',
+    /** Whether `host` is cut off from the volume now (its storage port down); asked only while two instances run. */
+    private readonly cutOff: (host: string) => boolean = () => false,
   ) {
     this.hosts = hosts.map((h) => {
       const ns = mountNs(h.holderPid);
@@ -209,8 +215,16 @@ export class Witness {
     for (const [pid, host] of this.instances) if (!seen.has(pid)) this.timeline.push({ at: now, what: `guest instance pid ${pid} on ${host} is gone` });
     this.instances.clear();
     for (const [pid, host] of seen) this.instances.set(pid, host);
+    // The instances that can write: all of them, less those on a host cut off from the volume.
+    let writers = seen;
     if (seen.size > 1) {
-      const what = [...seen].map(([pid, host]) => `${host}:${pid}`).join(' + ');
+      writers = new Map([...seen].filter(([, host]) => !this.cutOff(host)));
+      const cut = [...seen].filter(([pid]) => !writers.has(pid)).map(([pid, host]) => `${host}:${pid}`).join(' + ');
+      if (cut !== this.lastCut) this.timeline.push({ at: now, what: cut ? `cut off from the volume (storage port down), not a writer: ${cut}` : 'no instance is cut off from the volume any more' });
+      this.lastCut = cut;
+    }
+    if (writers.size > 1) {
+      const what = [...writers].map(([pid, host]) => `${host}:${pid}`).join(' + ');
       if (this.overlaps.at(-1) !== what) this.timeline.push({ at: now, what: `TWO INSTANCES: ${what}` });
       this.overlaps.push(what);
     }
@@ -229,7 +243,7 @@ export class Witness {
           this.timeline.push({ at: now, what: `SECOND WRITER: boot ${short(rec.boot)} writes slot ${rec.slot} after boot ${short(newest.boot)} began` });
         }
         if (!this.bootSeen.has(rec.boot)) {
-          const only = seen.size === 1 ? [...seen.values()][0] : undefined;
+          const only = writers.size === 1 ? [...writers.values()][0] : undefined;
           this.bootSeen.set(rec.boot, { at: now, host: only });
           this.timeline.push({ at: now, what: `first record of boot ${short(rec.boot)} at slot ${rec.slot}${only ? ` (the instance on ${only})` : ''}` });
         }
