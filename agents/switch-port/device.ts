@@ -190,12 +190,12 @@ export class SwitchPorts implements PowerDevice {
       const ifIndex = await this.#resolve(plug, ctx);
       const admin = adminState(await this.#get(`${OID.ifAdminStatus}.${ifIndex}`, plug, ctx), plug);
       if (admin === 'on') {
-        ports.push({ plug, admin, sysUpTime: undefined, ifLastChange: undefined });
+        ports.push({ plug, admin, oper: undefined, sysUpTime: undefined, ifLastChange: undefined });
         continue;
       }
-      const [sysUpTime, ifLastChange] = await this.#getPresent([OID.sysUpTime, `${OID.ifLastChange}.${ifIndex}`], ctx);
-      this.#logger.debug(`unfence_after_reboot: port ${plug}: sysUpTime ${sysUpTime?.value ?? '-'}, ifLastChange ${ifLastChange?.value ?? '-'}`);
-      ports.push({ plug, admin, sysUpTime: timeticks(sysUpTime), ifLastChange: timeticks(ifLastChange) });
+      const [sysUpTime, oper, ifLastChange] = await this.#getPresent([OID.sysUpTime, `${OID.ifOperStatus}.${ifIndex}`, `${OID.ifLastChange}.${ifIndex}`], ctx);
+      this.#logger.debug(`unfence_after_reboot: port ${plug}: sysUpTime ${sysUpTime?.value ?? '-'}, ifOperStatus ${oper?.value ?? '-'}, ifLastChange ${ifLastChange?.value ?? '-'}`);
+      ports.push({ plug, admin, oper: oper?.type === 'integer' ? int(oper) : undefined, sysUpTime: timeticks(sysUpTime), ifLastChange: timeticks(ifLastChange) });
     }
     const host = this.#settings.host ?? THIS_HOST;
     const facts = { nodename: node, hostname: host.hostname(), hostUptimeS: await host.uptimeS(), ports };

@@ -6,12 +6,18 @@
 // (/proc/uptime). Pure decisions here; the reads are in device.ts. Facts and limits: docs/switch-port.md.
 import type { PowerState } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
+import { operLinkDown, operName } from './if-mib.js';
 
-/** What the switch says of one port of the invocation, read in one GET (so both times are the same clock's). */
+/** What the switch says of one port of the invocation; the last three read in one GET (one moment of the switch). */
 export interface PortDownTime {
   /** The plug as the user wrote it, for messages. */
   readonly plug: string;
   readonly admin: PowerState;
+  /**
+   * IF-MIB ifOperStatus: ifLastChange dates the port's current *operational* state, so it dates the fence
+   * only once this reads the link down. Undefined when missing or not an INTEGER.
+   */
+  readonly oper: number | undefined;
   /** SNMPv2-MIB sysUpTime.0 in TimeTicks (1/100 s); undefined when missing or not TimeTicks. */
   readonly sysUpTime: number | undefined;
   /** IF-MIB ifLastChange.<ifIndex> in TimeTicks; undefined when missing or not TimeTicks. */
@@ -70,7 +76,13 @@ export function unfenceRefusal(facts: UnfenceFacts): FenceError | undefined {
   if (!Number.isFinite(facts.hostUptimeS) || facts.hostUptimeS < 0) return refusal(`cannot tell how long ${node} has been up`);
   for (const port of facts.ports) {
     if (port.admin === 'on') continue;
-    const { sysUpTime, ifLastChange } = port;
+    const { sysUpTime, ifLastChange, oper } = port;
+    // net-snmp shows a SET's ifAdminStatus at once but ifOperStatus and ifLastChange only after its next
+    // interface cache reload (up to 3 s): until then ifLastChange is the stamp of the change before.
+    if (oper === undefined || !operLinkDown(oper)) {
+      const shown = oper === undefined ? 'no ifOperStatus' : `ifOperStatus ${operName(oper)}`;
+      return refusal(`the switch does not show port ${port.plug}'s link down yet (${shown}), so its ifLastChange does not date the fence: try again in a few seconds`);
+    }
     if (!isTimeTicks(sysUpTime)) return refusal(`the switch gave no sysUpTime with port ${port.plug}, so how long it has been down is unknown`);
     if (!isTimeTicks(ifLastChange)) return refusal(`the switch gave no ifLastChange for port ${port.plug}, so how long it has been down is unknown`);
     if (ifLastChange > sysUpTime) {

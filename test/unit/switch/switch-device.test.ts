@@ -207,6 +207,16 @@ describe('fence_kit_switch device', () => {
       expect(sw.sets).toEqual([]);
     });
 
+    it('refuses, sending nothing, while ifOperStatus still reads up after the fence (the switch has not stamped ifLastChange yet)', async () => {
+      const sw = switchWith({ 12: { descr: 'p2', admin: 1 } }, { operLags: true });
+      downSince(sw, 12, 0);
+      await engine(sw, ['12']).off();
+      sw.sets.length = 0;
+      const err = await fenceFailure(guarded(sw, ['12'], 1).on());
+      expect(err.message).toMatch(/^unfence_after_reboot: the switch does not show port 12's link down yet \(ifOperStatus up\(1\)\)/);
+      expect(sw.sets).toEqual([]);
+    });
+
     it('leaves off as it was: a fence needs no reboot proof', async () => {
       const sw = switchWith({ 11: { descr: 'p1', admin: 1 } });
       expect((await guarded(sw, ['11'], 1, 'node1').off()).stdout).toEqual(['Success: Powered OFF']);

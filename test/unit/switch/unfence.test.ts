@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { hostRefusal, namesThisHost, parseProcUptime, unfenceRefusal, type PortDownTime, type UnfenceFacts } from '../../../agents/switch-port/unfence.js';
 
-const down = (plug: string, sysUpTime: number | undefined, ifLastChange: number | undefined): PortDownTime => ({ plug, admin: 'off', sysUpTime, ifLastChange });
+/** A port administratively down whose link the switch shows down(2), unless `oper` says otherwise. */
+const down = (plug: string, sysUpTime: number | undefined, ifLastChange: number | undefined, oper: number | undefined = 2): PortDownTime => ({ plug, admin: 'off', oper, sysUpTime, ifLastChange });
 const facts = (hostUptimeS: number, ports: PortDownTime[], nodename = 'node2', hostname = 'node2'): UnfenceFacts => ({ nodename, hostname, hostUptimeS, ports });
 const message = (f: UnfenceFacts) => unfenceRefusal(f)?.message;
 
@@ -80,7 +81,7 @@ describe('unfenceRefusal', () => {
   });
 
   it('looks at no times of a port that is already up', () => {
-    expect(unfenceRefusal(facts(10_000, [{ plug: '11', admin: 'on', sysUpTime: undefined, ifLastChange: undefined }]))).toBeUndefined();
+    expect(unfenceRefusal(facts(10_000, [{ plug: '11', admin: 'on', oper: undefined, sysUpTime: undefined, ifLastChange: undefined }]))).toBeUndefined();
   });
 
   it('fails closed on missing, negative, fractional or out-of-range TimeTicks, and on ifLastChange after sysUpTime', () => {
@@ -90,6 +91,19 @@ describe('unfenceRefusal', () => {
     expect(message(facts(1, [down('11', 100_000.5, 0)]))).toMatch(/no sysUpTime with port 11/);
     expect(message(facts(1, [down('11', 2 ** 32, 0)]))).toMatch(/no sysUpTime with port 11/);
     expect(message(facts(1, [down('11', 100, 101)]))).toBe("unfence_after_reboot: the switch's ifLastChange of port 11 (101) is later than its sysUpTime (100), so how long the port has been down is unknown");
+  });
+
+  it('takes the link down as down(2), notPresent(6) or lowerLayerDown(7)', () => {
+    for (const oper of [2, 6, 7]) expect(unfenceRefusal(facts(1, [down('11', 100_000, 0, oper)])), String(oper)).toBeUndefined();
+  });
+
+  it('refuses while the switch still shows the link of a shut port in another state: its ifLastChange is of the change before', () => {
+    // net-snmp right after the SET: ifAdminStatus down(2), ifOperStatus still up(1), ifLastChange the last up.
+    expect(message(facts(1, [down('12', 100_000, 0, 1)]))).toBe(
+      "unfence_after_reboot: the switch does not show port 12's link down yet (ifOperStatus up(1)), so its ifLastChange does not date the fence: try again in a few seconds",
+    );
+    expect(message(facts(1, [down('12', 100_000, 0, 5)]))).toMatch(/\(ifOperStatus dormant\(5\)\)/);
+    expect(message(facts(1, [{ ...down('12', 100_000, 0), oper: undefined }]))).toMatch(/\(no ifOperStatus\)/);
   });
 
   it('fails closed on an uptime that is no number', () => {
