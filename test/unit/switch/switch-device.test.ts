@@ -189,6 +189,16 @@ describe('fence_kit_switch device', () => {
       expect(sw.sets).toEqual([]);
     });
 
+    it('refuses, sending nothing, when the switch has no sysUpTime, naming that one of the objects it lacks', async () => {
+      const sw = switchWith({ 11: { descr: 'p1', admin: 2 } });
+      downSince(sw, 11, 0);
+      const device = guarded(sw, ['11'], 1);
+      sw.ticks.delete(OID.sysUpTime);
+      const err = await fenceFailure(device.on());
+      expect(err.message).toBe('unfence_after_reboot: the switch gave no sysUpTime with port 11, so how long it has been down is unknown');
+      expect(sw.sets).toEqual([]);
+    });
+
     it('refuses, sending nothing, when ifLastChange is an INTEGER rather than TimeTicks', async () => {
       const sw = switchWith({ 11: { descr: 'p1', admin: 2 } });
       sw.table.set(`${OID.ifLastChange}.11`, 0);
