@@ -1,7 +1,9 @@
 // A managed switch as a fencing device: each plug is a port, fenced by ifAdminStatus down(2) and unfenced by
 // up(1). Loaded only by connect(): it pulls in the SNMP client and with it net-snmp.
 import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
+import { hostname } from 'node:os';
 import type { OperationContext, PlugInfo, PowerDevice, PowerState } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -21,6 +23,27 @@ import {
   plugAsIfIndex,
   resolvePortName,
 } from './if-mib.js';
+import { parseProcUptime, unfenceRefusal, type PortDownTime } from './unfence.js';
+
+/** What unfence_after_reboot asks of the host the agent runs on. */
+export interface HostFacts {
+  hostname(): string;
+  /** Seconds since this host (its time namespace) booted. */
+  uptimeS(): Promise<number>;
+}
+
+const THIS_HOST: HostFacts = {
+  hostname,
+  async uptimeS() {
+    let text: string;
+    try {
+      text = await readFile('/proc/uptime', 'utf8');
+    } catch (err) {
+      throw new FenceError('bad-input', `unfence_after_reboot: cannot read this host's uptime: /proc/uptime: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    return parseProcUptime(text);
+  },
+};
 
 export interface SwitchSettings {
   readonly target: SnmpTarget;
@@ -28,10 +51,17 @@ export interface SwitchSettings {
   readonly plugs: readonly string[];
   /** Report OFF only once ifOperStatus says the link is down too. */
   readonly confirmOperStatus: boolean;
+  /**
+   * unfence_after_reboot, for an `on`: the node being unfenced (nodename, '' when not given). No port is
+   * switched on unless this host is that node and booted after every port to switch on went down.
+   */
+  readonly unfenceNode?: string;
+  /** The host's name and uptime; this machine's unless a test gives others. */
+  readonly host?: HostFacts;
 }
 
 /** What the device needs of the SNMP client (a fake table in unit tests, SnmpClient otherwise). */
-export type IfMibClient = Pick<SnmpClient, 'getInt' | 'set' | 'subtree' | 'close'>;
+export type IfMibClient = Pick<SnmpClient, 'get' | 'getInt' | 'set' | 'subtree' | 'close'>;
 
 /** IF-MIB's columns are indexed by ifIndex alone. */
 function byIndex(column: string, values: readonly SnmpValue[]): Map<number, SnmpValue> {
@@ -40,6 +70,7 @@ function byIndex(column: string, values: readonly SnmpValue[]): Map<number, Snmp
 
 const text = (v: SnmpValue | undefined) => (v && typeof v.value === 'string' ? v.value : undefined);
 const int = (v: SnmpValue | undefined) => (v && typeof v.value === 'number' ? v.value : undefined);
+const timeticks = (v: SnmpValue | undefined) => (v?.type === 'timeticks' ? int(v) : undefined);
 
 export class SwitchPorts implements PowerDevice {
   readonly #client: IfMibClient;
@@ -49,6 +80,7 @@ export class SwitchPorts implements PowerDevice {
   readonly #ifIndex = new Map<string, number>();
   readonly #columns = new Map<string, Map<number, string>>();
   #guardChecked = false;
+  #unfenceChecked = false;
 
   constructor(client: IfMibClient, settings: SwitchSettings, logger: Logger) {
     this.#client = client;
@@ -113,6 +145,7 @@ export class SwitchPorts implements PowerDevice {
   async setPower(plug: string | undefined, state: PowerState, ctx: OperationContext): Promise<void> {
     const ifIndex = await this.#resolve(plug, ctx);
     if (state === 'off') await this.#guardManagementPort(ctx);
+    if (state === 'on') await this.#guardUnfence(ctx);
     await this.#client.set([{ oid: `${OID.ifAdminStatus}.${ifIndex}`, type: 'integer', value: state === 'on' ? ADMIN.up : ADMIN.down }], within(ctx));
   }
 
@@ -141,6 +174,58 @@ export class SwitchPorts implements PowerDevice {
       if (refusal) throw refusal;
     }
     this.#guardChecked = true;
+  }
+
+  /**
+   * unfence_after_reboot: before the first port goes up, every port of this invocation that is down must have
+   * gone down before this host booted (unfence.ts). Checked for all plugs at once, so a refusal switches
+   * nothing on. The host's uptime is read after the switch's answers: the longer the reads take, the longer
+   * this host looks up, which can only refuse more.
+   */
+  async #guardUnfence(ctx: OperationContext): Promise<void> {
+    const node = this.#settings.unfenceNode;
+    if (node === undefined || this.#unfenceChecked) return;
+    const ports: PortDownTime[] = [];
+    for (const plug of this.#settings.plugs) {
+      const ifIndex = await this.#resolve(plug, ctx);
+      const admin = adminState(await this.#get(`${OID.ifAdminStatus}.${ifIndex}`, plug, ctx), plug);
+      if (admin === 'on') {
+        ports.push({ plug, admin, oper: undefined, sysUpTime: undefined, ifLastChange: undefined });
+        continue;
+      }
+      const [sysUpTime, oper, ifLastChange] = await this.#getPresent([OID.sysUpTime, `${OID.ifOperStatus}.${ifIndex}`, `${OID.ifLastChange}.${ifIndex}`], ctx);
+      this.#logger.debug(`unfence_after_reboot: port ${plug}: sysUpTime ${sysUpTime?.value ?? '-'}, ifOperStatus ${oper?.value ?? '-'}, ifLastChange ${ifLastChange?.value ?? '-'}`);
+      ports.push({ plug, admin, oper: oper?.type === 'integer' ? int(oper) : undefined, sysUpTime: timeticks(sysUpTime), ifLastChange: timeticks(ifLastChange) });
+    }
+    const host = this.#settings.host ?? THIS_HOST;
+    const facts = { nodename: node, hostname: host.hostname(), hostUptimeS: await host.uptimeS(), ports };
+    this.#logger.debug(`unfence_after_reboot: ${facts.hostname} has been up ${facts.hostUptimeS} s`);
+    const refusal = unfenceRefusal(facts);
+    if (refusal) throw refusal;
+    this.#unfenceChecked = true;
+  }
+
+  /**
+   * GET in one request, so that the values are of one moment of the switch's clock; a missing object is
+   * undefined. One missing fails the whole GET: then each is asked alone, to tell which one the switch lacks.
+   */
+  async #getPresent(oids: readonly string[], ctx: OperationContext): Promise<(SnmpValue | undefined)[]> {
+    try {
+      return await this.#client.get(oids, within(ctx));
+    } catch (err) {
+      if (!(err instanceof SnmpNoSuchObjectError)) throw err;
+    }
+    const values: (SnmpValue | undefined)[] = [];
+    for (const oid of oids) {
+      try {
+        values.push((await this.#client.get([oid], within(ctx)))[0]);
+      } catch (err) {
+        if (!(err instanceof SnmpNoSuchObjectError)) throw err;
+        this.#logger.debug(`unfence_after_reboot: ${err.message}`);
+        values.push(undefined);
+      }
+    }
+    return values;
   }
 
   /** The IPv4 address requests go to: a host name is resolved as the UDP socket resolves it (dns.lookup). */

@@ -6,11 +6,15 @@ import type { PowerState } from '../../lib/agent/declaration.js';
 import { listedState, plugNumber, plugState, rowNamed } from '../../lib/agent/plugs.js';
 
 export const OID = {
+  /** SNMPv2-MIB sysUpTime.0: TimeTicks since the SNMP agent (re)started; ifLastChange counts on this clock. */
+  sysUpTime: '1.3.6.1.2.1.1.3.0',
   /** ifNumber.0: how many interfaces; a cheap "the switch answers IF-MIB" probe. */
   ifNumber: '1.3.6.1.2.1.2.1.0',
   ifDescr: '1.3.6.1.2.1.2.2.1.2',
   ifAdminStatus: '1.3.6.1.2.1.2.2.1.7',
   ifOperStatus: '1.3.6.1.2.1.2.2.1.8',
+  /** ifLastChange.<ifIndex>: sysUpTime (TimeTicks) when the port entered its current operational state. */
+  ifLastChange: '1.3.6.1.2.1.2.2.1.9',
   ifName: '1.3.6.1.2.1.31.1.1.1.1',
   ifAlias: '1.3.6.1.2.1.31.1.1.1.18',
   /** ipAdEntIfIndex.A.B.C.D: the ifIndex an IPv4 address of the switch is configured on. */
