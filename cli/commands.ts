@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { agentByName } from '../agents/registry.js';
 import { advertisedActions } from '../lib/agent/declaration.js';
 import { asFenceError, errorLine, FenceError } from '../lib/errors.js';
+import { namesThisHost } from '../lib/host-name.js';
 import { run } from '../lib/exec.js';
 import { agentEnvironment, agentStdin, runAgentCall, levelDeviceRunner } from '../lib/topology/device-runner.js';
 import { readOptions } from '../lib/agent/run.js';
@@ -33,13 +34,11 @@ export function openTopology(path: string): Promise<Topology> {
 }
 
 /**
- * Whether this CLI runs on `node`: this host's name up to the first dot is the node's, compared without
- * case as Pacemaker compares node names. Topology node names are cluster node names, which are host names
- * on every usual cluster; a node named otherwise is never "here", so its on-target devices are skipped.
+ * Whether this CLI runs on `node` (lib/host-name.ts). Topology node names are cluster node names, which are host
+ * names on every usual cluster; a node named otherwise is never "here", so its on-target devices are skipped.
  */
 export function runsOn(node: string, host: string = hostname()): boolean {
-  const short = (name: string) => name.split('.')[0]!.toLowerCase();
-  return short(node) !== '' && short(node) === short(host);
+  return namesThisHost(node, host);
 }
 
 export function levelsOf(topology: Topology, node: string, host: string = hostname()): Level[] {

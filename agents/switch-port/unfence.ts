@@ -6,6 +6,7 @@
 // (/proc/uptime). Pure decisions here; the reads are in device.ts. Facts and limits: docs/switch-port.md.
 import type { PowerState } from '../../lib/agent/declaration.js';
 import { FenceError } from '../../lib/errors.js';
+import { namesThisHost } from '../../lib/host-name.js';
 import { operLinkDown, operName } from './if-mib.js';
 
 /** What the switch says of one port of the invocation; the last three read in one GET (one moment of the switch). */
@@ -35,19 +36,6 @@ export interface UnfenceFacts {
 }
 
 const refusal = (message: string) => new FenceError('bad-input', `unfence_after_reboot: ${message}`);
-
-/**
- * Whether `nodename` names this host: equal ignoring case, or one is a short name and the other an FQDN whose
- * first label it is (Pacemaker's node names are often short, hostnames often full, or the other way round).
- */
-export function namesThisHost(nodename: string, hostname: string): boolean {
-  const a = nodename.toLowerCase();
-  const b = hostname.toLowerCase();
-  if (a === '' || b === '') return false;
-  if (a === b) return true;
-  const [short, full] = a.includes('.') ? [b, a] : [a, b];
-  return !short.includes('.') && full.startsWith(`${short}.`);
-}
 
 /**
  * The host half of the rule, decidable before the switch is contacted: the unfence runs on the node it

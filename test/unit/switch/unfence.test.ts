@@ -2,7 +2,8 @@
 // and the parse of /proc/uptime as the kernel writes it. The same rule against net-snmp's snmpd and a node in
 // a fresh time namespace: test/integration/switch-unfence.test.ts.
 import { describe, expect, it } from 'vitest';
-import { hostRefusal, namesThisHost, parseProcUptime, unfenceRefusal, type PortDownTime, type UnfenceFacts } from '../../../agents/switch-port/unfence.js';
+import { namesThisHost } from '../../../lib/host-name.js';
+import { hostRefusal, parseProcUptime, unfenceRefusal, type PortDownTime, type UnfenceFacts } from '../../../agents/switch-port/unfence.js';
 
 /** A port administratively down whose link the switch shows down(2), unless `oper` says otherwise. */
 const down = (plug: string, sysUpTime: number | undefined, ifLastChange: number | undefined, oper: number | undefined = 2): PortDownTime => ({ plug, admin: 'off', oper, sysUpTime, ifLastChange });
