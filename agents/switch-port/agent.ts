@@ -30,6 +30,10 @@ export const switchPortAgent = declareAgent<SwitchOptionTypes>({
   defaults: SWITCH_DEFAULTS,
   target: 'plugs',
   fabric: true,
+  // Pacemaker runs an unfence (the automatic one when a node joins, or stonith_admin --unfence) on the node
+  // being unfenced, at its cluster start: the only host that can tell it has rebooted since its fence
+  // (unfence_after_reboot). fence_ifmib's `on` lets any node re-enable the ports of a node that is not back.
+  onTarget: true,
   validate(options) {
     const errors = validateSnmpOptions(options);
     // The node is named wrongly or not at all: refused before the switch is contacted.

@@ -104,7 +104,10 @@ export interface AgentDeclaration<T extends LibraryOptionTypes = LibraryOptionTy
   readonly target: 'device' | 'plugs';
   /** Fabric fencing (switch port, SCSI): no reboot, `on` is automatic unfencing, enable/disable accepted. */
   readonly fabric?: boolean;
-  /** `on` must run on the node being unfenced (SCSI registration through its own initiator). */
+  /**
+   * `on` must run on the node being unfenced (metadata on_target="1"): SCSI registration through its own
+   * initiator, a sanlock lease, a switch port re-enabled only by the node that rebooted.
+   */
   readonly onTarget?: boolean;
   /** `on` is always executed even if status says on (re-registration refreshes a stale key). */
   readonly forceOn?: boolean;
