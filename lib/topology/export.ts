@@ -5,6 +5,7 @@
 // every level (lib/topology/budget.ts), and a two-node cluster its fence-race protection (race.ts); the
 // arithmetic and the choice are written into the output as comments.
 import { FenceError } from '../errors.js';
+import { advertisedActions } from '../agent/declaration.js';
 import { xmlEscape } from '../options/metadata.js';
 import { arithmetic, nodeBudget, topologyTimeouts, type DeviceTimeouts, type NodeBudget } from './budget.js';
 import { readSecret, type DeviceConfig, type Topology } from './file.js';
@@ -106,6 +107,15 @@ function pacemakerParameters(p: Plan, device: string): Record<string, string> {
   };
 }
 
+/**
+ * Devices whose `on` is automatic unfencing (fabric agents: a switch port, a SCSI reservation, a sanlock lease)
+ * get the resource meta attribute provides=unfencing: Pacemaker's scheduler unfences a node when it joins only
+ * where a device says so, and its metadata alone does not (Red Hat's guides have users add it by hand).
+ */
+function providesUnfencing(device: DeviceConfig): boolean {
+  return advertisedActions(device.agent).some((a) => a.name === 'on' && a.automatic);
+}
+
 /** The arithmetic behind every timeout and the race choice, as comment lines (without the comment marker). */
 function explanation(topology: Topology, p: Plan): string[] {
   const lines = [
@@ -128,6 +138,10 @@ function explanation(topology: Topology, p: Plan): string[] {
   }
   lines.push(`stonith-timeout = the largest total, ${p.budgets.map((b) => `${b.node} ${b.total}`).join(', ')}: ${p.properties[0]![1]}`);
   lines.push(`Fence race: ${p.policy.why}.`);
+  const unfencing = [...topology.devices.values()].filter(providesUnfencing);
+  if (unfencing.length > 0) {
+    lines.push(`Unfencing: provides=unfencing on ${unfencing.map((d) => `${d.name} (${d.agent.name})`).join(', ')}: a node is unfenced when it joins the cluster, before its resources are probed or started${unfencing.some((d) => d.agent.onTarget) ? ', by the node itself where the agent says on_target' : ''}.`);
+  }
   return lines;
 }
 
@@ -148,6 +162,7 @@ export function exportPcs(topology: Topology): string {
       else if (ref.file !== undefined) args.push(`${k}="$(cat ${shellQuote(ref.file)})"`);
       else args.push(`${k}="$${ref.env}"`);
     }
+    if (providesUnfencing(device)) args.push('meta provides=unfencing');
     lines.push(args.join(' \\\n    '));
   }
   for (const node of topology.nodes.values()) {
@@ -196,6 +211,11 @@ export function exportCib(topology: Topology, withSecrets: boolean, env: NodeJS.
       out.push(`        <nvpair id="${xmlEscape(`${base}-instance_attributes-${id(k)}`)}" name="${xmlEscape(k)}" value="${xmlEscape(v)}"/>`);
     }
     out.push('      </instance_attributes>');
+    if (providesUnfencing(device)) {
+      out.push(`      <meta_attributes id="${xmlEscape(base)}-meta_attributes">`);
+      out.push(`        <nvpair id="${xmlEscape(base)}-meta_attributes-provides" name="provides" value="unfencing"/>`);
+      out.push('      </meta_attributes>');
+    }
     out.push('      <operations>');
     out.push(`        <op id="${xmlEscape(base)}-monitor-interval-60s" name="monitor" interval="60s" timeout="${p.timeouts.get(device.name)!.pcmk_monitor_timeout.seconds}s"/>`);
     out.push('      </operations>');

@@ -31,3 +31,26 @@ describe('unfence_after_reboot in a topology', () => {
     );
   });
 });
+
+// Pacemaker unfences a node when it joins only for devices with provides=unfencing; the agents' metadata
+// (on automatic="1") is not enough for its scheduler. fence_ifmib users add it by hand; export writes it.
+describe('export writes provides=unfencing for devices whose on is automatic unfencing', () => {
+  const MIXED = `devices:
+  sw: { agent: fence_kit_switch, ip: 192.0.2.60, community: { env: FK_SW_COMMUNITY } }
+  bmc: { agent: fence_kit_ipmi, ip: 192.0.2.61, username: admin, password: { env: FK_PW } }
+nodes:
+  node1: [ [bmc], [ "sw:11" ] ]
+`;
+  it('as a meta attribute of the switch primitive in the CIB, and not of a power device', async () => {
+    const cib = exportCib(await parseTopology(MIXED, 'topo.yaml', agentByName), true, { FK_SW_COMMUNITY: 'c', FK_PW: 'p' });
+    const primitive = (id: string) => new RegExp(`<primitive id="${id}"[\\s\\S]*?</primitive>`).exec(cib)?.[0] ?? '';
+    expect(primitive('sw')).toContain('<meta_attributes id="sw-meta_attributes">\n        <nvpair id="sw-meta_attributes-provides" name="provides" value="unfencing"/>\n      </meta_attributes>');
+    expect(primitive('bmc')).not.toContain('meta_attributes');
+  });
+
+  it('as `meta provides=unfencing` of the switch in the pcs commands', async () => {
+    const pcs = exportPcs(await parseTopology(MIXED, 'topo.yaml', agentByName));
+    expect(pcs).toMatch(/pcs stonith create sw fence_kit_switch \\\n(    \S+ \\\n)*    meta provides=unfencing\n/);
+    expect(/pcs stonith create bmc [^]*?\n(?!    )/.exec(pcs)?.[0]).not.toContain('provides');
+  });
+});
