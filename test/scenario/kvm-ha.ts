@@ -67,7 +67,7 @@ export interface KvmHaLab {
    * Returns the topology file (readable from the hosts, for `fencekit --topology FILE fence --action on`).
    */
   useFabricFencing(): Promise<string>;
-  /** Set a switch port up or down at the switch (an admin at its console: not fencekit). */
+  /** Set a switch port up or down at the switch (an admin at its console: not fencekit), until its link shows it. */
   setPortByHand(port: SwitchPort, up: boolean): Promise<void>;
   /** A witness over both hosts and the volume, sampling from now until its stop(). */
   witness(): Witness;
@@ -364,6 +364,10 @@ export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise
       async setPortByHand(port, up) {
         const r = await snmpAtSwitch('snmpset', [`${IF_MIB.ifAdminStatus}.${port.ifIndex}`, 'i', up ? '1' : '2']);
         if (r.code !== 0) throw new Error(`snmpset of port ${port.ifIndex}: ${r.stderr}`);
+        // Done when the switch itself shows the link in that state: net-snmp notices (and dates, ifLastChange)
+        // a link change only at its next interface-table reload, up to 3 s later (docs/switch-port.md).
+        const want = new RegExp(`INTEGER: ${up ? 1 : 2}\\b`);
+        await waitFor(`the switch showing port ${port.ifIndex}'s link ${up ? 'up' : 'down'}`, async () => want.test((await snmpAtSwitch('snmpget', [`${IF_MIB.ifOperStatus}.${port.ifIndex}`])).stdout), 15_000, 250);
       },
       guestHost,
       waitNewBoot,

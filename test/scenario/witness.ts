@@ -243,7 +243,10 @@ export class Witness {
           this.timeline.push({ at: now, what: `SECOND WRITER: boot ${short(rec.boot)} writes slot ${rec.slot} after boot ${short(newest.boot)} began` });
         }
         if (!this.bootSeen.has(rec.boot)) {
-          const only = writers.size === 1 ? [...writers.values()][0] : undefined;
+          // A boot already on the volume when the witness starts is named only if one instance runs at all: a
+          // cut-off instance may be the one that wrote it.
+          const candidates = this.samples === 1 ? seen : writers;
+          const only = candidates.size === 1 ? [...candidates.values()][0] : undefined;
           this.bootSeen.set(rec.boot, { at: now, host: only });
           this.timeline.push({ at: now, what: `first record of boot ${short(rec.boot)} at slot ${rec.slot}${only ? ` (the instance on ${only})` : ''}` });
         }
