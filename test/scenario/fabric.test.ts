@@ -50,7 +50,7 @@ describe.runIf(DEVICES === 'fencekit')('the KVM HA pair, fabric fencing: a fence
       w.mark(`node2's corosync killed (pid ${corosync}): node2 leaves the cluster, its guest keeps running`);
       const writingAt = await l.waitNewBoot(w, 'node1', failedAt, 180_000);
       w.mark('the guest writes on node1', writingAt);
-      const split = splitFromLog(l.node1Log(logFrom), 'node2', failedAt, writingAt);
+      const split = splitFromLog(l.node1Log(logFrom), 'node2', failedAt, writingAt, /^switch$/);
       console.log(`fabric: ${fmt(split)}`);
       expect(split.steps.map((s) => `${s.device}=${s.ok}`)).toEqual(['switch=true']);
       expect(portsOfNode2Up()).toEqual([false, false]);

@@ -429,7 +429,8 @@ export interface FailoverSplit {
   readonly steps: readonly FenceStep[];
 }
 
-export function splitFromLog(log: string, target: string, failedAt: number, writingAt: number): FailoverSplit {
+/** `level1` says which devices are level 1 (the BMC in the lab's topology; the switch in its fabric variant). */
+export function splitFromLog(log: string, target: string, failedAt: number, writingAt: number, level1: RegExp = /-bmc$/): FailoverSplit {
   const steps = fenceSteps(log, target);
   const lines = log.split('\n');
   const firstRequest = lines.find((l) => new RegExp(`Requesting that \\S+ perform '\\w+' action targeting ${target} using`).test(l));
@@ -440,8 +441,8 @@ export function splitFromLog(log: string, target: string, failedAt: number, writ
   return {
     totalS: (writingAt - failedAt) / 1000,
     detectionS: reqAt !== undefined ? (reqAt - failedAt) / 1000 : undefined,
-    level1S: sum(steps.filter((s) => /-bmc$/.test(s.device))),
-    level2S: sum(steps.filter((s) => !/-bmc$/.test(s.device))),
+    level1S: sum(steps.filter((s) => level1.test(s.device))),
+    level2S: sum(steps.filter((s) => !level1.test(s.device))),
     guestStartS: doneAt !== undefined ? (writingAt - doneAt) / 1000 : undefined,
     steps,
   };
