@@ -1,8 +1,10 @@
-// Scenario 4 of the KVM HA pair (issue 15; docs/kvm-ha.md "Fabric fencing"): node2 is fenced at the switch, its
-// storage and cluster ports, instead of by power. A fabric fence leaves node2 and its guest running, cut off: the
-// witness must see the guest write again only on node1. Then the two ways back:
-//  - fencekit's (unfence_after_reboot): an unfence that does not run on node2 itself, after node2's reboot, is
-//    refused and leaves both ports down: from node1 through Pacemaker, and on node2 before its reboot;
+// Scenario 4 of the KVM HA pair (issue 15; docs/kvm-ha.md "The fabric variant" and "Getting back after a fabric
+// fence"): node2 is fenced at the switch, its storage and cluster ports, instead of by power. A fabric fence
+// leaves node2 and its guest running, cut off: the witness must see the guest write again only on node1. Then
+// the two ways back:
+//  - fencekit's: an unfence that does not run on node2 itself, after node2's reboot, leaves both ports down:
+//    from node1 (the switch's on is on_target: Pacemaker has nowhere to run it) and on node2 before its
+//    reboot (unfence_after_reboot refuses it);
 //  - an admin's at the switch console, without a reboot: the old guest's writes reach the volume again, and the
 //    witness must see the second writer (the thread's "all hell can break loose").
 // After node2's reboot the unfence on node2 succeeds, node2 rejoins the cluster and the guest stays on node1.
