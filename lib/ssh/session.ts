@@ -10,7 +10,7 @@ import { Socket, connect as tcpConnect, isIP } from 'node:net';
 import type { AnyAuthMethod, ClientChannel, Client as SshClient, ConnectConfig, KeyboardInteractiveCallback, ParsedKey, Prompt } from 'ssh2';
 import { FenceError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { remaining } from '../timing.js';
+import { remaining, withDeadline } from '../timing.js';
 import { statSync } from 'node:fs';
 import {
   appendKnownHost,
@@ -347,9 +347,15 @@ export class CliSession {
         client.connect(config);
       });
       logger.debug(`SSH logged in to ${options.host}:${options.port} as ${options.username} (${Date.now() - started} ms)`);
-      const channel = await new Promise<ClientChannel>((resolve, reject) => {
-        client.shell({ term: 'vt100', cols: 200, rows: 50 }, (err, stream) => (err ? reject(classifySshError(err, options.host, options.port)) : resolve(stream)));
-      });
+      // The shell's channel is one more round trip that the login's timer no longer covers: a device (or a
+      // lossy link) that never confirms it must not hold the agent past its deadline.
+      const channel = await withDeadline(
+        new Promise<ClientChannel>((resolve, reject) => {
+          client.shell({ term: 'vt100', cols: 200, rows: 50 }, (err, stream) => (err ? reject(classifySshError(err, options.host, options.port)) : resolve(stream)));
+        }),
+        options.deadline,
+        `opening a shell on ${options.host}:${options.port}`,
+      );
       const session = new CliSession(client, channel, options, logger);
       const banner = await session.#untilPrompt(options.deadline, 'the first prompt');
       (session as { banner: string }).banner = banner;

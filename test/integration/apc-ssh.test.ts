@@ -92,6 +92,22 @@ describe('fence_kit_apc ssh=1 against the ssh2 APC CLI fixture (outlets of a rea
     expect(pdu.isOutletPowered(4)).toBe(true);
   });
 
+  it('a card that accepts the login but never opens the shell: the agent fails within login_timeout (the fault matrix saw 16.9 s at login_timeout 2)', async () => {
+    const mute = await startApcSsh({ outlets: pduOutlets(pdu), users: [{ username: 'apc', password: PASSWORD }], silentAfterLogin: true });
+    try {
+      const started = Date.now();
+      const r = await agent({ ...ssh(), ip: mute.host, ipport: mute.port, ssh_known_hosts: '/dev/null', ssh_host_key_fingerprint: mute.hostKey.fingerprint, plug: 4, action: 'off', login_timeout: 2, shell_timeout: 1, power_timeout: 3 });
+      const ms = Date.now() - started;
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/opening a shell on 127\.0\.0\.1:\d+/);
+      expect(mute.logins).toHaveLength(1);
+      expect(ms).toBeLessThan(2000 + 1500);
+      expect(pdu.isOutletPowered(4)).toBe(true);
+    } finally {
+      await mute.stop();
+    }
+  });
+
   it("inet6_only (-6) reaches a card on ::1; inet4_only (-4) refuses ::1 before any login, and the outlet keeps running", async () => {
     const v6 = await startApcSsh({ outlets: pduOutlets(pdu), users: [{ username: 'apc', password: PASSWORD }], address: '::1' });
     try {

@@ -74,6 +74,8 @@ export interface ApcSshOptions {
   aosVersion?: string;
   /** Loopback address to listen on: 127.0.0.1 (default) or ::1. */
   address?: '127.0.0.1' | '::1';
+  /** Accept the login, then never answer the client's session (channel open) request. */
+  silentAfterLogin?: boolean;
 }
 
 export interface ApcSshPeer {
@@ -234,6 +236,7 @@ export async function startApcSsh(options: ApcSshOptions = {}): Promise<ApcSshPe
     });
     client.on('ready', () => {
       client.on('session', (accept) => {
+        if (options.silentAfterLogin) return;
         const session = accept();
         session.on('pty', (acceptPty) => acceptPty?.());
         session.on('env', (acceptEnv) => acceptEnv?.());
