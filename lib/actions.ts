@@ -13,6 +13,11 @@ export interface EngineSettings {
   readonly shellTimeoutMs: number;
   readonly powerWaitMs: number;
   readonly statusSleepMs: number;
+  /**
+   * How long a target may still read on after its off was acknowledged before the off is sent again
+   * (PowerEngine.switchAndConfirm). Unset: never sent again.
+   */
+  readonly offResendMs?: number;
   /** Extra attempts to power on (fence-agents' retry_on). */
   readonly retryOn: number;
   readonly method: 'onoff' | 'cycle';
@@ -135,6 +140,7 @@ export class PowerEngine {
       }
     };
     await send();
+    let offSentAt = Date.now();
     // power_wait is the pause around a power-on (fence-agents: "Wait X seconds after issuing ON/OFF"). An
     // off is confirmed by polling the device at once: a blind wait there only delays the fence, and the
     // pause a BMC needs before power-on is taken after the confirmed off (powerOnAfterConfirmedOff).
@@ -149,6 +155,10 @@ export class PowerEngine {
           const notYet = this.targets.filter((_, i) => now[i] !== want);
           if (notYet.length === 0) return;
           lastProblem = `${notYet.map((p) => this.describe(p)).join(', ')} still ${want === 'off' ? 'on' : 'off'}`;
+          if (want === 'off' && Date.now() - offSentAt >= (this.settings.offResendMs ?? Number.POSITIVE_INFINITY)) {
+            await this.sendOffAgain(notYet, deadline);
+            offSentAt = Date.now();
+          }
         } catch (err) {
           const e = asFenceError(err);
           if (endsRetries(e) || e.kind === 'internal') throw e;
@@ -157,6 +167,7 @@ export class PowerEngine {
         }
       } else {
         await send();
+        offSentAt = Date.now();
         if (unsent.size === 0) continue;
         lastProblem = `power ${want} not acknowledged`;
       }
@@ -170,6 +181,28 @@ export class PowerEngine {
     // a wrong community), not as a power change that timed out.
     if (!answered && this.firstSilence) throw this.firstSilence;
     throw new FenceError('timeout', `Timed out waiting to power ${upper(want)}${lastProblem ? ` (${lastProblem})` : ''}`);
+  }
+
+  /**
+   * An off the device acknowledged while the target still reads on: sent once more. Two fences of one node
+   * at once (an admin racing the cluster, two fencers) can interleave so that the other's reboot powers the
+   * node on again after our off and before our first read that could have seen it off; only an off of our
+   * own that the device then reports confirms this fence. A slow device gets offResendMs (half of
+   * power_timeout) between two sends, so one that restarts its change on each command still has time to
+   * finish it. The first off was acknowledged: a repeat the device refuses or does not answer is logged and
+   * the polls go on, and success still needs a read that says off.
+   */
+  private async sendOffAgain(plugs: readonly (string | undefined)[], deadline: number): Promise<void> {
+    for (const plug of plugs) {
+      try {
+        this.logger.debug(`${this.describe(plug)} still reads on after its acknowledged off: sending power off again`);
+        await this.device.setPower(plug, 'off', this.ctx(deadline));
+      } catch (err) {
+        const e = asFenceError(err);
+        if (e.kind === 'internal') throw e;
+        this.logger.debug(`repeated power off to ${this.describe(plug)} not acknowledged (${e.kind}): ${e.message}`);
+      }
+    }
   }
 
   async status(): Promise<ActionResult> {

@@ -44,6 +44,9 @@ function normaliseAction(agent: AgentDeclaration, action: string): string {
 /** The shortest pause between two status polls, whatever stonith_status_sleep says. */
 export const MIN_STATUS_SLEEP_MS = 100;
 
+/** fence-agents' power_timeout default, for the rules that need a finite one when the option says "no limit". */
+const DEFAULT_POWER_TIMEOUT_S = 20;
+
 /** Seconds → ms, where 0 means "no limit" as in fence-agents, and disable_timeout lifts the limit. */
 function limitMs(seconds: number | undefined, disabled: boolean): number {
   if (disabled || seconds === undefined || seconds === 0) return Number.POSITIVE_INFINITY;
@@ -71,6 +74,9 @@ export function engineSettings(options: Options, env: NodeJS.ProcessEnv, forceOn
     // fence-agents polls without a pause at 0; against a device that answers at once that is a busy
     // loop of requests for the whole power_timeout, so 0 (or any tiny value) means "as often as is sane".
     statusSleepMs: Math.max(MIN_STATUS_SLEEP_MS, options.number('stonith_status_sleep') * 1000),
+    // Half of power_timeout as written, also when disable_timeout lifts the bound (fence-agents' default, 20 s,
+    // when it is 0, "no limit"): an off still unconfirmed by then is sent again (PowerEngine.sendOffAgain).
+    offResendMs: (options.number('power_timeout') || DEFAULT_POWER_TIMEOUT_S) * 500,
     retryOn: Math.max(0, options.number('retry_on')),
     method: options.string('method') === 'cycle' ? 'cycle' : 'onoff',
     forceOn,

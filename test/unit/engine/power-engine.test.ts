@@ -60,6 +60,54 @@ describe('power engine', () => {
     expect(Date.now() - started).toBeLessThan(FAST.powerTimeoutMs + 300);
   });
 
+  it('an off overtaken by another fence\'s power-on is sent again after offResendMs, and succeeds only once a read says off', async () => {
+    // The other reboot's on lands between our acknowledged off and our first read: the plug reads on.
+    const dev = new ScriptedDevice({ a: 'on' });
+    let overtaken = false;
+    const getPower = dev.getPower.bind(dev);
+    dev.getPower = async (plug) => {
+      if (!overtaken && dev.states.a === 'off') {
+        overtaken = true;
+        dev.states.a = 'on';
+      }
+      return getPower(plug);
+    };
+    const r = await new PowerEngine(dev, ['a'], { ...FAST, powerTimeoutMs: 2_000, offResendMs: 100 }, silentLogger).off();
+    expect(r.stdout).toEqual(['Success: Powered OFF']);
+    const sets = dev.journal.filter((j) => j.startsWith('set'));
+    expect(sets).toEqual(['set a off', 'set a off']);
+    // the second off was sent only after reads that said on for offResendMs, and a read after it said off
+    expect(dev.journal.at(-1)).toBe('get a');
+    expect(dev.states.a).toBe('off');
+  });
+
+  it('an off that stays on is sent again every offResendMs and still fails at the deadline; a refused repeat does not end the polls', async () => {
+    const lying = new ScriptedDevice({ a: 'on' }, { lies: new Set(['a']) });
+    await expect(new PowerEngine(lying, ['a'], { ...FAST, powerTimeoutMs: 500, offResendMs: 200 }, silentLogger).off()).rejects.toMatchObject({ kind: 'timeout' });
+    // at 0, then no sooner than 200 ms after the last send: twice, or three times when the timers keep time
+    const resent = lying.journal.filter((j) => j.startsWith('set')).length;
+    expect(resent).toBeGreaterThanOrEqual(2);
+    expect(resent).toBeLessThanOrEqual(3);
+
+    let sets = 0;
+    const refusesRepeats = new ScriptedDevice({ a: 'on' }, { lies: new Set(['a']) });
+    const setPower = refusesRepeats.setPower.bind(refusesRepeats);
+    refusesRepeats.setPower = async (plug, state, ctx) => {
+      if (++sets > 1) throw new FenceError('device-refused', 'not in present state');
+      return setPower(plug, state, ctx);
+    };
+    const started = Date.now();
+    await expect(new PowerEngine(refusesRepeats, ['a'], { ...FAST, powerTimeoutMs: 500, offResendMs: 100 }, silentLogger).off()).rejects.toMatchObject({ kind: 'timeout', message: expect.stringMatching(/still on/) });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect(sets).toBeGreaterThan(2);
+  });
+
+  it('without offResendMs an acknowledged off is sent once', async () => {
+    const lying = new ScriptedDevice({ a: 'on' }, { lies: new Set(['a']) });
+    await expect(new PowerEngine(lying, ['a'], FAST, silentLogger).off()).rejects.toMatchObject({ kind: 'timeout' });
+    expect(lying.journal.filter((j) => j.startsWith('set'))).toEqual(['set a off']);
+  });
+
   it('fails at once when the device refuses, without waiting out power_timeout', async () => {
     const dev = new ScriptedDevice({ a: 'on' }, { refuses: new Set(['a']) });
     const started = Date.now();
