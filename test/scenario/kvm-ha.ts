@@ -348,17 +348,45 @@ export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise
         const cibFile = join(scratch, 'fabric-fencing.xml');
         writeFileSync(cibFile, exported);
         // modify adds the switch and keeps the other devices; node2's old levels go with the replaced topology.
+        // A device with provides=unfencing added while the cluster still starts resources can stall it (seen
+        // with Pacemaker 2.1.5: docs/kvm-ha.md "The fabric variant"); as an admin would, add it to a settled one.
+        const settle = ['crm_resource', '--wait', '--timeout', '300s'];
+        await must(settle, node1.exec(settle, { timeoutMs: 320_000 }));
+        const logOf = (n: string) => join(cluster.node(n).dir, 'var/log/pacemaker/pacemaker.log');
+        const logSizes = new Map(['node1', 'node2'].map((n) => [n, existsSync(logOf(n)) ? readFileSync(logOf(n)).length : 0]));
         const modify = ['cibadmin', '--modify', '--scope', 'configuration', '--xml-file', cibFile];
         await must(modify, node1.exec(modify));
         const levels = /<fencing-topology>[\s\S]*<\/fencing-topology>/.exec(exported)?.[0];
         if (!levels) throw new Error(`export wrote no fencing-topology:\n${exported}`);
         const replace = ['cibadmin', '--replace', '--scope', 'fencing-topology', '--xml-text', levels];
         await must(replace, node1.exec(replace));
-        await waitFor('the switch registered on node1 and started', async () => {
-          const mon = await node1.exec(['crm_mon', '-1', '--output-as', 'xml']);
-          if (!/<resource id="switch"[^>]* role="Started"[^>]* failed="false"/.test(mon.stdout)) return false;
-          return (await node1.exec(['stonith_admin', '--list-registered'])).stdout.split('\n').some((l) => l.trim() === 'switch');
-        }, 60_000, 500);
+        // Usually some seconds; the bound leaves room for a start that fails once and is recovered by the cluster,
+        // and a failure prints the cluster's view (one CI run timed out at 60 s with no more said).
+        const addedAt = Date.now();
+        try {
+          await waitFor('the switch registered on node1 and started', async () => {
+            const mon = await node1.exec(['crm_mon', '-1', '--output-as', 'xml']);
+            if (!/<resource id="switch"[^>]* role="Started"[^>]* failed="false"/.test(mon.stdout)) return false;
+            return (await node1.exec(['stonith_admin', '--list-registered'])).stdout.split('\n').some((l) => l.trim() === 'switch');
+          }, 120_000, 500);
+          const failed = /Failed Resource Actions:[\s\S]*/.exec((await node1.exec(['crm_mon', '-1', '-f'])).stdout)?.[0];
+          console.log(`fabric: the switch started and registered on node1 ${((Date.now() - addedAt) / 1000).toFixed(1)} s after it was added${failed ? `, after failures:\n${failed}` : ''}`);
+        } catch (err) {
+          // What the cluster made of it: the resource's state, failed actions, the fencer's devices and history.
+          const show = async (argv: string[]) => `$ ${argv.join(' ')}\n${(await node1.exec(argv)).stdout}`;
+          const state = [
+            await show(['crm_mon', '-1', '-r', '-f']),
+            await show(['stonith_admin', '--list-registered']),
+            await show(['stonith_admin', '--history', '*', '--verbose']),
+            await show(['crm_simulate', '-Ls']),
+            ...['node1', 'node2'].map((n) => {
+              const lines = existsSync(logOf(n)) ? readFileSync(logOf(n)).subarray(logSizes.get(n)).toString().split('\n') : [];
+              const telling = lines.filter((l) => /unfenc|schedulerd|fenced|transition|error|warning/i.test(l)).slice(-80);
+              return `${n}'s pacemaker.log since the switch was added (scheduler, fencer, transitions):\n${telling.join('\n')}`;
+            }),
+          ];
+          throw new Error(`${(err as Error).message}\n${state.join('\n')}`);
+        }
         return file;
       },
       async setPortByHand(port, up) {
