@@ -50,6 +50,7 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   stonith_admin: { package: 'pacemaker-cli-utils', usedBy: 'pacemaker tier' },
   crm_resource: { package: 'pacemaker-cli-utils', usedBy: 'pacemaker tier' },
   crm_mon: { package: 'pacemaker-cli-utils', usedBy: 'pacemaker tier' },
+  crm_simulate: { package: 'pacemaker-cli-utils', usedBy: 'scenario tier (a stalled cluster explained)' },
   crm_attribute: { package: 'pacemaker-cli-utils', usedBy: 'pacemaker tier' },
   cibadmin: { package: 'pacemaker-cli-utils', usedBy: 'pacemaker tier' },
   // Networks, faults and namespaces.
