@@ -122,6 +122,11 @@ export interface ClusterOptions {
   readonly ring?: (nodes: readonly { holderPid: number; ringAddress: string }[]) => Promise<void>;
 }
 
+/** Where a lab node's Pacemaker daemons write their log (its private /var/log/pacemaker). */
+export function pacemakerLogFile(node: { readonly dir: string }): string {
+  return join(node.dir, 'var/log/pacemaker/pacemaker.log');
+}
+
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const tag = `${(process.pid % 46656).toString(36)}${(++clusters).toString(36)}`;
   const root = join(tmpdir(), `fk-cluster-${tag}`);
@@ -257,7 +262,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           }),
         events: () => (existsSync(join(n.dir, 'events.log')) ? readFileSync(join(n.dir, 'events.log'), 'utf8') : ''),
         pacemakerLog: (bytes = 8000) => {
-          const f = join(n.dir, 'var/log/pacemaker/pacemaker.log');
+          const f = pacemakerLogFile(n);
           return existsSync(f) ? readFileSync(f, 'utf8').slice(-bytes) : '';
         },
       });

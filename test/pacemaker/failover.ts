@@ -15,7 +15,7 @@ import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { injectLoss, type NetFault } from '../support/net-faults.js';
 import { FENCEKIT, installLaunchers, uninstallLaunchers } from './agents.js';
-import { MGMT_HOST, NODE_POWER, startCluster, type Cluster, type ClusterNode, type ClusterOptions } from './cluster.js';
+import { MGMT_HOST, NODE_POWER, pacemakerLogFile, startCluster, type Cluster, type ClusterNode, type ClusterOptions } from './cluster.js';
 import { explain, run, sleep, waitFor } from './proc.js';
 
 export type DeviceFamily = 'fencekit' | 'fence-agents';
@@ -235,7 +235,7 @@ export async function killAndMeasure(lab: FailoverLab, timeoutMs = 150_000): Pro
   const node2 = lab.cluster.node('node2');
   const history = async () => (await node1.exec(['stonith_admin', '--history', 'node2', '--verbose', '--output-as', 'xml'], { timeoutMs: 10_000 })).stdout;
   const before = successes(await history()).join('\n');
-  const logFile = join(node1.dir, 'var/log/pacemaker/pacemaker.log');
+  const logFile = pacemakerLogFile(node1);
   const logOffset = readFileSync(logFile).length;
   const eventsOffset = node2.events().length;
   const corosync = node2.corosyncPid();

@@ -20,7 +20,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareGuestKernel, REPO, STAGE2 } from '../guest/lab.js';
 import { fenceSteps, startFailoverLab, type DeviceFamily, type FailoverLab, type FenceStep } from '../pacemaker/failover.js';
-import type { ClusterNode } from '../pacemaker/cluster.js';
+import { pacemakerLogFile, type ClusterNode } from '../pacemaker/cluster.js';
 import { explain, procStat, run, stopPid, waitFor } from '../pacemaker/proc.js';
 import { IF_MIB, startSwitchLab, type SwitchLab, type SwitchPort } from '../peers/netns-switch.js';
 import { FENCEKIT } from '../pacemaker/agents.js';
@@ -352,7 +352,7 @@ export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise
         // with Pacemaker 2.1.5: docs/kvm-ha.md "The fabric variant"); as an admin would, add it to a settled one.
         const settle = ['crm_resource', '--wait', '--timeout', '300s'];
         await must(settle, node1.exec(settle, { timeoutMs: 320_000 }));
-        const logOf = (n: string) => join(cluster.node(n).dir, 'var/log/pacemaker/pacemaker.log');
+        const logOf = (n: string) => pacemakerLogFile(cluster.node(n));
         const logSizes = new Map(['node1', 'node2'].map((n) => [n, existsSync(logOf(n)) ? readFileSync(logOf(n)).length : 0]));
         const modify = ['cibadmin', '--modify', '--scope', 'configuration', '--xml-file', cibFile];
         await must(modify, node1.exec(modify));
@@ -417,7 +417,7 @@ export async function startKvmHaLab(devices: DeviceFamily = 'fencekit'): Promise
         }
       },
       node1Log: (from = 0) => {
-        const f = join(node1.dir, 'var/log/pacemaker/pacemaker.log');
+        const f = pacemakerLogFile(node1);
         return existsSync(f) ? readFileSync(f, 'utf8').slice(from) : '';
       },
       stop,
