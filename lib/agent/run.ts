@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../log.js';
 import { helpText } from '../options/docs.js';
 import { metadataXml } from '../options/metadata.js';
 import { parseArgv, parseStdin, repeatedActionError, type RawInput } from '../options/parse.js';
-import type { LibraryOptionTypes } from '../options/common.js';
+import { DEFAULT_POWER_TIMEOUT_S, type LibraryOptionTypes } from '../options/common.js';
 import { missingRequired, resolveValues, type Options } from '../options/values.js';
 import { describeOption } from '../options/values.js';
 import { deadlineIn, retryUntil, sleep } from '../timing.js';
@@ -43,9 +43,6 @@ function normaliseAction(agent: AgentDeclaration, action: string): string {
 
 /** The shortest pause between two status polls, whatever stonith_status_sleep says. */
 export const MIN_STATUS_SLEEP_MS = 100;
-
-/** fence-agents' power_timeout default, for the rules that need a finite one when the option says "no limit". */
-const DEFAULT_POWER_TIMEOUT_S = 20;
 
 /** Seconds → ms, where 0 means "no limit" as in fence-agents, and disable_timeout lifts the limit. */
 function limitMs(seconds: number | undefined, disabled: boolean): number {

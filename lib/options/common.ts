@@ -2,6 +2,9 @@
 // Pacemaker configuration written for fence-agents works unchanged. Agents pick the groups they need.
 import type { OptionSpec, OptionTypesOf } from './spec.js';
 
+/** fence-agents' power_timeout default: the option's default, and the finite figure for rules that need one when the option says 0 ("no limit"). */
+export const DEFAULT_POWER_TIMEOUT_S = 20;
+
 /** Present in every agent. */
 export const CORE_OPTIONS = [
   // No default: an agent run without an action fails with a clear error instead of rebooting a node.
@@ -22,7 +25,7 @@ export const CORE_OPTIONS = [
     shortdesc: 'Disable timeout (true/false) (default: true when run from Pacemaker 2.0+)' },
   { name: 'login_timeout', valueName: 'seconds', type: 'second', default: '5', order: 200,
     shortdesc: 'Wait X seconds for the device to accept the login' },
-  { name: 'power_timeout', valueName: 'seconds', type: 'second', default: '20', order: 200,
+  { name: 'power_timeout', valueName: 'seconds', type: 'second', default: `${DEFAULT_POWER_TIMEOUT_S}`, order: 200,
     shortdesc: 'Test X seconds for status change after ON/OFF' },
   { name: 'power_wait', valueName: 'seconds', type: 'second', default: '0', order: 200,
     shortdesc: 'Wait X seconds after issuing ON/OFF' },
