@@ -83,7 +83,8 @@ if [ "$ROLE" = survivor ]; then
   else
     await victim.frozen || exit 16
   fi
-  step off "$AGENT" -o off "${LEASES[@]}" --host-id=2 "--power-timeout=$FK_OFF_TIMEOUT"
+  # Its debug file (each wait, acquire and verdict, timestamped) explains where the time to success went.
+  step off "$AGENT" -o off "${LEASES[@]}" --host-id=2 "--power-timeout=$FK_OFF_TIMEOUT" "--debug-file=$R/off-debug.log"
   [ "$(cat "$R/off.rc")" = 0 ] && mark off-success || mark off-failed
   # host 2's last_live here is when this node's daemon last saw it renew, on this guest's monotonic clock
   sanlock client host_status -s fence -D > "$R/host-status-after.out" 2>&1
