@@ -13,6 +13,7 @@ import { startIpmiSim, type IpmiSim } from '../peers/ipmi-sim.js';
 import { startPdu, type PduPeer } from '../peers/snmpd-pdu.js';
 import { peerForFile } from '../support/scratch.js';
 import { procStat } from '../../lib/proc.js';
+import { sleep } from '../../lib/timing.js';
 
 const TRIALS = Number(process.env.FK_RACE_TRIALS ?? 4);
 let bmc: IpmiSim;
@@ -70,7 +71,7 @@ async function race(t: Target, a: string, b: string) {
   const sampler = (async () => {
     while (racing) {
       timeline.push({ at: Date.now(), on: t.isOn() });
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
   })();
   const go = async (action: string) => {
@@ -104,7 +105,7 @@ describe.each(targets().map((t) => [t.name, t] as const))('two simultaneous fenc
       // does. (The 5 ms sampler is no proof either way: an outlet's off can be shorter than its period.)
       expect(t.identity()).not.toBe(before);
       // a reboot that reports success has powered the target on again, and nothing turns it off after
-      for (const until = Date.now() + 300; Date.now() < until; await new Promise((r) => setTimeout(r, 5))) expect(t.isOn()).toBe(true);
+      for (const until = Date.now() + 300; Date.now() < until; await sleep(5)) expect(t.isOn()).toBe(true);
     }
   });
 
@@ -162,7 +163,7 @@ describe('an acknowledged off the outlet does not show (fence_kit_apc_snmp, snmp
           firstSetSeen = true;
           pdu.setFault(2, null);
         }
-        await new Promise((r) => setTimeout(r, 2));
+        await sleep(2);
       }
     })();
     const started = Date.now();

@@ -15,6 +15,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseHostStatus } from '../../lib/sanlock/output.js';
 import { guestLabUnavailable, REPO, runGuests, type GuestResult } from '../guest/lab.js';
 
 const IO_TIMEOUT = 2;
@@ -144,13 +145,9 @@ function pairAround(scenario: 'frozen' | 'live', use: (run: PairRun) => void): v
   afterAll(() => run?.cleanup());
 }
 
-/** The survivor's sanlock on host 2: its lease timestamp as last read, and last_live (the survivor's monotonic s) when it last saw it renew. */
-function survivorSight(hostStatus: string): { timestamp: number; lastLive: number } {
-  const block = hostStatus.split(/^(?=\d+ timestamp )/m).find((b) => b.startsWith('2 timestamp')) ?? '';
-  return {
-    timestamp: Number(/^2 timestamp (\d+)/.exec(block)?.[1] ?? Number.NaN),
-    lastLive: Number(/last_live=(\d+)/.exec(block)?.[1] ?? Number.NaN),
-  };
+/** Each step of an agent run: its debug file without the commands' output. */
+function steps(debugFile: string): string {
+  return debugFile.split('\n').filter((l) => /^\d{4}-/.test(l)).map((l) => l.slice(0, 200)).join('\n');
 }
 
 /** The order and the timing common to both scenarios, logged for bench/sanlock.md. */
@@ -170,7 +167,10 @@ function expectResetBeforeSuccess(run: PairRun, label: string) {
   expect(survivor.exitCode).toBe(0);
 
   expect(run.renewals.length).toBeGreaterThanOrEqual(3);
-  const sight = survivorSight(run.result(survivor, 'host-status-after.out'));
+  // The survivor's daemon on host 2: its lease timestamp as last read, and last_live (the survivor's monotonic s)
+  // when it last saw it renew.
+  const sight = parseHostStatus(run.result(survivor, 'host-status-after.out')).get(2);
+  if (!sight) throw new Error(`host 2 is not in the survivor's host_status:\n${run.result(survivor, 'host-status-after.out')}`);
   const last = lastRenewal(run.renewals, sight.timestamp);
   const offS = (success - last.at) / 1000;
   const resetS = (victim.exitedAt - last.at) / 1000;
@@ -183,9 +183,7 @@ function expectResetBeforeSuccess(run: PairRun, label: string) {
     `reset ${((success - victim.exitedAt) / 1000).toFixed(2)} s before success; off ran ${(Number(run.result(survivor, 'off.ms')) / 1000).toFixed(1)} s; ` +
     `pair ${((Math.max(survivor.exitedAt, victim.exitedAt) - Math.min(survivor.startedAt, victim.startedAt)) / 1000).toFixed(1)} s`;
   console.log(figures);
-  // Each step of the off (its debug file without the commands' output): where the time to success went.
-  const steps = run.result(survivor, 'off-debug.log').split('\n').filter((l) => /^\d{4}-/.test(l)).map((l) => l.slice(0, 200));
-  console.log(`survivor's off, step by step:\n${steps.join('\n')}`);
+  console.log(`survivor's off, step by step (where the time to success went):\n${steps(run.result(survivor, 'off-debug.log'))}`);
   // The agent's share first: sanlock grants the lease once more than FLOOR_S whole seconds passed since its
   // own daemon's sighting of the last renewal (last_live); the agent adds only its acquire (~2 s of
   // `sanlock client command` under TCG). Measured: 78.5-78.7 s after last_live.
