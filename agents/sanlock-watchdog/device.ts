@@ -132,6 +132,15 @@ export class LeaseFence implements PowerDevice {
     if (local.hostId === hostId) throw new FenceError('device-refused', `refusing to fence host_id ${hostId}: it is this node`);
     let requested = false;
     let lastReason = '';
+    const stillRenewing = `host_id ${hostId} is still renewing its lease`;
+    // fence_sanlock's way: ask the live victim, once, to give its lease up; its holder stops its sanlock
+    // daemon, so its watchdog fires and the lease expires.
+    const askToRelease = async (leader: LeaderRecord) => {
+      if (requested || leader.ownerId !== hostId || leader.timestamp === 0) return;
+      requested = true;
+      const code = await client.request(this.lease, leader.lver + 1, 2, ctx);
+      ctx.logger.debug(`request for host_id ${hostId}'s lease: ${code}`);
+    };
     try {
       for (;;) {
         if (remaining(ctx.deadline) <= 0) break;
@@ -157,7 +166,16 @@ export class LeaseFence implements PowerDevice {
         if (at !== undefined && at > monotonicMs()) {
           const waitMs = at - monotonicMs();
           if (waitMs > remaining(ctx.deadline)) {
-            lastReason = `its lease cannot be granted for another ${Math.ceil(waitMs / 1000)} s`;
+            // Our daemon's last check saw no renewal (the victim's interval and its checks drift apart), but
+            // its verdict is LIVE: a victim renewing, asked as one the acquire finds renewing is. Otherwise
+            // whether a short off asks would depend on where that check fell.
+            if (host?.state === 'LIVE') {
+              lastReason = stillRenewing;
+              await askToRelease(leader);
+            } else {
+              lastReason = `its lease cannot be granted for another ${Math.ceil(waitMs / 1000)} s`;
+            }
+            ctx.logger.debug(`lease of host_id ${hostId} not grantable before the deadline: ${lastReason}`);
             await this.waitUntil(monotonicMs() + remaining(ctx.deadline), ctx);
             break;
           }
@@ -182,14 +200,8 @@ export class LeaseFence implements PowerDevice {
           continue;
         }
         if (outcome.code === SANLK.ACQUIRE_IDLIVE || outcome.code === SANLK.ACQUIRE_OWNED_RETRY) {
-          lastReason = `host_id ${hostId} is still renewing its lease`;
-          if (!requested && leader.ownerId === hostId && leader.timestamp !== 0) {
-            // fence_sanlock's way: ask the live victim to give its lease up; its holder stops its sanlock
-            // daemon, so its watchdog fires and the lease expires.
-            requested = true;
-            const code = await client.request(this.lease, leader.lver + 1, 2, ctx);
-            ctx.logger.debug(`request for host_id ${hostId}'s lease: ${code}`);
-          }
+          lastReason = stillRenewing;
+          await askToRelease(leader);
         } else if (outcome.code === SANLK.ACQUIRE_OWNED || outcome.code === SANLK.ACQUIRE_OTHER || outcome.code === SANLK.ACQUIRE_LVER) {
           lastReason = `another host is taking host_id ${hostId}'s lease (sanlock ${outcome.code})`;
         } else if (outcome.code === SANLK.ACQUIRE_LOCKSPACE) {

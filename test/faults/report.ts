@@ -96,7 +96,8 @@ export function renderReport(x: ReportInput): string {
     '  whose effect another fence\'s power-on hid is sent again at half of power_timeout, and confirmed).',
     '- The six peer defects (a)–(f): `test/integration/defects.test.ts` and the tests it names.',
     '- Local agents: fence_kit_sanlock against real sanlock daemons (`test/integration/sanlock.test.ts`: a victim still renewing fails at',
-    '  power_timeout and keeps its lease; a dead victim succeeds only at the expiry floor); fence_kit_scsi on an LIO iSCSI LUN in a guest',
+    '  power_timeout and keeps its lease; a dead victim succeeds only at the expiry floor; `test/integration/sanlock-request.test.ts`: an',
+    '  off that cannot succeed in time still asks a renewing victim to give its lease up); fence_kit_scsi on an LIO iSCSI LUN in a guest',
     '  (`test/integration/scsi-guest.test.ts`: device not ready, missing device). They have no network peer to put in this matrix.',
     '',
   );

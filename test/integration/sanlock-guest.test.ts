@@ -227,7 +227,10 @@ describe('fence_kit_sanlock, two guests with softdog + wdmd + sanlock (io_timeou
     const { survivor, victim } = run;
     expect(run.rc(survivor, 'off-live')).toBe(1);
     expect(run.result(survivor, 'off-live.out')).toBe('');
+    console.log(`survivor's failed off, step by step:\n${steps(run.result(survivor, 'off-live-debug.log'))}`);
     expect(run.result(survivor, 'off-live.err')).toMatch(/Timed out waiting to power OFF: host_id 2's lease was not granted \(host_id 2 is still renewing its lease\)/);
+    // It asked the victim to give its lease up, wherever our daemon's last check fell in the victim's renewals.
+    expect(run.result(survivor, 'off-live-debug.log')).toMatch(/request for host_id 2's lease: 0$/m);
     const ms = Number(run.result(survivor, 'off-live.ms'));
     console.log(`sanlock guest pair: off against the live victim failed after ${(ms / 1000).toFixed(1)} s (power_timeout ${LIVE_TIMEOUT_S} s)`);
     expect(ms).toBeGreaterThan(LIVE_TIMEOUT_S * 1000 - 500);

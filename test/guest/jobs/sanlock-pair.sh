@@ -78,7 +78,7 @@ if [ "$ROLE" = survivor ]; then
 
   if [ "$FK_SCENARIO" = live ]; then
     # The victim keeps renewing: off must fail at its power_timeout.
-    step off-live "$AGENT" -o off "${LEASES[@]}" --host-id=2 "--power-timeout=$FK_LIVE_TIMEOUT"
+    step off-live "$AGENT" -o off "${LEASES[@]}" --host-id=2 "--power-timeout=$FK_LIVE_TIMEOUT" "--debug-file=$R/off-live-debug.log"
     mark live-off-done
   else
     await victim.frozen || exit 16
