@@ -2,19 +2,17 @@
 // delta lease is DEAD (it stopped renewing without leaving, host_dead_seconds ago, so its watchdog fired),
 // never a paxos lease that is merely free or re-owned. Real sanlock 3.8 daemons, two simulated nodes
 // (test/peers/sanlock-lab.ts), io_timeout 1; the DEAD takeover itself is timed in sanlock.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSanlockLab, type SanlockLab, type SanlockNode } from '../peers/sanlock-lab.js';
+import { peerForFile } from '../support/scratch.js';
 
 let lab: SanlockLab;
 let node1: SanlockNode;
 let node2: SanlockNode;
 
-beforeAll(async () => {
-  lab = await startSanlockLab({ nodes: 2, ioTimeout: 1 });
+peerForFile(() => startSanlockLab({ nodes: 2, ioTimeout: 1 }), (started) => {
+  lab = started;
   [node1, node2] = lab.nodes as [SanlockNode, SanlockNode];
-}, 60_000);
-afterAll(async () => {
-  await lab?.stop();
 });
 
 const HOLDER = /\0-o\0hold\0/;

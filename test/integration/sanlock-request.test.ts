@@ -6,10 +6,11 @@
 // (io_timeout 5) and this node checks every 2 s (io_timeout 1), so the off is started in such a gap, as the
 // guest pair's live victim once was by chance (its 4-5 s renewals drift against the checks). Before the fix that
 // off gave up at once without asking ("its lease cannot be granted for another 99 s") and the victim kept its lease.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { parseHostStatus } from '../../lib/sanlock/output.js';
 import { sleep } from '../../lib/timing.js';
 import { startSanlockLab, type SanlockLab, type SanlockNode } from '../peers/sanlock-lab.js';
+import { peerForFile } from '../support/scratch.js';
 
 const VICTIM_IO_TIMEOUT = 5;
 
@@ -17,19 +18,18 @@ let lab: SanlockLab;
 let node1: SanlockNode;
 let node2: SanlockNode;
 
-beforeAll(async () => {
-  lab = await startSanlockLab({ nodes: 2, ioTimeout: 1 });
+peerForFile(() => startSanlockLab({ nodes: 2, ioTimeout: 1 }), (started) => {
+  lab = started;
   [node1, node2] = lab.nodes as [SanlockNode, SanlockNode];
+});
+
+beforeAll(async () => {
   const victimArgv = lab.argv(2).map((a) => (a.startsWith('--io-timeout=') ? `--io-timeout=${VICTIM_IO_TIMEOUT}` : a));
   for (const [node, argv] of [[node1, lab.argv(1)], [node2, victimArgv]] as const) {
     const r = await node.agent(['-o', 'on', ...argv], { timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`host ${node.hostId} could not join the lockspace: exit ${r.code}, ${r.stderr.trim()}`);
   }
 }, 180_000);
-
-afterAll(async () => {
-  await lab?.stop();
-});
 
 it('an off started between two renewals of a LIVE victim fails at power_timeout and asks the victim to give its lease up', async () => {
   // A gap: node1's daemon last saw host 2 renew 2-4 s before its last check, so its next renewal is 6-8 s away.

@@ -2,8 +2,9 @@
 // its own mount namespace, sharing one lease file, io_timeout 1 (lease expiry floor 8 x 1 + 60 = 68 s).
 // No watchdog here (-w 0): what is proven is the lease logic and its timing; the watchdog's reset is
 // the guest-pair test's job. One 70-second takeover in the whole file.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSanlockLab, type SanlockLab, type SanlockNode } from '../peers/sanlock-lab.js';
+import { peerForFile } from '../support/scratch.js';
 
 const IO_TIMEOUT = 1;
 const FLOOR_S = 8 * IO_TIMEOUT + 60;
@@ -12,13 +13,9 @@ let lab: SanlockLab;
 let node1: SanlockNode;
 let node2: SanlockNode;
 
-beforeAll(async () => {
-  lab = await startSanlockLab({ nodes: 2, ioTimeout: IO_TIMEOUT });
+peerForFile(() => startSanlockLab({ nodes: 2, ioTimeout: IO_TIMEOUT }), (started) => {
+  lab = started;
   [node1, node2] = lab.nodes as [SanlockNode, SanlockNode];
-}, 60_000);
-
-afterAll(async () => {
-  await lab?.stop();
 });
 
 const leaderOf = (node: SanlockNode, hostId: number) => {
